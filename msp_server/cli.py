@@ -1,0 +1,341 @@
+"""The `msp` terminal command and the `msp-server` entry point.
+
+Only the requested output goes to stdout; messages and errors go to stderr. Exit codes are the
+contract in README.md (0 ok, 1 no active session, 2 already active, 3 config, 4 integration,
+5 state corruption, 64 usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from pydantic import BaseModel, ValidationError
+
+from msp_server import __version__
+from msp_server.core.errors import ExitCode, InvalidInput, MspError, describe_validation_error
+
+log = logging.getLogger("msp")
+
+
+class UsageError(Exception):
+    """argparse would exit with 2, which means 'session already active' here."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _build_parser() -> Parser:
+    common = Parser(add_help=False)
+    common.add_argument(
+        "--workspace", metavar="DIR", default=argparse.SUPPRESS,
+        help="workspace folder (default: nearest folder with .msp/ or a VCS root)",
+    )
+    parser = Parser(
+        prog="msp", parents=[common],
+        description="MSP: record what you do in a session, recall it in the next one.",
+    )
+    parser.add_argument("--version", action="version", version=f"msp {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    def command(name: str, help_text: str, aliases: Sequence[str] = ()) -> Parser:
+        p = sub.add_parser(name, aliases=list(aliases), parents=[common], help=help_text)
+        p.set_defaults(command=name)  # an alias ("u") runs its command ("update")
+        return p  # type: ignore[no-any-return]
+
+    p = command("start", "start a session", ["s"])
+    p.add_argument("--project")
+    p.add_argument("--goal")
+    p.add_argument("--progress", help="starting progress 0..100 (default: where the project left off)")
+
+    p = command("update", "record progress", ["u"])
+    p.add_argument("text")
+    p.add_argument("progress", nargs="?", help="progress 0..100")
+
+    p = command("decide", "record a decision", ["d"])
+    p.add_argument("text")
+    p.add_argument("--rationale")
+    p.add_argument("--alternative", action="append", default=[], dest="alternatives",
+                   help="an option considered and not taken (repeatable)")
+    p.add_argument("--impact", help="low|medium|high")
+    p.add_argument("--category")
+
+    p = command("block", "record a blocker", ["b"])
+    p.add_argument("text")
+    p.add_argument("--category", help="technical|external|resource")
+    p.add_argument("--severity", help="low|medium|high")
+
+    p = command("resolve", "resolve a blocker", ["r"])
+    p.add_argument("blocker", help="blocker id or a unique fragment of its text")
+    p.add_argument("--solution")
+
+    p = command("entity", "record a code entity by hand")
+    p.add_argument("name")
+    p.add_argument("--type")
+    p.add_argument("--path")
+
+    p = command("end", "end the session", ["e"])
+    p.add_argument("--summary")
+
+    p = command("status", "show the session")
+    p.add_argument("--json", action="store_true")
+
+    p = command("context", "export context for the next session or an assistant", ["c"])
+    p.add_argument("--format", help="ai|json|markdown (default ai)")
+    p.add_argument("--days", help="window in days (default: config contextDays, 7)")
+    p.add_argument("--output", metavar="FILE")
+
+    p = command("sessions", "list recent sessions")
+    p.add_argument("--limit", default="20")
+    p.add_argument("--json", action="store_true")
+
+    p = command("recover", "resume a crashed session")
+    p.add_argument("--list", action="store_true", help="list sessions that can be recovered")
+    p.add_argument("--session", metavar="ID")
+    p.add_argument("--force", action="store_true", help="reopen a session that was ended")
+
+    p = command("config", "show, validate or change configuration")
+    config_sub = p.add_subparsers(dest="config_command", metavar="ACTION", parser_class=Parser)
+    config_sub.required = True
+    config_sub.add_parser("show", help="print the effective configuration")
+    config_sub.add_parser("validate", help="check every configuration file")
+    setter = config_sub.add_parser("set", help="set a key in <workspace>/.msp/config.json")
+    setter.add_argument("key")
+    setter.add_argument("value")
+
+    p = command("git", "print a conventional commit message for the session")
+    p.add_argument("--type")
+    p.add_argument("--scope")
+
+    p = command("import", "import sessions in the MSP JSON session format")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    return parser
+
+
+def _args(model: type[BaseModel], **values: Any) -> Any:
+    """Validate CLI values with the same models the language server uses."""
+    try:
+        return model.model_validate({k: v for k, v in values.items() if v is not None})
+    except ValidationError as exc:
+        raise InvalidInput(describe_validation_error(exc)) from None
+
+
+def _int_arg(name: str, raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name}: must be a whole number") from None
+
+
+def _emit(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _note(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def _run(ns: argparse.Namespace) -> int:
+    from msp_server.core import commands as c
+    from msp_server.workspace import open_workspace
+
+    name = ns.command
+    if name == "config":
+        return _config(ns)
+    ws = open_workspace(getattr(ns, "workspace", None))
+    try:
+        actions: dict[str, Callable[[], Any]] = {
+            "start": lambda: ws.start(_args(c.StartArgs, project=ns.project, goal=ns.goal,
+                                             progress=ns.progress)),
+            "update": lambda: ws.update(_args(c.UpdateArgs, text=ns.text, progress=ns.progress)),
+            "decide": lambda: ws.decide(_args(
+                c.DecideArgs, text=ns.text, rationale=ns.rationale,
+                alternatives=ns.alternatives, impact=ns.impact, category=ns.category)),
+            "block": lambda: ws.block(_args(c.BlockArgs, text=ns.text, category=ns.category,
+                                            severity=ns.severity)),
+            "resolve": lambda: ws.resolve(_args(c.ResolveArgs, blocker=ns.blocker,
+                                                solution=ns.solution)),
+            "entity": lambda: ws.entity(_args(c.EntityArgs, name=ns.name, type=ns.type,
+                                              path=ns.path)),
+            "end": lambda: ws.end(_args(c.EndArgs, summary=ns.summary)),
+        }
+        if name in actions:
+            before = _counts(ws)
+            report = actions[name]()
+            _emit(_confirmation(name, report, before))
+            return 0
+        if name == "status":
+            report = ws.status()
+            _emit(json.dumps(report.wire(), indent=2) if ns.json else _describe(report))
+            return 0
+        if name == "context":
+            days = _int_arg("days", ns.days)
+            text = ws.context(_args(c.ContextArgs, format=ns.format, days=days))
+            if ns.output:
+                from msp_server.fsutil import atomic_write_text
+
+                atomic_write_text(Path(ns.output), text if text.endswith("\n") else text + "\n")
+                _note(f"Context written to {ns.output}")
+            else:
+                _emit(text)
+            return 0
+        if name == "sessions":
+            sessions = ws.sessions(_args(c.SessionsArgs, limit=_int_arg("limit", ns.limit)))
+            if ns.json:
+                _emit(json.dumps({"sessions": [_summary(s) for s in sessions]}, indent=2))
+            else:
+                _emit("\n".join(_session_line(s) for s in sessions) or "No sessions yet.")
+            return 0
+        if name == "recover":
+            if ns.list:
+                found = ws.recoverable()
+                _emit("\n".join(_session_line(s) for s in found) or "Nothing to recover.")
+                return 0
+            report = ws.recover(_args(c.RecoverArgs, session=ns.session, force=ns.force))
+            _emit(f"Recovered {report.session.id}: {_describe(report)}")
+            return 0
+        if name == "git":
+            _emit(ws.commit_message(_args(c.GitArgs, type=ns.type, scope=ns.scope)))
+            return 0
+        if name == "import":
+            result = ws.import_sessions([Path(f) for f in ns.files])
+            _emit(f"Imported {len(result['imported'])} session(s), skipped "
+                  f"{len(result['skipped'])} already present.")
+            return 0
+    finally:
+        ws.close()
+    raise UsageError("msp: choose a command (msp --help lists them)")
+
+
+def _config(ns: argparse.Namespace) -> int:
+    from msp_server.config import load_config, read_layer, set_key, user_config_path
+    from msp_server.workspace import CONFIG_FILE, MSP_DIR, find_workspace
+
+    raw = getattr(ns, "workspace", None)
+    folder = Path(raw).resolve() if raw else find_workspace(Path.cwd())
+    folder_config = folder / MSP_DIR / CONFIG_FILE
+    if ns.config_command == "set":
+        set_key(folder_config, ns.key, ns.value)
+        _note(f"Set {ns.key} in {folder_config}")
+        return 0
+    config = load_config(folder_config)
+    if ns.config_command == "validate":
+        for path in (user_config_path(), folder_config):
+            read_layer(path)
+        _emit(f"Configuration is valid ({user_config_path()}, {folder_config}, environment).")
+        return 0
+    _emit(json.dumps(config.model_dump(mode="json", by_alias=True), indent=2))
+    return 0
+
+
+def _counts(ws: Any) -> dict[str, int]:
+    session = ws.status().session
+    if session is None:
+        return {}
+    return {"decisions": len(session.decisions), "blockers": len(session.blockers),
+            "entities": len(session.entities)}
+
+
+def _confirmation(name: str, report: Any, before: dict[str, int]) -> str:
+    s = report.session
+    progress = s.end_progress if name == "end" else s.progress
+    if name == "start":
+        goal = f" · goal: {s.goal}" if s.goal else ""
+        return f"Started {s.id} · {s.project} · {s.start_progress}%{goal}"
+    if name == "end":
+        return f"Ended {s.id} · {s.start_progress}% → {progress}% · {s.duration} h"
+    lines = {
+        "update": f"Update recorded · {progress}%",
+        "decide": f"Decision recorded: {s.decisions[-1].id}" if s.decisions else "",
+        "block": f"Blocker recorded: {s.blockers[-1].id}" if s.blockers else "",
+        "resolve": f"Blocker resolved · {len(s.open_blockers)} open",
+        "entity": f"Entity recorded: {s.entities[-1].name}" if s.entities else "",
+    }
+    out = [lines[name]]
+    if name == "update" and s.updates and s.updates[-1].auto_detected:
+        found = s.updates[-1].auto_detected
+        out.append(f"Detected {found.type}: {found.extracted}")
+    if name == "entity" and before.get("entities") == len(s.entities):
+        out = ["Entity already recorded in this session"]
+    return "\n".join(out)
+
+
+def _summary(s: Any) -> dict[str, Any]:
+    return {
+        "id": s.id, "project": s.project, "status": s.status, "startTime": s.start_time,
+        "endTime": s.end_time, "duration": s.duration, "startProgress": s.start_progress,
+        "endProgress": s.end_progress, "goal": s.goal, "summary": s.summary,
+        "counts": {"updates": len(s.updates), "decisions": len(s.decisions),
+                   "blockers": len(s.blockers), "entities": len(s.entities)},
+    }
+
+
+def _session_line(s: Any) -> str:
+    progress = s.end_progress if s.end_progress is not None else s.progress
+    what = s.summary or s.goal or (s.updates[-1].description if s.updates else "")
+    return f"{s.id}  {s.status:<9} {s.project}  {s.start_progress}%→{progress}%  {s.duration} h  {what}"
+
+
+def _describe(report: Any) -> str:
+    s = report.session
+    if s is None:
+        return "No active session. Start one with `msp start`."
+    lines = [f"Session {s.id} · {report.state}"]
+    if report.state == "crashed":
+        lines.append(f"  Idle since {s.last_activity}: `msp recover` resumes, `msp end` closes.")
+    lines.append(f"  Project   {s.project}" + (f" (branch {s.branch})" if s.branch else ""))
+    if s.goal:
+        lines.append(f"  Goal      {s.goal}")
+    lines.append(f"  Progress  {s.start_progress}% → {s.progress}%")
+    lines.append(f"  Started   {s.start_time} ({s.duration} h)")
+    if s.updates:
+        lines.append(f"  Last      {s.updates[-1].description}")
+    open_count = len(s.open_blockers)
+    lines.append(
+        f"  Record    {len(s.updates)} updates · {len(s.decisions)} decisions · "
+        f"{open_count} open of {len(s.blockers)} blockers · {len(s.entities)} entities"
+    )
+    for b in s.open_blockers:
+        lines.append(f"  Blocker   {b.id}: {b.description}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    debug = bool(os.environ.get("MSP_DEBUG"))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr,
+                        format="msp: %(levelname)s %(name)s: %(message)s")
+    try:
+        ns = _build_parser().parse_args(argv)
+        if ns.command is None:
+            _build_parser().print_help(sys.stderr)
+            return ExitCode.USAGE_ERROR
+        return _run(ns)
+    except UsageError as exc:
+        _note(f"{exc}\n(run `msp --help` for usage)")
+        return ExitCode.USAGE_ERROR
+    except MspError as exc:
+        _note(f"msp: {exc.message}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def server_main() -> int:
+    """The language server entry point (`msp-server`, `python -m msp_server`)."""
+    from msp_server.lsp.server import run
+
+    return run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""Configuration: defaults < user config < <folder>/.msp/config.json < environment.
+
+Every layer is validated by the same pydantic model, so an error names the file and the key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+from msp_server.core.errors import ConfigError, describe_validation_error
+
+CONFIG_FILE = "config.json"
+DEFAULT_TIMEOUT_SECONDS = 4 * 3600
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: object) -> float:
+    """'4h', '90m', '3600s' or a number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("must be a duration such as '4h', '90m' or a number of seconds")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNIT_SECONDS[m.group(2)]
+    else:
+        raise ValueError("must be a duration such as '4h', '90m' or a number of seconds")
+    if seconds < 1:
+        raise ValueError("must be at least 1 second")
+    return seconds
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", validate_assignment=True
+    )
+
+
+class IntegrationEntry(_Section):
+    """The seed's registration format; each adapter validates its own `config` block."""
+
+    enabled: bool = False
+    delivery: Literal["generate", "send"] = "generate"
+    module: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*)?$")
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class DetectionConfig(_Section):
+    enabled: bool = True
+
+
+class MspConfig(_Section):
+    project: str | None = Field(default=None, min_length=1, max_length=200)
+    user: str | None = Field(default=None, min_length=1, max_length=200)
+    session_timeout: float = DEFAULT_TIMEOUT_SECONDS
+    state_dir: str | None = None
+    context_days: int = Field(default=7, ge=1, le=3650)
+    detection: DetectionConfig = Field(default_factory=DetectionConfig)
+    integrations: dict[str, IntegrationEntry] = Field(default_factory=dict)
+
+    @field_validator("session_timeout", mode="before")
+    @classmethod
+    def _timeout(cls, value: object) -> float:
+        return parse_duration(value)
+
+    @field_validator("integrations")
+    @classmethod
+    def _integration_names(cls, value: dict[str, IntegrationEntry]) -> dict[str, IntegrationEntry]:
+        for name in value:
+            if not re.fullmatch(r"[a-z][a-z0-9_-]{0,39}", name):
+                raise ValueError(f"integration name {name!r} must be a lowercase identifier")
+        return value
+
+
+def user_config_path() -> Path:
+    explicit = os.environ.get("MSP_CONFIG_PATH")
+    if explicit:
+        return Path(explicit).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("msp", appauthor=False)) / CONFIG_FILE
+
+
+def read_layer(path: Path) -> dict[str, Any]:
+    """One config file as a dict: missing is empty, anything unreadable is a ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: must contain a JSON object")
+    try:
+        MspConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {describe_validation_error(exc)}") from None
+    return data
+
+
+def env_layer() -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    for key, var in (("project", "MSP_PROJECT"), ("user", "MSP_USER"), ("stateDir", "MSP_STATE_DIR")):
+        value = os.environ.get(var)
+        if value:
+            layer[key] = value
+    return layer
+
+
+def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge of JSON objects; the override wins key by key."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(folder_config: Path, overrides: dict[str, Any] | None = None) -> MspConfig:
+    data: dict[str, Any] = {}
+    for layer in (read_layer(user_config_path()), read_layer(folder_config), env_layer()):
+        data = merge(data, layer)
+    if overrides:
+        data = merge(data, overrides)
+    try:
+        return MspConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"configuration: {describe_validation_error(exc)}") from None
+
+
+def set_key(path: Path, dotted_key: str, raw_value: str) -> dict[str, Any]:
+    """Set one key in a config file, validating the whole file before it is replaced."""
+    from msp_server.fsutil import atomic_write_text
+
+    data = read_layer(path)
+    value: Any
+    try:
+        value = json.loads(raw_value)
+    except json.JSONDecodeError:
+        value = raw_value  # a bare word is a string: `msp config set project demo`
+    parts = dotted_key.split(".")
+    if not all(parts):
+        raise ConfigError(f"{dotted_key!r}: a key is dot-separated names, such as 'contextDays'")
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+    try:
+        MspConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{dotted_key}: {describe_validation_error(exc)}") from None
+    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+    return data

@@ -1,0 +1,1 @@
+"""The MSP domain: models, lifecycle rules, detection, export. Knows nothing of LSP or SQLite."""

@@ -1,0 +1,1 @@
+"""pygls glue: commands, notifications, didSave and code actions over the core."""

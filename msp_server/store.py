@@ -1,0 +1,406 @@
+"""The per-workspace SQLite store: sessions and their events, one transaction per user action.
+
+WAL mode lets editor windows and CLI invocations read while one writes; writers queue on
+SQLite's own lock (BEGIN IMMEDIATE + busy timeout), never on in-memory state. With
+synchronous=NORMAL a committed transaction survives the death of the process (kill -9); only
+an OS crash or power loss can roll back the last commits, and never corrupts the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from msp_server.core.errors import StateCorruption
+from msp_server.core.models import Blocker, Decision, Entity, Session, Update
+
+DB_FILE = "msp.db"
+BUSY_TIMEOUT_MS = 30_000
+_LOCK_RETRY_SECONDS = 120.0
+_JSON_COLUMNS = {"tags", "auto_detected", "alternatives", "related_entities"}
+OPEN_STATUSES = ("active", "ending", "crashed")
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Statement by statement: executescript() would COMMIT the migration's transaction."""
+    for statement in script.split(";\n"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _migration_1(conn: sqlite3.Connection) -> None:
+    _run_script(
+        conn,
+        """
+        CREATE TABLE sessions (
+            id TEXT PRIMARY KEY,
+            project TEXT NOT NULL,
+            user TEXT,
+            branch TEXT,
+            goal TEXT,
+            summary TEXT,
+            status TEXT NOT NULL CHECK (status IN ('active', 'ending', 'completed', 'crashed')),
+            start_time TEXT NOT NULL,
+            end_time TEXT,
+            last_activity TEXT NOT NULL,
+            start_progress INTEGER NOT NULL CHECK (start_progress BETWEEN 0 AND 100),
+            end_progress INTEGER CHECK (end_progress BETWEEN 0 AND 100),
+            progress INTEGER NOT NULL CHECK (progress BETWEEN 0 AND 100),
+            previous_session_id TEXT
+        );
+        CREATE INDEX sessions_by_start ON sessions (start_time);
+        CREATE INDEX sessions_by_project ON sessions (project, status, end_time);
+        -- At most one open session per workspace, enforced by the engine itself.
+        CREATE UNIQUE INDEX one_open_session ON sessions ((1))
+            WHERE status IN ('active', 'ending', 'crashed');
+
+        CREATE TABLE updates (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            session_id TEXT NOT NULL REFERENCES sessions (id),
+            timestamp TEXT NOT NULL,
+            description TEXT NOT NULL,
+            progress INTEGER CHECK (progress BETWEEN 0 AND 100),
+            tags TEXT NOT NULL DEFAULT '[]',
+            auto_detected TEXT
+        );
+        CREATE INDEX updates_by_session ON updates (session_id, seq);
+
+        CREATE TABLE decisions (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            session_id TEXT NOT NULL REFERENCES sessions (id),
+            timestamp TEXT NOT NULL,
+            content TEXT NOT NULL,
+            rationale TEXT,
+            alternatives TEXT NOT NULL DEFAULT '[]',
+            impact TEXT NOT NULL CHECK (impact IN ('low', 'medium', 'high')),
+            category TEXT,
+            related_entities TEXT NOT NULL DEFAULT '[]',
+            source_update_id TEXT
+        );
+        CREATE INDEX decisions_by_session ON decisions (session_id, seq);
+
+        CREATE TABLE blockers (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            session_id TEXT NOT NULL REFERENCES sessions (id),
+            description TEXT NOT NULL,
+            category TEXT NOT NULL CHECK (category IN ('technical', 'external', 'resource')),
+            severity TEXT NOT NULL CHECK (severity IN ('low', 'medium', 'high')),
+            status TEXT NOT NULL CHECK (status IN ('active', 'resolved')),
+            created_at TEXT NOT NULL,
+            resolved_at TEXT,
+            resolution TEXT,
+            resolved_in_session_id TEXT,
+            source_update_id TEXT
+        );
+        CREATE INDEX blockers_by_session ON blockers (session_id, seq);
+        CREATE INDEX blockers_open ON blockers (status) WHERE status = 'active';
+
+        CREATE TABLE entities (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            session_id TEXT NOT NULL REFERENCES sessions (id),
+            name TEXT NOT NULL,
+            type TEXT NOT NULL,
+            path TEXT,
+            language TEXT,
+            line INTEGER,
+            timestamp TEXT NOT NULL,
+            source TEXT NOT NULL
+        );
+        CREATE INDEX entities_by_session ON entities (session_id, seq);
+        """
+    )
+
+
+# Forward-only migrations; index i upgrades schema version i to i + 1.
+MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_migration_1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _is_locked(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _corruption(path: Path, exc: sqlite3.DatabaseError) -> StateCorruption:
+    return StateCorruption(
+        f"{path}: the MSP store is damaged ({exc}). Move it aside (for example "
+        f"`mv {path} {path}.damaged`) to start a fresh store; the damaged file keeps its data "
+        "for recovery with `sqlite3 .recover`."
+    )
+
+
+class Store:
+    """One workspace folder's store. Not shared between threads: open one per thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.conn = self._connect()
+
+    # -- opening -----------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        gitignore = self.path.parent / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text("*\n", encoding="utf-8")
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._retry_locked(lambda: self._enable_wal(conn))
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate(conn)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and not _looks_corrupt(exc):
+                raise StateCorruption(f"{self.path}: cannot open the MSP store ({exc})") from None
+            raise _corruption(self.path, exc) from None
+        return conn
+
+    @staticmethod
+    def _enable_wal(conn: sqlite3.Connection) -> None:
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
+            raise StateCorruption(
+                f"{self.path}: written by a newer MSP (schema {version}, this one knows "
+                f"{SCHEMA_VERSION}); upgrade msp-server"
+            )
+        self._retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
+            for migration in MIGRATIONS[version:]:
+                migration(conn)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @staticmethod
+    def _retry_locked(action: Callable[[], object]) -> None:
+        """SQLite's busy handler covers most waits; a few lock upgrades bypass it, so retry."""
+        deadline = time.monotonic() + _LOCK_RETRY_SECONDS
+        delay = 0.005
+        while True:
+            try:
+                action()
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_locked(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.25)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- transactions --------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One user action: everything inside commits together or not at all."""
+        try:
+            self._retry_locked(lambda: self.conn.execute("BEGIN IMMEDIATE"))
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
+        try:
+            yield self.conn
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot across several queries (WAL readers never block writers)."""
+        try:
+            self.conn.execute("BEGIN")
+        except sqlite3.DatabaseError as exc:
+            raise self._translate(exc) from None
+        try:
+            yield self.conn
+        finally:
+            if self.conn.in_transaction:
+                self.conn.execute("COMMIT")
+
+    def _translate(self, exc: sqlite3.DatabaseError) -> Exception:
+        if _looks_corrupt(exc):
+            return _corruption(self.path, exc)
+        return exc
+
+    def data_version(self) -> int:
+        """Changes when any connection (any process) commits: cheap change detection."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def integrity_ok(self) -> bool:
+        return bool(self.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def open_session_row(self) -> sqlite3.Row | None:
+        return self.conn.execute(
+            "SELECT * FROM sessions WHERE status IN ('active', 'ending', 'crashed')"
+        ).fetchone()
+
+    def session_row(self, session_id: str) -> sqlite3.Row | None:
+        return self.conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+
+    def session_exists(self, session_id: str) -> bool:
+        return self.session_row(session_id) is not None
+
+    def last_completed(self, project: str) -> sqlite3.Row | None:
+        return self.conn.execute(
+            "SELECT * FROM sessions WHERE project = ? AND status = 'completed' "
+            "ORDER BY end_time DESC, start_time DESC LIMIT 1",
+            (project,),
+        ).fetchone()
+
+    def insert(self, table: str, row: dict[str, Any]) -> None:
+        if table not in {"sessions", "updates", "decisions", "blockers", "entities"}:
+            raise ValueError(table)
+        columns = list(row)
+        values = [json.dumps(row[c]) if c in _JSON_COLUMNS else row[c] for c in columns]
+        placeholders = ", ".join("?" for _ in columns)
+        self.conn.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", values
+        )
+
+    def update_session(self, session_id: str, **fields: Any) -> None:
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        self.conn.execute(
+            f"UPDATE sessions SET {assignments} WHERE id = ?", [*fields.values(), session_id]
+        )
+
+    def list_session_rows(self, limit: int) -> list[sqlite3.Row]:
+        return self.conn.execute(
+            "SELECT * FROM sessions ORDER BY start_time DESC, id DESC LIMIT ?", (limit,)
+        ).fetchall()
+
+    def session_rows_since(self, since_iso: str) -> list[sqlite3.Row]:
+        return self.conn.execute(
+            "SELECT * FROM sessions WHERE start_time >= ? OR status IN "
+            "('active', 'ending', 'crashed') ORDER BY start_time, id",
+            (since_iso,),
+        ).fetchall()
+
+    def count_events(self, session_id: str) -> dict[str, int]:
+        counts = {}
+        for table in ("updates", "decisions", "blockers", "entities"):
+            counts[table] = self.conn.execute(
+                f"SELECT count(*) FROM {table} WHERE session_id = ?", (session_id,)
+            ).fetchone()[0]
+        return counts
+
+    # -- events --------------------------------------------------------------------------
+
+    def active_blockers(self) -> list[Blocker]:
+        rows = self.conn.execute(
+            "SELECT * FROM blockers WHERE status = 'active' ORDER BY seq"
+        ).fetchall()
+        return [Blocker.model_validate(_decode(r)) for r in rows]
+
+    def resolve_blocker(
+        self, blocker_id: str, resolved_at: str, resolution: str | None, session_id: str
+    ) -> None:
+        self.conn.execute(
+            "UPDATE blockers SET status = 'resolved', resolved_at = ?, resolution = ?, "
+            "resolved_in_session_id = ? WHERE id = ?",
+            (resolved_at, resolution, session_id, blocker_id),
+        )
+
+    def entity_exists(self, session_id: str, name: str, type_: str, path: str | None) -> bool:
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM entities WHERE session_id = ? AND name = ? AND type = ? "
+                "AND path IS ?",
+                (session_id, name, type_, path),
+            ).fetchone()
+            is not None
+        )
+
+    def id_taken(self, table: str, record_id: str) -> bool:
+        if table not in {"updates", "decisions", "blockers", "entities"}:
+            raise ValueError(table)
+        return (
+            self.conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (record_id,)).fetchone()
+            is not None
+        )
+
+    # -- snapshots -----------------------------------------------------------------------
+
+    def load_sessions(self, rows: Sequence[sqlite3.Row]) -> list[Session]:
+        """Sessions with all their events, in a handful of queries whatever their number."""
+        if not rows:
+            return []
+        ids = [r["id"] for r in rows]
+        children: dict[str, dict[str, list[dict[str, Any]]]] = {
+            i: {"updates": [], "decisions": [], "blockers": [], "entities": []} for i in ids
+        }
+        for table in ("updates", "decisions", "blockers", "entities"):
+            for chunk_start in range(0, len(ids), 500):
+                chunk = ids[chunk_start : chunk_start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                for row in self.conn.execute(
+                    f"SELECT * FROM {table} WHERE session_id IN ({marks}) ORDER BY seq", chunk
+                ):
+                    children[row["session_id"]][table].append(_decode(row))
+        sessions = []
+        for row in rows:
+            data = dict(row)
+            data.update(children[row["id"]])
+            sessions.append(Session.model_validate(data))
+        return sessions
+
+    def load_session(self, session_id: str) -> Session | None:
+        row = self.session_row(session_id)
+        return self.load_sessions([row])[0] if row else None
+
+    def all_records(self, table: str) -> list[Update | Decision | Blocker | Entity]:
+        model = {"updates": Update, "decisions": Decision, "blockers": Blocker, "entities": Entity}
+        rows = self.conn.execute(f"SELECT * FROM {table} ORDER BY seq").fetchall()
+        return [model[table].model_validate(_decode(r)) for r in rows]  # type: ignore[attr-defined]
+
+
+def _decode(row: sqlite3.Row) -> dict[str, Any]:
+    data = dict(row)
+    for column in _JSON_COLUMNS & data.keys():
+        if data[column] is not None:
+            data[column] = json.loads(data[column])
+    return data
+
+
+def _looks_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    text = str(exc).lower()
+    return any(
+        marker in text for marker in ("not a database", "malformed", "corrupt", "disk image")
+    )
+
+
+def default_db_path(state_dir: Path) -> Path:
+    return state_dir / DB_FILE
+
+
+def ensure_writable(path: Path) -> None:
+    if path.exists() and not os.access(path, os.W_OK):
+        raise StateCorruption(f"{path}: the MSP store is read-only; fix its permissions")

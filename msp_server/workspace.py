@@ -1,0 +1,575 @@
+"""The application service: one method per user action, one store transaction each.
+
+The CLI and the language server both call these methods; neither keeps state of its own.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from msp_server.config import CONFIG_FILE, MspConfig, load_config
+from msp_server.core import detect, export
+from msp_server.core.commands import (
+    BlockArgs,
+    ContextArgs,
+    DecideArgs,
+    EndArgs,
+    EntityArgs,
+    GitArgs,
+    RecoverArgs,
+    ResolveArgs,
+    SessionsArgs,
+    StartArgs,
+    UpdateArgs,
+)
+from msp_server.core.errors import (
+    InvalidInput,
+    NoActiveSession,
+    SessionAlreadyActive,
+    describe_validation_error,
+)
+from msp_server.core.git import commit_message, current_branch
+from msp_server.core.models import Blocker, Session, StatusReport
+from msp_server.core.timeutil import hours_between, parse_iso, to_iso, utc_now
+from msp_server.store import DB_FILE, OPEN_STATUSES, Store
+
+MSP_DIR = ".msp"
+_VCS_MARKERS = (".git", ".hg", ".svn")
+
+
+def find_workspace(start: Path) -> Path:
+    """The nearest folder holding `.msp/` or a VCS root, walking up; else `start` itself."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / MSP_DIR).is_dir() or any((candidate / m).exists() for m in _VCS_MARKERS):
+            return candidate
+    return start
+
+
+def state_dir_for(folder: Path, config: MspConfig) -> Path:
+    """`<folder>/.msp` unless `stateDir` moves it; a shared stateDir gets one subfolder per
+    workspace so that the folders of a multi-root window never share a store by accident."""
+    if not config.state_dir:
+        return folder / MSP_DIR
+    digest = hashlib.sha256(str(folder).encode()).hexdigest()[:10]
+    return Path(config.state_dir).expanduser().resolve() / f"{folder.name or 'root'}-{digest}"
+
+
+class Workspace:
+    """One workspace folder: its configuration and its store."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        overrides: dict[str, Any] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.folder = folder.resolve()
+        self.config_path = self.folder / MSP_DIR / CONFIG_FILE
+        self.config = load_config(self.config_path, overrides)
+        self.state_dir = state_dir_for(self.folder, self.config)
+        self.clock = clock
+        self.store = Store(self.state_dir / DB_FILE)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return to_iso(self.clock())
+
+    def _is_idle(self, last_activity: str) -> bool:
+        idle = (self.clock() - parse_iso(last_activity)).total_seconds()
+        return idle > self.config.session_timeout
+
+    def _effective_status(self, status: str, last_activity: str) -> str:
+        """Crash is derived, not stored: an active session idle past the timeout is crashed."""
+        if status == "active" and self._is_idle(last_activity):
+            return "crashed"
+        return status
+
+    def _snapshot(self, session: Session) -> Session:
+        status = self._effective_status(session.status, session.last_activity or session.start_time)
+        end = session.end_time or (None if status == "crashed" else self._now())
+        duration = hours_between(session.start_time, end or session.last_activity or session.start_time)
+        return session.model_copy(update={"status": status, "duration": duration})
+
+    def status(self) -> StatusReport:
+        with self.store.read():
+            row = self.store.open_session_row()
+            session = self.store.load_session(row["id"]) if row else None
+        if session is None:
+            return StatusReport(state="idle", session=None)
+        snap = self._snapshot(session)
+        state = "active" if snap.status == "active" else "crashed"
+        return StatusReport(state=state, session=snap)
+
+    def sessions(self, args: SessionsArgs) -> list[Session]:
+        with self.store.read():
+            rows = self.store.list_session_rows(args.limit)
+            return [self._snapshot(s) for s in self.store.load_sessions(rows)]
+
+    def context(self, args: ContextArgs) -> str:
+        days = args.days or self.config.context_days
+        since = to_iso(self.clock() - timedelta(days=days))
+        with self.store.read():
+            sessions = self.store.load_sessions(self.store.session_rows_since(since))
+            blockers = self.store.active_blockers()
+        return export.render(
+            args.format,
+            [self._snapshot(s) for s in sessions],
+            blockers,
+            project=self._project(None),
+            days=days,
+            generated_at=self._now(),
+        )
+
+    def commit_message(self, args: GitArgs) -> str:
+        report = self.status()
+        session = report.session
+        if session is None:
+            with self.store.read():
+                rows = self.store.list_session_rows(1)
+                loaded = self.store.load_sessions(rows)
+            if not loaded:
+                raise NoActiveSession("No session recorded yet: start one with `msp start`.")
+            session = loaded[0]
+        return commit_message(session, args.type, args.scope)
+
+    def recoverable(self) -> list[Session]:
+        report = self.status()
+        if report.session is not None and report.session.status in ("crashed", "ending"):
+            return [report.session]
+        return []
+
+    # -- acting --------------------------------------------------------------------------
+
+    def _project(self, explicit: str | None) -> str:
+        """Explicit, else configured, else the project this workspace worked on last."""
+        if explicit or self.config.project:
+            return explicit or self.config.project or ""
+        row = self.store.list_session_rows(1)
+        return row[0]["project"] if row else (self.folder.name or "default")
+
+    def _user(self) -> str:
+        if self.config.user:
+            return self.config.user
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            return "unknown"
+
+    def _new_id(self, table: str, prefix: str) -> str:
+        while True:
+            record_id = f"{prefix}-{uuid.uuid4().hex[:8]}"
+            if not self.store.id_taken(table, record_id):
+                return record_id
+
+    def _session_id(self, now: datetime) -> str:
+        base = f"msp-{now.strftime('%Y-%m-%d-%H%M%S')}"
+        candidate, n = base, 1
+        while self.store.session_exists(candidate):
+            n += 1
+            candidate = f"{base}-{n}"
+        return candidate
+
+    def _require_active(self) -> Any:
+        """The open session row if it may take events; a clear refusal otherwise."""
+        row = self.store.open_session_row()
+        if row is None:
+            raise NoActiveSession("No active session. Start one with `msp start`.")
+        if self._effective_status(row["status"], row["last_activity"]) != "active":
+            raise NoActiveSession(
+                f"Session {row['id']} has been idle since {row['last_activity']} (crashed). "
+                "Resume it with `msp recover`, or close it at its last activity with `msp end`."
+            )
+        return row
+
+    def _touch(self, session_id: str, now: str, progress: int | None = None) -> None:
+        fields: dict[str, Any] = {"last_activity": now}
+        if progress is not None:
+            fields["progress"] = progress
+        self.store.update_session(session_id, **fields)
+
+    def start(self, args: StartArgs) -> StatusReport:
+        moment = self.clock()
+        now = to_iso(moment)
+        project = self._project(args.project)
+        with self.store.write():
+            row = self.store.open_session_row()
+            if row is not None:
+                if self._effective_status(row["status"], row["last_activity"]) == "active":
+                    raise SessionAlreadyActive(
+                        f"A session is already active: {row['id']} ({row['project']}, "
+                        f"{row['progress']}%, started {row['start_time']}). "
+                        "Keep going with `msp update`, or close it with `msp end`."
+                    )
+                raise SessionAlreadyActive(
+                    f"Session {row['id']} was left open and has been idle since "
+                    f"{row['last_activity']} (crashed). Resume it with `msp recover` or close it "
+                    "with `msp end` before starting a new one."
+                )
+            previous = self.store.last_completed(project)
+            if args.progress is not None:
+                progress = args.progress
+            else:
+                progress = previous["end_progress"] if previous and previous["end_progress"] is not None else 0
+            self.store.insert(
+                "sessions",
+                {
+                    "id": self._session_id(moment),
+                    "project": project,
+                    "user": self._user(),
+                    "branch": current_branch(self.folder),
+                    "goal": args.goal,
+                    "status": "active",
+                    "start_time": now,
+                    "last_activity": now,
+                    "start_progress": progress,
+                    "progress": progress,
+                    "previous_session_id": previous["id"] if previous else None,
+                },
+            )
+        return self.status()
+
+    def update(self, args: UpdateArgs) -> StatusReport:
+        now = self._now()
+        with self.store.write():
+            row = self._require_active()
+            update_id = self._new_id("updates", "upd")
+            found = detect.detect(args.text) if self.config.detection.enabled else None
+            self.store.insert(
+                "updates",
+                {
+                    "id": update_id,
+                    "session_id": row["id"],
+                    "timestamp": now,
+                    "description": args.text,
+                    "progress": args.progress,
+                    "tags": [],
+                    "auto_detected": (
+                        {"type": found.type, "extracted": found.extracted} if found else None
+                    ),
+                },
+            )
+            if found is not None:
+                self._record_detection(row["id"], update_id, args.text, found, now)
+            self._touch(row["id"], now, args.progress)
+        return self.status()
+
+    def _record_detection(
+        self, session_id: str, update_id: str, text: str, found: detect.Detection, now: str
+    ) -> None:
+        if found.type == "decision":
+            self._insert_decision(
+                session_id, DecideArgs(text=found.extracted, rationale=found.rationale), now,
+                source_update_id=update_id,
+            )
+        elif found.type == "blocker":
+            self._insert_blocker(session_id, BlockArgs(text=text), now, source_update_id=update_id)
+        elif found.type == "entity":
+            self._insert_entity(
+                session_id,
+                EntityArgs(name=found.extracted, type=found.entity_type or "unknown"),
+                now,
+                source="update",
+            )
+
+    def _insert_decision(
+        self, session_id: str, args: DecideArgs, now: str, source_update_id: str | None = None
+    ) -> str:
+        decision_id = self._new_id("decisions", "dec")
+        self.store.insert(
+            "decisions",
+            {
+                "id": decision_id,
+                "session_id": session_id,
+                "timestamp": now,
+                "content": args.text,
+                "rationale": args.rationale,
+                "alternatives": list(args.alternatives),
+                "impact": args.impact,
+                "category": args.category,
+                "related_entities": [],
+                "source_update_id": source_update_id,
+            },
+        )
+        return decision_id
+
+    def _insert_blocker(
+        self, session_id: str, args: BlockArgs, now: str, source_update_id: str | None = None
+    ) -> str:
+        blocker_id = self._new_id("blockers", "blk")
+        self.store.insert(
+            "blockers",
+            {
+                "id": blocker_id,
+                "session_id": session_id,
+                "description": args.text,
+                "category": args.category,
+                "severity": args.severity,
+                "status": "active",
+                "created_at": now,
+                "source_update_id": source_update_id,
+            },
+        )
+        return blocker_id
+
+    def _insert_entity(self, session_id: str, args: EntityArgs, now: str, source: str) -> bool:
+        path = self._relative_path(args.path) if args.path else None
+        if self.store.entity_exists(session_id, args.name, args.type, path):
+            return False
+        self.store.insert(
+            "entities",
+            {
+                "id": self._new_id("entities", "ent"),
+                "session_id": session_id,
+                "name": args.name,
+                "type": args.type,
+                "path": path,
+                "language": args.language,
+                "line": args.line,
+                "timestamp": now,
+                "source": source,
+            },
+        )
+        return True
+
+    def _relative_path(self, raw: str) -> str:
+        """Entities name files relative to the workspace, in POSIX form, and never outside it."""
+        path = Path(raw)
+        absolute = (path if path.is_absolute() else self.folder / path).resolve()
+        try:
+            return absolute.relative_to(self.folder).as_posix()
+        except ValueError:
+            raise InvalidInput(f"path: must be inside the workspace {self.folder}") from None
+
+    def decide(self, args: DecideArgs) -> StatusReport:
+        now = self._now()
+        with self.store.write():
+            row = self._require_active()
+            self._insert_decision(row["id"], args, now)
+            self._touch(row["id"], now)
+        return self.status()
+
+    def block(self, args: BlockArgs) -> StatusReport:
+        now = self._now()
+        with self.store.write():
+            row = self._require_active()
+            self._insert_blocker(row["id"], args, now)
+            self._touch(row["id"], now)
+        return self.status()
+
+    def resolve(self, args: ResolveArgs) -> StatusReport:
+        now = self._now()
+        with self.store.write():
+            row = self._require_active()
+            blocker = self._find_blocker(args.blocker)
+            self.store.resolve_blocker(blocker.id, now, args.solution, row["id"])
+            self._touch(row["id"], now)
+        return self.status()
+
+    def _find_blocker(self, reference: str) -> Blocker:
+        """A blocker id, or a fragment of its text that matches exactly one open blocker."""
+        open_blockers = self.store.active_blockers()
+        for blocker in open_blockers:
+            if blocker.id == reference:
+                return blocker
+        needle = reference.casefold()
+        matches = [b for b in open_blockers if needle in b.description.casefold()]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            known = ", ".join(f"{b.id} ({b.description[:40]})" for b in open_blockers) or "none"
+            raise InvalidInput(f"blocker: no open blocker matches {reference!r}; open: {known}")
+        listed = "; ".join(f"{b.id}: {b.description[:60]}" for b in matches)
+        raise InvalidInput(
+            f"blocker: {reference!r} matches {len(matches)} open blockers ({listed}); "
+            "give its id or a longer fragment"
+        )
+
+    def entity(self, args: EntityArgs, source: str = "manual") -> StatusReport:
+        now = self._now()
+        with self.store.write():
+            row = self._require_active()
+            if self._insert_entity(row["id"], args, now, source):
+                self._touch(row["id"], now)
+        return self.status()
+
+    def end(self, args: EndArgs) -> StatusReport:
+        """Close the open session in one transaction: repeating it after a crash is safe because
+        either nothing was committed (the session is still open) or all of it was."""
+        now = self._now()
+        with self.store.write():
+            row = self.store.open_session_row()
+            if row is None:
+                raise NoActiveSession("No active session to end. Start one with `msp start`.")
+            crashed = self._effective_status(row["status"], row["last_activity"]) == "crashed"
+            end_time = row["last_activity"] if crashed else now
+            self.store.update_session(
+                row["id"],
+                status="completed",
+                end_time=end_time,
+                last_activity=end_time,
+                end_progress=row["progress"],
+                summary=args.summary or row["summary"],
+            )
+            ended_id = row["id"]
+        report = self.status()
+        with self.store.read():
+            ended = self.store.load_session(ended_id)
+        assert ended is not None
+        return report.model_copy(update={"session": self._snapshot(ended)})
+
+    def recover(self, args: RecoverArgs) -> StatusReport:
+        now = self._now()
+        with self.store.write():
+            open_row = self.store.open_session_row()
+            if args.session is not None:
+                target = self.store.session_row(args.session)
+                if target is None:
+                    raise InvalidInput(f"session: no session with id {args.session!r}")
+            else:
+                target = open_row
+            if target is None:
+                raise NoActiveSession("Nothing to recover: there is no open session.")
+            status = self._effective_status(target["status"], target["last_activity"])
+            if open_row is not None and open_row["id"] != target["id"]:
+                raise SessionAlreadyActive(
+                    f"Session {open_row['id']} is open; end it before recovering {target['id']}."
+                )
+            if status == "active":
+                raise SessionAlreadyActive(f"Session {target['id']} is active: nothing to recover.")
+            if status == "completed" and not args.force:
+                raise InvalidInput(
+                    f"session: {target['id']} was ended at {target['end_time']}; add --force to "
+                    "reopen it"
+                )
+            idle = hours_between(target["last_activity"], now)
+            note = (
+                f"Session reopened after it was ended ({idle} h ago)"
+                if status == "completed"
+                else f"Session recovered after {idle} h idle"
+            )
+            self.store.insert(
+                "updates",
+                {
+                    "id": self._new_id("updates", "upd"),
+                    "session_id": target["id"],
+                    "timestamp": now,
+                    "description": note,
+                    "progress": None,
+                    "tags": ["recovered"],
+                },
+            )
+            self.store.update_session(
+                target["id"], status="active", end_time=None, end_progress=None, last_activity=now
+            )
+        return self.status()
+
+    # -- import --------------------------------------------------------------------------
+
+    def import_sessions(self, files: list[Path]) -> dict[str, list[str]]:
+        """Bring MSP JSON sessions in, all files in one transaction; ids already present are
+        skipped so that importing twice is harmless."""
+        sessions: list[Session] = []
+        for file in files:
+            sessions += _read_session_file(file)
+        imported, skipped = [], []
+        with self.store.write():
+            for session in sessions:
+                if self.store.session_exists(session.id):
+                    skipped.append(session.id)
+                    continue
+                if session.status in OPEN_STATUSES and self.store.open_session_row() is not None:
+                    raise SessionAlreadyActive(
+                        f"session {session.id} is open in the import, and this workspace already "
+                        "has an open session; end it first"
+                    )
+                self._insert_imported(session)
+                imported.append(session.id)
+        return {"imported": imported, "skipped": skipped}
+
+    def _insert_imported(self, s: Session) -> None:
+        last = s.last_activity or s.end_time or s.start_time
+        progress = s.end_progress if s.end_progress is not None else (s.progress or s.start_progress)
+        self.store.insert(
+            "sessions",
+            {
+                "id": s.id, "project": s.project, "user": s.user, "branch": s.branch,
+                "goal": s.goal, "summary": s.summary,
+                "status": "active" if s.status == "crashed" else s.status,
+                "start_time": s.start_time, "end_time": s.end_time, "last_activity": last,
+                "start_progress": s.start_progress, "end_progress": s.end_progress,
+                "progress": progress, "previous_session_id": s.previous_session_id,
+            },
+        )
+        for u in s.updates:
+            self.store.insert("updates", {**_fresh(u.model_dump(), "updates", self), "session_id": s.id,
+                                          "auto_detected": u.auto_detected.model_dump() if u.auto_detected else None})
+        for d in s.decisions:
+            self.store.insert("decisions", {**_fresh(d.model_dump(), "decisions", self), "session_id": s.id})
+        for b in s.blockers:
+            row = _fresh(b.model_dump(), "blockers", self)
+            row.pop("session_id", None)
+            self.store.insert("blockers", {**row, "session_id": s.id})
+        for e in s.entities:
+            self.store.insert("entities", {**_fresh(e.model_dump(), "entities", self), "session_id": s.id,
+                                           "source": "import"})
+
+
+def _fresh(record: dict[str, Any], table: str, ws: Workspace) -> dict[str, Any]:
+    """Imported record ids are kept unless this store already uses them."""
+    if not record.get("id") or ws.store.id_taken(table, record["id"]):
+        record["id"] = ws._new_id(table, table[:3])
+    return record
+
+
+def _read_session_file(file: Path) -> list[Session]:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInput(f"{file}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{file}: cannot be read ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{file}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if isinstance(data, dict) and "sessions" in data:
+        items, prefix = data["sessions"], "sessions"
+    elif isinstance(data, list):
+        items, prefix = data, ""
+    else:
+        items, prefix = [data], None
+    if not isinstance(items, list):
+        raise InvalidInput(f"{file}: sessions: must be a list")
+    sessions = []
+    for index, item in enumerate(items):
+        where = f"{prefix}[{index}]." if prefix is not None else ""
+        if not isinstance(item, dict):
+            raise InvalidInput(f"{file}: {where.rstrip('.') or 'session'}: must be an object")
+        try:
+            sessions.append(Session.model_validate(item))
+        except ValidationError as exc:
+            raise InvalidInput(f"{file}: {describe_validation_error(exc, where)}") from None
+    return sessions
+
+
+def open_workspace(directory: str | os.PathLike[str] | None = None, **kwargs: Any) -> Workspace:
+    folder = Path(directory) if directory else find_workspace(Path.cwd())
+    if not folder.exists():
+        raise InvalidInput(f"--workspace: {folder} does not exist")
+    if not folder.is_dir():
+        raise InvalidInput(f"--workspace: {folder} is not a directory")
+    return Workspace(folder, **kwargs)
