@@ -121,8 +121,33 @@ def _migration_1(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_2(conn: sqlite3.Connection) -> None:
+    """Per-file symbol baselines for entity capture on save (see msp_server/capture.py).
+
+    A path with a `file_baselines` row has a known baseline (possibly with no symbols); only
+    symbols missing from `file_symbols` for that path are recorded as created.
+    """
+    _run_script(
+        conn,
+        """
+        CREATE TABLE file_baselines (
+            path TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            recorded_at TEXT NOT NULL
+        );
+        CREATE TABLE file_symbols (
+            path TEXT NOT NULL REFERENCES file_baselines (path) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            type TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (path, name, type)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
 # Forward-only migrations; index i upgrades schema version i to i + 1.
-MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_migration_1,)
+MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (_migration_1, _migration_2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
