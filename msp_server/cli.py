@@ -36,11 +36,14 @@ class Parser(argparse.ArgumentParser):
 def _build_parser() -> Parser:
     common = Parser(add_help=False)
     common.add_argument(
-        "--workspace", metavar="DIR", default=argparse.SUPPRESS,
+        "--workspace",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
         help="workspace folder (default: nearest folder with .msp/ or a VCS root)",
     )
     parser = Parser(
-        prog="msp", parents=[common],
+        prog="msp",
+        parents=[common],
         description="MSP: record what you do in a session, recall it in the next one.",
     )
     parser.add_argument("--version", action="version", version=f"msp {__version__}")
@@ -49,12 +52,14 @@ def _build_parser() -> Parser:
     def command(name: str, help_text: str, aliases: Sequence[str] = ()) -> Parser:
         p = sub.add_parser(name, aliases=list(aliases), parents=[common], help=help_text)
         p.set_defaults(command=name)  # an alias ("u") runs its command ("update")
-        return p  # type: ignore[no-any-return]
+        return p
 
     p = command("start", "start a session", ["s"])
     p.add_argument("--project")
     p.add_argument("--goal")
-    p.add_argument("--progress", help="starting progress 0..100 (default: where the project left off)")
+    p.add_argument(
+        "--progress", help="starting progress 0..100 (default: where the project left off)"
+    )
 
     p = command("update", "record progress", ["u"])
     p.add_argument("text")
@@ -63,8 +68,13 @@ def _build_parser() -> Parser:
     p = command("decide", "record a decision", ["d"])
     p.add_argument("text")
     p.add_argument("--rationale")
-    p.add_argument("--alternative", action="append", default=[], dest="alternatives",
-                   help="an option considered and not taken (repeatable)")
+    p.add_argument(
+        "--alternative",
+        action="append",
+        default=[],
+        dest="alternatives",
+        help="an option considered and not taken (repeatable)",
+    )
     p.add_argument("--impact", help="low|medium|high")
     p.add_argument("--category")
 
@@ -155,18 +165,29 @@ def _run(ns: argparse.Namespace) -> int:
     ws = open_workspace(getattr(ns, "workspace", None))
     try:
         actions: dict[str, Callable[[], Any]] = {
-            "start": lambda: ws.start(_args(c.StartArgs, project=ns.project, goal=ns.goal,
-                                             progress=ns.progress)),
+            "start": lambda: ws.start(
+                _args(c.StartArgs, project=ns.project, goal=ns.goal, progress=ns.progress)
+            ),
             "update": lambda: ws.update(_args(c.UpdateArgs, text=ns.text, progress=ns.progress)),
-            "decide": lambda: ws.decide(_args(
-                c.DecideArgs, text=ns.text, rationale=ns.rationale,
-                alternatives=ns.alternatives, impact=ns.impact, category=ns.category)),
-            "block": lambda: ws.block(_args(c.BlockArgs, text=ns.text, category=ns.category,
-                                            severity=ns.severity)),
-            "resolve": lambda: ws.resolve(_args(c.ResolveArgs, blocker=ns.blocker,
-                                                solution=ns.solution)),
-            "entity": lambda: ws.entity(_args(c.EntityArgs, name=ns.name, type=ns.type,
-                                              path=ns.path)),
+            "decide": lambda: ws.decide(
+                _args(
+                    c.DecideArgs,
+                    text=ns.text,
+                    rationale=ns.rationale,
+                    alternatives=ns.alternatives,
+                    impact=ns.impact,
+                    category=ns.category,
+                )
+            ),
+            "block": lambda: ws.block(
+                _args(c.BlockArgs, text=ns.text, category=ns.category, severity=ns.severity)
+            ),
+            "resolve": lambda: ws.resolve(
+                _args(c.ResolveArgs, blocker=ns.blocker, solution=ns.solution)
+            ),
+            "entity": lambda: ws.entity(
+                _args(c.EntityArgs, name=ns.name, type=ns.type, path=ns.path)
+            ),
             "end": lambda: ws.end(_args(c.EndArgs, summary=ns.summary)),
         }
         if name in actions:
@@ -202,15 +223,17 @@ def _run(ns: argparse.Namespace) -> int:
                 _emit("\n".join(_session_line(s) for s in found) or "Nothing to recover.")
                 return 0
             report = ws.recover(_args(c.RecoverArgs, session=ns.session, force=ns.force))
-            _emit(f"Recovered {report.session.id}: {_describe(report)}")
+            _emit(f"Recovered: {_describe(report)}")
             return 0
         if name == "git":
             _emit(ws.commit_message(_args(c.GitArgs, type=ns.type, scope=ns.scope)))
             return 0
         if name == "import":
             result = ws.import_sessions([Path(f) for f in ns.files])
-            _emit(f"Imported {len(result['imported'])} session(s), skipped "
-                  f"{len(result['skipped'])} already present.")
+            _emit(
+                f"Imported {len(result['imported'])} session(s), skipped "
+                f"{len(result['skipped'])} already present."
+            )
             return 0
     finally:
         ws.close()
@@ -218,8 +241,8 @@ def _run(ns: argparse.Namespace) -> int:
 
 
 def _config(ns: argparse.Namespace) -> int:
-    from msp_server.config import load_config, read_layer, set_key, user_config_path
-    from msp_server.workspace import CONFIG_FILE, MSP_DIR, find_workspace
+    from msp_server.config import CONFIG_FILE, load_config, read_layer, set_key, user_config_path
+    from msp_server.workspace import MSP_DIR, find_workspace
 
     raw = getattr(ns, "workspace", None)
     folder = Path(raw).resolve() if raw else find_workspace(Path.cwd())
@@ -242,8 +265,11 @@ def _counts(ws: Any) -> dict[str, int]:
     session = ws.status().session
     if session is None:
         return {}
-    return {"decisions": len(session.decisions), "blockers": len(session.blockers),
-            "entities": len(session.entities)}
+    return {
+        "decisions": len(session.decisions),
+        "blockers": len(session.blockers),
+        "entities": len(session.entities),
+    }
 
 
 def _confirmation(name: str, report: Any, before: dict[str, int]) -> str:
@@ -272,18 +298,30 @@ def _confirmation(name: str, report: Any, before: dict[str, int]) -> str:
 
 def _summary(s: Any) -> dict[str, Any]:
     return {
-        "id": s.id, "project": s.project, "status": s.status, "startTime": s.start_time,
-        "endTime": s.end_time, "duration": s.duration, "startProgress": s.start_progress,
-        "endProgress": s.end_progress, "goal": s.goal, "summary": s.summary,
-        "counts": {"updates": len(s.updates), "decisions": len(s.decisions),
-                   "blockers": len(s.blockers), "entities": len(s.entities)},
+        "id": s.id,
+        "project": s.project,
+        "status": s.status,
+        "startTime": s.start_time,
+        "endTime": s.end_time,
+        "duration": s.duration,
+        "startProgress": s.start_progress,
+        "endProgress": s.end_progress,
+        "goal": s.goal,
+        "summary": s.summary,
+        "counts": {
+            "updates": len(s.updates),
+            "decisions": len(s.decisions),
+            "blockers": len(s.blockers),
+            "entities": len(s.entities),
+        },
     }
 
 
 def _session_line(s: Any) -> str:
     progress = s.end_progress if s.end_progress is not None else s.progress
     what = s.summary or s.goal or (s.updates[-1].description if s.updates else "")
-    return f"{s.id}  {s.status:<9} {s.project}  {s.start_progress}%→{progress}%  {s.duration} h  {what}"
+    span = f"{s.start_progress}%→{progress}%"
+    return f"{s.id}  {s.status:<9} {s.project}  {span}  {s.duration} h  {what}"
 
 
 def _describe(report: Any) -> str:
@@ -312,8 +350,11 @@ def _describe(report: Any) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(os.environ.get("MSP_DEBUG"))
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, stream=sys.stderr,
-                        format="msp: %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        stream=sys.stderr,
+        format="msp: %(levelname)s %(name)s: %(message)s",
+    )
     try:
         ns = _build_parser().parse_args(argv)
         if ns.command is None:

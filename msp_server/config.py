@@ -101,9 +101,12 @@ def read_layer(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+        raise ConfigError(
+            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must contain a JSON object")
+    data = strip_comments(data)
     try:
         MspConfig.model_validate(data)
     except ValidationError as exc:
@@ -111,9 +114,22 @@ def read_layer(path: Path) -> dict[str, Any]:
     return data
 
 
+def strip_comments(value: Any) -> Any:
+    """Keys starting with "//" are comments (JSON has none), so a documented file stays valid."""
+    if isinstance(value, dict):
+        return {k: strip_comments(v) for k, v in value.items() if not str(k).startswith("//")}
+    if isinstance(value, list):
+        return [strip_comments(v) for v in value]
+    return value
+
+
 def env_layer() -> dict[str, Any]:
     layer: dict[str, Any] = {}
-    for key, var in (("project", "MSP_PROJECT"), ("user", "MSP_USER"), ("stateDir", "MSP_STATE_DIR")):
+    for key, var in (
+        ("project", "MSP_PROJECT"),
+        ("user", "MSP_USER"),
+        ("stateDir", "MSP_STATE_DIR"),
+    ):
         value = os.environ.get(var)
         if value:
             layer[key] = value

@@ -9,7 +9,6 @@ an OS crash or power loss can roll back the last commits, and never corrupts the
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -117,7 +116,7 @@ def _migration_1(conn: sqlite3.Connection) -> None:
             source TEXT NOT NULL
         );
         CREATE INDEX entities_by_session ON entities (session_id, seq);
-        """
+        """,
     )
 
 
@@ -174,13 +173,21 @@ class Store:
     # -- opening -----------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        gitignore = self.path.parent / ".gitignore"
-        if not gitignore.exists():
-            gitignore.write_text("*\n", encoding="utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            gitignore = self.path.parent / ".gitignore"
+            if not gitignore.exists():
+                gitignore.write_text("*\n", encoding="utf-8")
+        except OSError as exc:
+            raise StateCorruption(
+                f"{self.path.parent}: cannot create the MSP state folder ({exc.strerror}); "
+                "check that it is a writable directory, or set MSP_STATE_DIR / stateDir"
+            ) from None
         try:
             conn = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                self.path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
                 check_same_thread=False,
             )
             conn.row_factory = sqlite3.Row
@@ -212,7 +219,9 @@ class Store:
             )
         self._retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
         try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
+            version = conn.execute("PRAGMA user_version").fetchone()[
+                0
+            ]  # another process may have won
             for migration in MIGRATIONS[version:]:
                 migration(conn)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -283,23 +292,25 @@ class Store:
 
     # -- sessions ------------------------------------------------------------------------
 
+    def _one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.conn.execute(sql, params).fetchone()
+        return row
+
     def open_session_row(self) -> sqlite3.Row | None:
-        return self.conn.execute(
-            "SELECT * FROM sessions WHERE status IN ('active', 'ending', 'crashed')"
-        ).fetchone()
+        return self._one("SELECT * FROM sessions WHERE status IN ('active', 'ending', 'crashed')")
 
     def session_row(self, session_id: str) -> sqlite3.Row | None:
-        return self.conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return self._one("SELECT * FROM sessions WHERE id = ?", (session_id,))
 
     def session_exists(self, session_id: str) -> bool:
         return self.session_row(session_id) is not None
 
     def last_completed(self, project: str) -> sqlite3.Row | None:
-        return self.conn.execute(
+        return self._one(
             "SELECT * FROM sessions WHERE project = ? AND status = 'completed' "
             "ORDER BY end_time DESC, start_time DESC LIMIT 1",
             (project,),
-        ).fetchone()
+        )
 
     def insert(self, table: str, row: dict[str, Any]) -> None:
         if table not in {"sessions", "updates", "decisions", "blockers", "entities"}:
@@ -420,12 +431,3 @@ def _looks_corrupt(exc: sqlite3.DatabaseError) -> bool:
     return any(
         marker in text for marker in ("not a database", "malformed", "corrupt", "disk image")
     )
-
-
-def default_db_path(state_dir: Path) -> Path:
-    return state_dir / DB_FILE
-
-
-def ensure_writable(path: Path) -> None:
-    if path.exists() and not os.access(path, os.W_OK):
-        raise StateCorruption(f"{path}: the MSP store is read-only; fix its permissions")

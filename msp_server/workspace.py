@@ -103,7 +103,9 @@ class Workspace:
     def _snapshot(self, session: Session) -> Session:
         status = self._effective_status(session.status, session.last_activity or session.start_time)
         end = session.end_time or (None if status == "crashed" else self._now())
-        duration = hours_between(session.start_time, end or session.last_activity or session.start_time)
+        duration = hours_between(
+            session.start_time, end or session.last_activity or session.start_time
+        )
         return session.model_copy(update={"status": status, "duration": duration})
 
     def status(self) -> StatusReport:
@@ -113,8 +115,7 @@ class Workspace:
         if session is None:
             return StatusReport(state="idle", session=None)
         snap = self._snapshot(session)
-        state = "active" if snap.status == "active" else "crashed"
-        return StatusReport(state=state, session=snap)
+        return StatusReport(state="active" if snap.status == "active" else "crashed", session=snap)
 
     def sessions(self, args: SessionsArgs) -> list[Session]:
         with self.store.read():
@@ -225,7 +226,11 @@ class Workspace:
             if args.progress is not None:
                 progress = args.progress
             else:
-                progress = previous["end_progress"] if previous and previous["end_progress"] is not None else 0
+                progress = (
+                    previous["end_progress"]
+                    if previous and previous["end_progress"] is not None
+                    else 0
+                )
             self.store.insert(
                 "sessions",
                 {
@@ -274,7 +279,9 @@ class Workspace:
     ) -> None:
         if found.type == "decision":
             self._insert_decision(
-                session_id, DecideArgs(text=found.extracted, rationale=found.rationale), now,
+                session_id,
+                DecideArgs(text=found.extracted, rationale=found.rationale),
+                now,
                 source_update_id=update_id,
             )
         elif found.type == "blocker":
@@ -504,30 +511,54 @@ class Workspace:
 
     def _insert_imported(self, s: Session) -> None:
         last = s.last_activity or s.end_time or s.start_time
-        progress = s.end_progress if s.end_progress is not None else (s.progress or s.start_progress)
+        progress = (
+            s.end_progress if s.end_progress is not None else (s.progress or s.start_progress)
+        )
         self.store.insert(
             "sessions",
             {
-                "id": s.id, "project": s.project, "user": s.user, "branch": s.branch,
-                "goal": s.goal, "summary": s.summary,
+                "id": s.id,
+                "project": s.project,
+                "user": s.user,
+                "branch": s.branch,
+                "goal": s.goal,
+                "summary": s.summary,
                 "status": "active" if s.status == "crashed" else s.status,
-                "start_time": s.start_time, "end_time": s.end_time, "last_activity": last,
-                "start_progress": s.start_progress, "end_progress": s.end_progress,
-                "progress": progress, "previous_session_id": s.previous_session_id,
+                "start_time": s.start_time,
+                "end_time": s.end_time,
+                "last_activity": last,
+                "start_progress": s.start_progress,
+                "end_progress": s.end_progress,
+                "progress": progress,
+                "previous_session_id": s.previous_session_id,
             },
         )
         for u in s.updates:
-            self.store.insert("updates", {**_fresh(u.model_dump(), "updates", self), "session_id": s.id,
-                                          "auto_detected": u.auto_detected.model_dump() if u.auto_detected else None})
+            self.store.insert(
+                "updates",
+                {
+                    **_fresh(u.model_dump(), "updates", self),
+                    "session_id": s.id,
+                    "auto_detected": u.auto_detected.model_dump() if u.auto_detected else None,
+                },
+            )
         for d in s.decisions:
-            self.store.insert("decisions", {**_fresh(d.model_dump(), "decisions", self), "session_id": s.id})
+            self.store.insert(
+                "decisions", {**_fresh(d.model_dump(), "decisions", self), "session_id": s.id}
+            )
         for b in s.blockers:
             row = _fresh(b.model_dump(), "blockers", self)
             row.pop("session_id", None)
             self.store.insert("blockers", {**row, "session_id": s.id})
         for e in s.entities:
-            self.store.insert("entities", {**_fresh(e.model_dump(), "entities", self), "session_id": s.id,
-                                           "source": "import"})
+            self.store.insert(
+                "entities",
+                {
+                    **_fresh(e.model_dump(), "entities", self),
+                    "session_id": s.id,
+                    "source": "import",
+                },
+            )
 
 
 def _fresh(record: dict[str, Any], table: str, ws: Workspace) -> dict[str, Any]:

@@ -19,7 +19,17 @@ from msp_server.core.models import (
 )
 
 COMMIT_TYPES = (
-    "feat", "fix", "docs", "style", "refactor", "perf", "test", "build", "ci", "chore", "revert",
+    "feat",
+    "fix",
+    "docs",
+    "style",
+    "refactor",
+    "perf",
+    "test",
+    "build",
+    "ci",
+    "chore",
+    "revert",
 )
 
 
@@ -32,7 +42,9 @@ def _pattern(pattern: str, rule: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-Category = Annotated[Name, _pattern(r"[\w][\w .&/-]{0,59}", "a short label (letters, digits, - _ . / &)")]
+Category = Annotated[
+    Name, _pattern(r"[\w][\w .&/-]{0,59}", "a short label (letters, digits, - _ . / &)")
+]
 Scope = Annotated[Name, _pattern(r"[\w][\w./-]{0,39}", "a short scope such as 'api' or 'auth/jwt'")]
 
 

@@ -14,12 +14,32 @@ from functools import lru_cache
 # Priority order: when one update holds several, the first table that matches wins.
 KEYWORDS: dict[str, tuple[str, ...]] = {
     "blocker": (
-        "blocked by", "blocked on", "blocked", "stuck on", "stuck with", "stuck",
-        "can't", "cannot", "can not", "unable to", "waiting on", "waiting for",
+        "blocked by",
+        "blocked on",
+        "blocked",
+        "stuck on",
+        "stuck with",
+        "stuck",
+        "can't",
+        "cannot",
+        "can not",
+        "unable to",
+        "waiting on",
+        "waiting for",
     ),
     "decision": (
-        "decided to", "decided on", "decided that", "decided", "chose to", "chose",
-        "selected", "going with", "will use", "opted for", "opted to", "settled on",
+        "decided to",
+        "decided on",
+        "decided that",
+        "decided",
+        "chose to",
+        "chose",
+        "selected",
+        "going with",
+        "will use",
+        "opted for",
+        "opted to",
+        "settled on",
     ),
     "entity": ("created", "implemented", "built", "added", "introduced"),
 }
@@ -28,8 +48,23 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
 NEGATIONS: tuple[str, ...] = ("not", "no", "never", "longer", "nothing", "without", "barely")
 
 ENTITY_TYPES: tuple[str, ...] = (
-    "class", "function", "method", "interface", "struct", "enum", "module", "component",
-    "service", "endpoint", "hook", "type", "trait", "file", "table", "schema", "command",
+    "class",
+    "function",
+    "method",
+    "interface",
+    "struct",
+    "enum",
+    "module",
+    "component",
+    "service",
+    "endpoint",
+    "hook",
+    "type",
+    "trait",
+    "file",
+    "table",
+    "schema",
+    "command",
 )
 
 _WORD_GAP = r"[\s,;:]+"

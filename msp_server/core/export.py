@@ -20,8 +20,9 @@ def render(
     if fmt == "json":
         return render_json(sessions, project=project, days=days, generated_at=generated_at)
     if fmt == "markdown":
-        return render_markdown(sessions, open_blockers, project=project, days=days,
-                               generated_at=generated_at)
+        return render_markdown(
+            sessions, open_blockers, project=project, days=days, generated_at=generated_at
+        )
     return render_ai(sessions, open_blockers, project=project, days=days)
 
 
@@ -44,8 +45,9 @@ def _progress(session: Session) -> int:
     return session.progress if session.progress is not None else session.start_progress
 
 
-def render_ai(sessions: list[Session], open_blockers: list[Blocker], *, project: str,
-              days: int) -> str:
+def render_ai(
+    sessions: list[Session], open_blockers: list[Blocker], *, project: str, days: int
+) -> str:
     """Compact plain text an assistant can take in at a glance: facts first, no decoration."""
     lines = [f"PROJECT: {project}"]
     if not sessions:
@@ -60,16 +62,17 @@ def render_ai(sessions: list[Session], open_blockers: list[Blocker], *, project:
         decisions = [d for s in sessions for d in s.decisions][-10:]
         if decisions:
             lines.append("RECENT DECISIONS:")
-            lines += [f"- {d.content}" + (f" — because {d.rationale}" if d.rationale else "")
-                      for d in decisions]
+            lines += [
+                f"- {d.content}" + (f" — because {d.rationale}" if d.rationale else "")
+                for d in decisions
+            ]
         if open_blockers:
             lines.append("OPEN BLOCKERS:")
             lines += [f"- [{b.severity}] {b.description} ({b.id})" for b in open_blockers]
         entities = [e for s in sessions for e in s.entities][-15:]
         if entities:
             lines.append("RECENT ENTITIES:")
-            lines += [f"- {e.type} {e.name}" + (f" ({e.path})" if e.path else "")
-                      for e in entities]
+            lines += [f"- {e.type} {e.name}" + (f" ({e.path})" if e.path else "") for e in entities]
         lines.append("WHERE WE LEFT OFF:")
         last_updates = latest.updates[-3:]
         if latest.summary:
@@ -80,21 +83,30 @@ def render_ai(sessions: list[Session], open_blockers: list[Blocker], *, project:
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(sessions: list[Session], open_blockers: list[Blocker], *, project: str,
-                    days: int, generated_at: str) -> str:
-    out = [f"# {project} — MSP context", "",
-           f"_Last {days} days · generated {generated_at}_", ""]
+def render_markdown(
+    sessions: list[Session],
+    open_blockers: list[Blocker],
+    *,
+    project: str,
+    days: int,
+    generated_at: str,
+) -> str:
+    out = [f"# {project} — MSP context", "", f"_Last {days} days · generated {generated_at}_", ""]
     if open_blockers:
         out += ["## Open blockers", ""]
-        out += [f"- **{b.severity}** {b.description} (`{b.id}`, since {b.created_at})"
-                for b in open_blockers]
+        out += [
+            f"- **{b.severity}** {b.description} (`{b.id}`, since {b.created_at})"
+            for b in open_blockers
+        ]
         out.append("")
     if not sessions:
         out += [f"No sessions in the last {days} days.", ""]
     for s in reversed(sessions):
         out += [f"## {s.id} — {s.status}", ""]
-        facts = [f"- **Progress:** {s.start_progress}% → {_progress(s)}%",
-                 f"- **Started:** {s.start_time}"]
+        facts = [
+            f"- **Progress:** {s.start_progress}% → {_progress(s)}%",
+            f"- **Started:** {s.start_time}",
+        ]
         if s.end_time:
             facts.append(f"- **Ended:** {s.end_time} ({s.duration} h)")
         if s.goal:
@@ -106,8 +118,11 @@ def render_markdown(sessions: list[Session], open_blockers: list[Blocker], *, pr
         out += [*facts, ""]
         if s.updates:
             out += ["### Updates", ""]
-            out += [f"- {u.timestamp} — {u.description}"
-                    + (f" ({u.progress}%)" if u.progress is not None else "") for u in s.updates]
+            out += [
+                f"- {u.timestamp} — {u.description}"
+                + (f" ({u.progress}%)" if u.progress is not None else "")
+                for u in s.updates
+            ]
             out.append("")
         if s.decisions:
             out += ["### Decisions", ""]
@@ -120,12 +135,17 @@ def render_markdown(sessions: list[Session], open_blockers: list[Blocker], *, pr
             out.append("")
         if s.blockers:
             out += ["### Blockers", ""]
-            out += [f"- [{'x' if b.status == 'resolved' else ' '}] {b.description}"
-                    + (f" — {b.resolution}" if b.resolution else "") for b in s.blockers]
+            out += [
+                f"- [{'x' if b.status == 'resolved' else ' '}] {b.description}"
+                + (f" — {b.resolution}" if b.resolution else "")
+                for b in s.blockers
+            ]
             out.append("")
         if s.entities:
             out += ["### Entities", ""]
-            out += [f"- `{e.name}` ({e.type})" + (f" in `{e.path}`" if e.path else "")
-                    for e in s.entities]
+            out += [
+                f"- `{e.name}` ({e.type})" + (f" in `{e.path}`" if e.path else "")
+                for e in s.entities
+            ]
             out.append("")
     return "\n".join(out)

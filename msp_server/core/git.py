@@ -41,8 +41,10 @@ def commit_message(session: Session, commit_type: str | None, scope: str | None)
     body: list[str] = []
     if session.decisions:
         body.append("Decisions:")
-        body += [f"- {d.content}" + (f" ({d.rationale})" if d.rationale else "")
-                 for d in session.decisions]
+        body += [
+            f"- {d.content}" + (f" ({d.rationale})" if d.rationale else "")
+            for d in session.decisions
+        ]
     created = [e for e in session.entities]
     if created:
         body.append("Entities:")
@@ -50,10 +52,14 @@ def commit_message(session: Session, commit_type: str | None, scope: str | None)
     resolved = [b for b in session.blockers if b.status == "resolved"]
     if resolved:
         body.append("Resolved:")
-        body += [f"- {b.description}" + (f": {b.resolution}" if b.resolution else "")
-                 for b in resolved]
+        body += [
+            f"- {b.description}" + (f": {b.resolution}" if b.resolution else "") for b in resolved
+        ]
     progress = session.progress if session.progress is not None else session.start_progress
-    footer = [f"MSP-Session: {session.id}", f"MSP-Progress: {session.start_progress}% -> {progress}%"]
+    footer = [
+        f"MSP-Session: {session.id}",
+        f"MSP-Progress: {session.start_progress}% -> {progress}%",
+    ]
     parts = [header]
     if body:
         parts.append("\n".join(body))
@@ -62,8 +68,10 @@ def commit_message(session: Session, commit_type: str | None, scope: str | None)
 
 
 def _infer_type(session: Session) -> str:
-    if any(e.type in {"class", "function", "method", "interface", "struct", "enum", "module"}
-           for e in session.entities):
+    if any(
+        e.type in {"class", "function", "method", "interface", "struct", "enum", "module"}
+        for e in session.entities
+    ):
         return "feat"
     if any(b.status == "resolved" for b in session.blockers):
         return "fix"

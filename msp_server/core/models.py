@@ -69,7 +69,9 @@ Timestamp = Annotated[str, BeforeValidator(_timestamp)]
 EntityType = Annotated[
     str,
     BeforeValidator(_name),
-    AfterValidator(lambda v: _checked(v, r"[a-z][a-z0-9_-]{0,31}", "a lowercase word like 'class'")),
+    AfterValidator(
+        lambda v: _checked(v, r"[a-z][a-z0-9_-]{0,31}", "a lowercase word like 'class'")
+    ),
 ]
 
 
