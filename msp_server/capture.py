@@ -1,0 +1,399 @@
+"""Entity capture on save: which definitions in a saved file are new in this session.
+
+The rule is "a symbol that existed before the session started is never recorded as created".
+The store keeps a per-file baseline of every (name, type) ever seen in that file
+(`file_baselines` + `file_symbols`, store migration 2). A save records current - baseline and
+then adds the current symbols to the baseline, so a symbol is recorded at most once, a renamed
+symbol shows up as its new name, and a deleted symbol stays in the baseline (adding it back later
+is not a creation).
+
+A file without a baseline gets one from the best evidence of what it held before:
+- opened in the editor (didOpen): the file on disk at that moment;
+- saved without ever being opened: the file at git HEAD when git tracks it;
+- untracked: empty when the file was born after the session started (it is new), else the file
+  as it is now (nothing is recorded on that first save).
+
+The work is split so that nothing slow holds the store or the event loop: `scan_batch` reads,
+filters and parses files (any thread, no store access), `apply_batch` writes the result in one
+transaction (the folder's store thread). No pygls import here: the CLI could use it too.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from msp_server.core.commands import EntityArgs
+from msp_server.core.timeutil import parse_iso
+from msp_server.symbols import Symbol, extract_symbols, language_for_path
+from msp_server.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 2 * 1024 * 1024  # larger files are generated or data, not hand-written code
+GIT_TIMEOUT_SECONDS = 20
+
+Mode = Literal["open", "save"]
+SymbolKey = tuple[str, str]  # (qualified name, type)
+
+
+class CaptureSettings(BaseModel):
+    """Editor settings `msp.capture`: per folder on/off and exclude globs (workspace-relative)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    enabled: bool = True
+    exclude: list[str] = Field(default_factory=list, max_length=500)
+
+
+# --- globs ---------------------------------------------------------------------------------
+
+
+def _glob_regex(pattern: str) -> str:
+    """gitignore-like: `*` within a segment, `**` across segments, `?` one character; a pattern
+    without `/` matches a file or folder name at any depth."""
+    pattern = pattern.strip().replace("\\", "/")
+    anchored = "/" in pattern.rstrip("/")
+    pattern = pattern.strip("/")
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    body = "".join(out)
+    prefix = "" if anchored else "(?:.*/)?"
+    return f"{prefix}{body}(?:/.*)?"
+
+
+def compile_excludes(patterns: Iterable[str]) -> Callable[[str], bool]:
+    """A predicate over workspace-relative POSIX paths; a folder pattern excludes its contents."""
+    regexes = [re.compile(_glob_regex(p)) for p in patterns if p.strip()]
+    return lambda rel: any(r.fullmatch(rel) for r in regexes)
+
+
+# --- git -----------------------------------------------------------------------------------
+
+
+def _git(
+    folder: Path, args: Sequence[str], data: bytes | None
+) -> subprocess.CompletedProcess[bytes]:
+    """Run git with our own stdin (never the LSP stream) and no output on our stdout."""
+    return subprocess.run(
+        ["git", "-C", str(folder), *args],
+        input=data if data is not None else b"",
+        capture_output=True,
+        timeout=GIT_TIMEOUT_SECONDS,
+        check=False,
+    )
+
+
+def git_ignored(folder: Path, rels: Sequence[str]) -> set[str]:
+    """The paths git ignores, in one `git check-ignore --stdin` call (empty outside a repo)."""
+    if not rels:
+        return set()
+    try:
+        done = _git(folder, ["check-ignore", "--stdin", "-z"], b"\0".join(r.encode() for r in rels))
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.debug("git check-ignore unavailable: %s", exc)
+        return set()
+    if done.returncode not in (0, 1):  # 1: nothing ignored; 128: not a repository
+        return set()
+    return {p.decode() for p in done.stdout.split(b"\0") if p}
+
+
+def git_head_sources(folder: Path, rels: Sequence[str]) -> dict[str, bytes]:
+    """The content at HEAD of each tracked path, in one `git cat-file --batch` call."""
+    if not rels:
+        return {}
+    try:
+        prefix_run = _git(folder, ["rev-parse", "--show-prefix"], None)
+        if prefix_run.returncode != 0:
+            return {}
+        prefix = prefix_run.stdout.decode().strip()
+        names = [f"HEAD:{prefix}{rel}" for rel in rels]
+        done = _git(folder, ["cat-file", "--batch"], "".join(f"{n}\n" for n in names).encode())
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.debug("git cat-file unavailable: %s", exc)
+        return {}
+    if done.returncode != 0:
+        return {}
+    found: dict[str, bytes] = {}
+    out, pos = done.stdout, 0
+    for rel in rels:
+        end = out.find(b"\n", pos)
+        if end < 0:
+            break
+        header = out[pos:end].split()
+        pos = end + 1
+        if len(header) != 3:  # "<name> missing" / "ambiguous"
+            continue
+        size = int(header[2])
+        if header[1] == b"blob":
+            found[rel] = out[pos : pos + size]
+        pos += size + 1
+    return found
+
+
+# --- birth time ----------------------------------------------------------------------------
+
+_STATX_BTIME = 0x800
+_AT_FDCWD = -100
+
+
+def _statx_birth(path: Path) -> float | None:
+    """Linux has no st_birthtime in Python; statx(2) knows it on ext4, btrfs, xfs, tmpfs..."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        statx = libc.statx
+    except (OSError, AttributeError):
+        return None
+    buf = ctypes.create_string_buffer(256)
+    if statx(_AT_FDCWD, os.fsencode(path), 0, _STATX_BTIME, buf) != 0:
+        return None
+    mask = int.from_bytes(buf.raw[0:4], "little")
+    if not mask & _STATX_BTIME:
+        return None
+    seconds = int.from_bytes(buf.raw[80:88], "little", signed=True)
+    nanos = int.from_bytes(buf.raw[88:92], "little")
+    return seconds + nanos / 1e9
+
+
+def birth_time(path: Path) -> float | None:
+    """When the file was created, where the OS can tell (macOS, Windows, Linux statx)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    birth = getattr(st, "st_birthtime", None)
+    if birth:
+        return float(birth)
+    return _statx_birth(path)
+
+
+# --- scanning (any thread, no store) -------------------------------------------------------
+
+
+@dataclass
+class ScannedFile:
+    """One file of a batch: its current symbols and, when it has no stored baseline yet, the
+    baseline to start from (`fallback`)."""
+
+    rel: str
+    mode: Mode
+    symbols: list[Symbol]
+    fallback: set[SymbolKey] | None = None
+    fallback_source: str = ""
+
+
+@dataclass
+class ScanResult:
+    files: list[ScannedFile] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # rel or path -> reason
+
+
+def relative_to(folder: Path, path: Path) -> str | None:
+    try:
+        return path.resolve().relative_to(folder).as_posix()
+    except (ValueError, OSError):
+        return None
+
+
+def scan_batch(
+    folder: Path,
+    state_dir: Path,
+    requests: dict[Path, Mode],
+    settings: CaptureSettings,
+    has_baseline: set[str],
+    session_start: str | None,
+) -> ScanResult:
+    """Filter (language, excludes, state dir, git-ignored, size), read and parse a batch."""
+    result = ScanResult()
+    is_excluded = compile_excludes(settings.exclude)
+    state_rel = relative_to(folder, state_dir)
+    candidates: dict[str, tuple[Path, Mode]] = {}
+    for path, mode in requests.items():
+        rel = relative_to(folder, path)
+        if rel is None:
+            result.skipped[str(path)] = "outside the workspace folder"
+        elif language_for_path(rel) is None:
+            result.skipped[rel] = "no symbol extractor for this file type"
+        elif state_rel and (rel == state_rel or rel.startswith(state_rel + "/")):
+            result.skipped[rel] = "MSP state folder"
+        elif is_excluded(rel):
+            result.skipped[rel] = "matches msp.capture.exclude"
+        elif mode == "open" and rel in has_baseline:
+            continue  # already known: opening a file changes nothing
+        else:
+            candidates[rel] = (path, mode)
+    for rel in git_ignored(folder, sorted(candidates)):
+        candidates.pop(rel, None)
+        result.skipped[rel] = "ignored by git"
+
+    for rel, (path, mode) in sorted(candidates.items()):
+        source = _read(path)
+        if source is None:
+            if mode == "open":  # a new buffer not yet on disk: everything in it will be new
+                result.files.append(ScannedFile(rel, mode, [], set(), "open-missing"))
+            else:
+                result.skipped[rel] = "unreadable, missing or too large"
+            continue
+        result.files.append(ScannedFile(rel, mode, extract_symbols(rel, source)))
+
+    unknown = [f for f in result.files if f.rel not in has_baseline and f.fallback is None]
+    heads = git_head_sources(folder, [f.rel for f in unknown])
+    start = parse_iso(session_start).timestamp() if session_start else None
+    for scanned in unknown:
+        tracked = scanned.rel in heads
+        if tracked and scanned.mode == "save":
+            symbols = extract_symbols(scanned.rel, heads[scanned.rel])
+            scanned.fallback, scanned.fallback_source = _keys(symbols), "git-head"
+        elif not tracked and start is not None and _born_after(folder / scanned.rel, start):
+            scanned.fallback, scanned.fallback_source = set(), "created-in-session"
+        else:
+            scanned.fallback, scanned.fallback_source = _keys(scanned.symbols), scanned.mode
+    return result
+
+
+def _born_after(path: Path, moment: float) -> bool:
+    born = birth_time(path)
+    return born is not None and born >= moment
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return None
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _keys(symbols: Iterable[Symbol]) -> set[SymbolKey]:
+    return {(s.name, s.type) for s in symbols}
+
+
+# --- store (the folder's store thread) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchState:
+    """What the scanner needs from the store: the active session's start and known baselines."""
+
+    session_start: str | None
+    has_baseline: set[str]
+
+
+def batch_state(ws: Workspace, rels: Iterable[str]) -> BatchState:
+    report = ws.status()
+    start = report.session.start_time if report.state == "active" and report.session else None
+    wanted = sorted(set(rels))
+    known: set[str] = set()
+    with ws.store.read() as conn:
+        for chunk_start in range(0, len(wanted), 500):
+            chunk = wanted[chunk_start : chunk_start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            rows = conn.execute(
+                f"SELECT path FROM file_baselines WHERE path IN ({marks})", chunk
+            ).fetchall()
+            known.update(r[0] for r in rows)
+    return BatchState(start, known)
+
+
+def apply_batch(ws: Workspace, files: Sequence[ScannedFile]) -> list[dict[str, Any]]:
+    """Record the new symbols of every file and extend the baselines, in one transaction.
+
+    Uses Workspace's own entity insertion (dedup per session, path rules) so a captured entity is
+    stored exactly as `msp entity` would store it. Returns the recorded entities (wire form).
+    """
+    if not files:
+        return []
+    now = ws._now()
+    recorded: list[dict[str, Any]] = []
+    with ws.store.write() as conn:
+        row = ws.store.open_session_row()
+        active = (
+            row is not None
+            and ws._effective_status(row["status"], row["last_activity"]) == "active"
+        )
+        for scanned in files:
+            stored = conn.execute(
+                "SELECT 1 FROM file_baselines WHERE path = ?", (scanned.rel,)
+            ).fetchone()
+            baseline: set[SymbolKey]
+            if stored is not None:
+                baseline = {
+                    (r[0], r[1])
+                    for r in conn.execute(
+                        "SELECT name, type FROM file_symbols WHERE path = ?", (scanned.rel,)
+                    )
+                }
+            else:
+                fallback = scanned.fallback
+                baseline = fallback if fallback is not None else _keys(scanned.symbols)
+                conn.execute(
+                    "INSERT INTO file_baselines (path, source, recorded_at) VALUES (?, ?, ?)",
+                    (scanned.rel, scanned.fallback_source or scanned.mode, now),
+                )
+            if active and row is not None and scanned.mode == "save":
+                for symbol in scanned.symbols:
+                    if (symbol.name, symbol.type) in baseline:
+                        continue
+                    entity = _record(ws, row["id"], scanned.rel, symbol, now)
+                    if entity is not None:
+                        recorded.append(entity)
+            conn.executemany(
+                "INSERT OR IGNORE INTO file_symbols (path, name, type, first_seen) "
+                "VALUES (?, ?, ?, ?)",
+                [(scanned.rel, n, t, now) for n, t in baseline | _keys(scanned.symbols)],
+            )
+        if recorded and row is not None:
+            ws._touch(row["id"], now)
+    return recorded
+
+
+def _record(
+    ws: Workspace, session_id: str, rel: str, symbol: Symbol, now: str
+) -> dict[str, Any] | None:
+    try:
+        args = EntityArgs(
+            name=symbol.name, type=symbol.type, path=rel, language=symbol.language, line=symbol.line
+        )
+    except ValidationError as exc:  # a 300-character C++ template name, for instance
+        log.info("not recording %s in %s: %s", symbol.name[:80], rel, exc.errors()[0]["msg"])
+        return None
+    if not ws._insert_entity(session_id, args, now, source="save"):
+        return None  # already recorded in this session
+    return {
+        "name": args.name,
+        "type": args.type,
+        "path": rel,
+        "language": args.language,
+        "line": args.line,
+    }

@@ -1,0 +1,317 @@
+"""The server object and its per-folder state, shared by every feature module.
+
+Threading: the event loop never touches a store. Each workspace folder has one single-thread
+executor that owns its `Workspace` (sqlite connections are not shared across threads), so the
+calls for one folder run in order and different folders never wait for each other. Parsing for
+capture runs in a separate pool so a burst of saves never queues in front of a status request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pydantic import ValidationError
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+
+from msp_server import __version__
+from msp_server.capture import CaptureSettings
+from msp_server.config import MspConfig
+from msp_server.core.errors import ConfigError, MspError, describe_validation_error
+from msp_server.core.models import StatusReport
+from msp_server.lsp import wire
+from msp_server.lsp.errors import invalid_params
+from msp_server.workspace import Workspace
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+POLL_SECONDS = 0.5  # a change made by the CLI shows within 2 s
+FULL_CHECK_SECONDS = 30.0  # an active session turns "crashed" by time alone: look now and then
+
+# Editor settings that belong to MspConfig; anything else in the `msp` section is the editor's
+# own (the VS Code extension's interpreter path, for instance) and is not ours to reject.
+_CONFIG_KEYS = {f.alias or name for name, f in MspConfig.model_fields.items()} | set(
+    MspConfig.model_fields
+)
+
+
+def split_settings(settings: dict[str, Any]) -> tuple[dict[str, Any], CaptureSettings]:
+    """Editor settings -> (overrides for Workspace, capture settings). Nulls mean "unset"."""
+    overrides = {
+        k: v for k, v in settings.items() if k in _CONFIG_KEYS and v is not None
+    }
+    ignored = sorted(k for k in settings if k not in _CONFIG_KEYS and k != "capture")
+    if ignored:
+        log.debug("settings not used by the server: %s", ", ".join(ignored))
+    raw_capture = settings.get("capture") or {}
+    try:
+        capture = CaptureSettings.model_validate(
+            {k: v for k, v in raw_capture.items() if v is not None}
+            if isinstance(raw_capture, dict)
+            else raw_capture
+        )
+    except ValidationError as exc:
+        raise ConfigError(
+            f"editor settings: {describe_validation_error(exc, 'capture.')}"
+        ) from None
+    return overrides, capture
+
+
+def session_payload(folder_uri: str, report: StatusReport) -> dict[str, Any]:
+    """The `msp/sessionChanged` params: small enough for a status bar, nothing more."""
+    session = report.session
+    summary: dict[str, Any] | None = None
+    if session is not None:
+        progress = session.progress if session.progress is not None else session.start_progress
+        summary = {
+            "id": session.id,
+            "project": session.project,
+            "progress": progress,
+            "startTime": session.start_time,
+            "lastActivity": session.last_activity,
+            "openBlockers": len(session.open_blockers),
+            "counts": {
+                "updates": len(session.updates),
+                "decisions": len(session.decisions),
+                "blockers": len(session.blockers),
+                "entities": len(session.entities),
+            },
+            "goal": session.goal,
+        }
+    return {"folderUri": folder_uri, "state": report.state, "session": summary}
+
+
+class Folder:
+    """One workspace folder: its Workspace (owned by `executor`), settings and change tracking."""
+
+    def __init__(self, uri: str, path: Path) -> None:
+        self.uri = uri
+        self.path = path
+        self.name = path.name or str(path)
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"msp-{self.name}")
+        self.ws: Workspace | None = None
+        self.capture = CaptureSettings()
+        self.error: str | None = None  # why the last (re)configuration failed
+        self.shown_error: str | None = None  # shown to the user once, not at every retry
+        self.ready = asyncio.Event()
+        self.last_payload: dict[str, Any] | None = None
+        self.data_version: int | None = None
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.closed = False
+
+    async def call(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
+
+    async def run(self, action: Callable[[Workspace], T]) -> T:
+        """Run `action` on this folder's Workspace in its thread; a folder that never opened
+        reports why (its config error) instead."""
+        await self.ready.wait()
+
+        def call() -> T:
+            if self.ws is None:
+                raise ConfigError(self.error or f"{self.path}: the MSP workspace is not open")
+            return action(self.ws)
+
+        return await self.call(call)
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    def contains(self, path: Path) -> bool:
+        return path == self.path or self.path in path.parents
+
+    def close(self) -> None:
+        """Stop watching and close the store in its own thread, without waiting for it."""
+        self.closed = True
+        for task in list(self.tasks):
+            task.cancel()
+        if self.ws is not None:
+            ws, self.ws = self.ws, None
+            self.executor.submit(ws.close)
+        self.executor.shutdown(wait=False)
+
+
+def uri_to_path(uri: str) -> Path | None:
+    fs = to_fs_path(uri) if uri.startswith("file:") else None
+    return Path(fs).resolve() if fs else None
+
+
+class MspLanguageServer(LanguageServer):
+    """pygls server plus MSP's per-folder state."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="msp-server",
+            version=__version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.None_,
+            max_workers=8,  # pygls reads stdin through this pool too: keep it roomy
+        )
+        self.folders: dict[Path, Folder] = {}
+        self.init_settings: dict[str, Any] = {}
+        self.parse_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="msp-parse")
+        self.initialized_ok = False
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.capture_queues: dict[Path, Any] = {}  # documents.CaptureQueue per folder
+
+    # -- client capabilities ------------------------------------------------------------------
+
+    def client_supports(self, dotted: str) -> bool:
+        node: Any = self.client_capabilities
+        for part in dotted.split("."):
+            node = getattr(node, part, None)
+            if node is None:
+                return False
+        return bool(node)
+
+    # -- folders -------------------------------------------------------------------------------
+
+    def resolve_folder(self, folder_uri: object) -> Folder:
+        """The folder a command is for: `folderUri` (a folder or anything inside one), or the
+        only folder when there is exactly one."""
+        if folder_uri is None:
+            if len(self.folders) == 1:
+                return next(iter(self.folders.values()))
+            if not self.folders:
+                raise invalid_params("folderUri: the client opened no workspace folder")
+            known = ", ".join(f.uri for f in self.folders.values())
+            raise invalid_params(
+                f"folderUri: is required when the workspace has several folders ({known})"
+            )
+        if not isinstance(folder_uri, str):
+            raise invalid_params("folderUri: must be a string (a file:// URI)")
+        path = uri_to_path(folder_uri)
+        if path is None:
+            raise invalid_params(f"folderUri: must be a file:// URI, got {folder_uri!r}")
+        folder = self.folder_for(path)
+        if folder is None:
+            raise invalid_params(
+                f"folderUri: {folder_uri} is not in a workspace folder of this server"
+            )
+        return folder
+
+    def folder_for(self, path: Path) -> Folder | None:
+        """The innermost workspace folder containing `path` (nested folders are allowed)."""
+        matches = [f for f in self.folders.values() if f.contains(path)]
+        return max(matches, key=lambda f: len(f.path.parts)) if matches else None
+
+    async def pull_settings(self, folders: list[Folder]) -> dict[Path, dict[str, Any]]:
+        """initializationOptions, overlaid per folder by `workspace/configuration` (section msp)."""
+        result = {f.path: dict(self.init_settings) for f in folders}
+        if not folders or not self.client_supports("workspace.configuration"):
+            return result
+        try:
+            items = [
+                types.ConfigurationItem(scope_uri=f.uri, section=wire.SETTINGS_SECTION)
+                for f in folders
+            ]
+            answers = await asyncio.wait_for(
+                self.workspace_configuration_async(types.ConfigurationParams(items=items)), 10
+            )
+        except Exception as exc:  # a client that cannot answer still gets a working server
+            log.warning("workspace/configuration failed, using initializationOptions: %s", exc)
+            return result
+        for folder, answer in zip(folders, answers or [], strict=False):
+            if isinstance(answer, dict):
+                result[folder.path] = merge_settings(result[folder.path], answer)
+            elif answer is not None:
+                log.warning("settings for %s: section %r is not an object", folder.uri, "msp")
+        return result
+
+    async def configure(self, folder: Folder, settings: dict[str, Any]) -> None:
+        """(Re)open the folder's Workspace with these settings; on a config error keep the last
+        good one, log it and show it to the user once."""
+        try:
+            overrides, capture = split_settings(settings)
+
+            def reopen() -> Workspace:
+                fresh = Workspace(folder.path, overrides=overrides)
+                if folder.ws is not None:
+                    folder.ws.close()
+                folder.ws = fresh
+                folder.data_version = fresh.store.data_version()
+                return fresh
+
+            await folder.call(reopen)
+            folder.capture = capture
+            folder.error = folder.shown_error = None
+        except MspError as exc:
+            folder.error = exc.message
+            kept = "keeping the previous configuration" if folder.ws else "MSP is off here"
+            log.error("%s: %s (%s)", folder.name, exc.message, kept)
+            if folder.shown_error != exc.message:
+                folder.shown_error = exc.message
+                self.window_show_message(
+                    types.ShowMessageParams(
+                        type=types.MessageType.Error,
+                        message=f"MSP ({folder.name}): {exc.message} — {kept}.",
+                    )
+                )
+        finally:
+            folder.ready.set()
+
+    # -- notifications -------------------------------------------------------------------------
+
+    async def push_status(self, folder: Folder, *, only_if_changed: bool = False) -> None:
+        """Send `msp/sessionChanged` for a folder (after a change, or when the store moved)."""
+        if folder.ws is None or folder.closed:
+            return
+        report = await folder.run(lambda ws: ws.status())
+        payload = session_payload(folder.uri, report)
+        if only_if_changed and payload == folder.last_payload:
+            return
+        folder.last_payload = payload
+        self.protocol.notify(wire.SESSION_CHANGED, payload)
+
+    async def watch(self, folder: Folder) -> None:
+        """Notice changes other processes commit (PRAGMA data_version) within POLL_SECONDS."""
+        loop = asyncio.get_running_loop()
+        last_full = loop.time()
+        while not folder.closed:
+            await asyncio.sleep(POLL_SECONDS)
+            try:
+                def version() -> int | None:
+                    return folder.ws.store.data_version() if folder.ws else None
+
+                current = await folder.call(version)
+                due = loop.time() - last_full > FULL_CHECK_SECONDS
+                if current is not None and (current != folder.data_version or due):
+                    folder.data_version = current
+                    last_full = loop.time()
+                    await self.push_status(folder, only_if_changed=True)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a locked or damaged store: say so, keep watching
+                log.warning("%s: could not check the store: %s", folder.name, exc)
+                await asyncio.sleep(5)
+
+
+def merge_settings(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_settings(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def settings_from_init(options: Any) -> dict[str, Any]:
+    """initializationOptions may be the `msp` section itself or `{"msp": {...}}`."""
+    if not isinstance(options, dict):
+        return {}
+    inner = options.get(wire.SETTINGS_SECTION)
+    return dict(inner) if isinstance(inner, dict) else dict(options)
+
+
+def folder_uri_for(path: Path) -> str:
+    return from_fs_path(str(path)) or path.as_uri()

@@ -1,0 +1,161 @@
+"""`workspace/executeCommand`: every MSP command, one object argument, validated by pydantic.
+
+pygls would structure typed parameters itself and ignores their defaults, so each handler takes
+`*arguments` raw and validates the single object with the core's argument models.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lsprotocol import types
+
+from msp_server.core.commands import (
+    Args,
+    BlockArgs,
+    ContextArgs,
+    DecideArgs,
+    EndArgs,
+    EntityArgs,
+    GitArgs,
+    RecoverArgs,
+    ResolveArgs,
+    SessionsArgs,
+    StartArgs,
+    UpdateArgs,
+)
+from msp_server.lsp import wire
+from msp_server.lsp.app import Folder, MspLanguageServer
+from msp_server.lsp.errors import invalid_params, to_rpc_error
+from msp_server.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+
+class StatusArgs(Args):
+    """`status` takes nothing but `folderUri`; anything else is a typo worth reporting."""
+
+
+Run = Callable[[MspLanguageServer, Folder, Any], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Spec:
+    args: type[Args]
+    run: Run
+    changes: bool  # push msp/sessionChanged afterwards
+
+
+def _action(method: Callable[[Workspace, Any], Any]) -> Run:
+    """A command that changes the session and answers like `msp status --json`."""
+
+    async def run(ls: MspLanguageServer, folder: Folder, args: Any) -> Any:
+        report = await folder.run(lambda ws: method(ws, args))
+        return report.wire()
+
+    return run
+
+
+async def _status(ls: MspLanguageServer, folder: Folder, args: Any) -> Any:
+    return (await folder.run(lambda ws: ws.status())).wire()
+
+
+async def _sessions(ls: MspLanguageServer, folder: Folder, args: SessionsArgs) -> Any:
+    sessions = await folder.run(lambda ws: ws.sessions(args))
+    return {"sessions": [s.wire() for s in sessions]}
+
+
+async def _commit_message(ls: MspLanguageServer, folder: Folder, args: GitArgs) -> Any:
+    return {"message": await folder.run(lambda ws: ws.commit_message(args))}
+
+
+async def _export(ls: MspLanguageServer, folder: Folder, args: ContextArgs) -> Any:
+    """Export can read a long history: report it with a server-created progress token."""
+    token: str | None = None
+    if ls.client_supports("window.work_done_progress"):
+        candidate = f"msp-export-{uuid.uuid4().hex}"
+        try:
+            await ls.work_done_progress.create_async(candidate)
+            token = candidate
+        except Exception as exc:
+            log.info("no progress for the export (%s)", exc)
+    if token is not None:
+        ls.work_done_progress.begin(
+            token,
+            types.WorkDoneProgressBegin(
+                title="MSP: exporting context",
+                message=f"{args.format}, {folder.name}",
+                cancellable=False,
+            ),
+        )
+    try:
+        content = await folder.run(lambda ws: ws.context(args))
+    finally:
+        if token is not None:
+            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
+    return {"format": args.format, "content": content}
+
+
+COMMANDS: dict[str, Spec] = {
+    "startSession": Spec(StartArgs, _action(Workspace.start), True),
+    "update": Spec(UpdateArgs, _action(Workspace.update), True),
+    "decide": Spec(DecideArgs, _action(Workspace.decide), True),
+    "block": Spec(BlockArgs, _action(Workspace.block), True),
+    "resolve": Spec(ResolveArgs, _action(Workspace.resolve), True),
+    "recordEntity": Spec(EntityArgs, _action(Workspace.entity), True),
+    "endSession": Spec(EndArgs, _action(Workspace.end), True),
+    "status": Spec(StatusArgs, _status, False),
+    "recover": Spec(RecoverArgs, _action(Workspace.recover), True),
+    "exportContext": Spec(ContextArgs, _export, False),
+    "commitMessage": Spec(GitArgs, _commit_message, False),
+    "listSessions": Spec(SessionsArgs, _sessions, False),
+}
+
+
+def parse_arguments(arguments: tuple[Any, ...], model: type[Args]) -> tuple[Any, Args]:
+    """(folderUri, validated args) from the command's single object argument."""
+    if len(arguments) > 1:
+        raise invalid_params(
+            f"arguments: expected one object, got {len(arguments)} arguments"
+        )
+    raw = arguments[0] if arguments else {}
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise invalid_params("arguments: expected one object with folderUri and the fields")
+    fields = dict(raw)
+    folder_uri = fields.pop("folderUri", None)
+    try:
+        return folder_uri, model.model_validate(fields)
+    except Exception as exc:
+        raise to_rpc_error(exc) from None
+
+
+def _handler(verb: str, spec: Spec) -> Callable[..., Awaitable[Any]]:
+    async def handler(ls: MspLanguageServer, *arguments: Any) -> Any:
+        try:
+            folder_uri, args = parse_arguments(arguments, spec.args)
+            folder = ls.resolve_folder(folder_uri)
+            result = await spec.run(ls, folder, args)
+        except Exception as exc:
+            error = to_rpc_error(exc)  # re-raises anything that is not ours: a real bug
+            log.info("%s refused: %s", wire.command_id(verb), error.message)
+            raise error from None
+        if spec.changes:
+            await ls.push_status(folder)
+        return result
+
+    handler.__name__ = f"msp_{verb}"
+    return handler
+
+
+def register(server: MspLanguageServer) -> None:
+    implemented, listed = set(COMMANDS), set(wire.spec()["commands"])
+    if implemented != listed:  # wire.json and this table must never drift apart
+        raise RuntimeError(f"wire.json commands differ from the server's: {implemented ^ listed}")
+    for verb, spec in COMMANDS.items():
+        server.command(wire.command_id(verb))(_handler(verb, spec))

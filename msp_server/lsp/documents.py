@@ -1,0 +1,140 @@
+"""didOpen/didSave -> entity capture, debounced and batched per folder.
+
+No text sync: the server reads saved files from disk. A save only queues a path; a batch runs
+DEBOUNCE_SECONDS after the last save (at most MAX_WAIT_SECONDS after the first), one batch per
+folder at a time, so a replace-all that saves hundreds of files costs one batch and the event
+loop keeps answering requests meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+
+from msp_server import capture
+from msp_server.lsp import wire
+from msp_server.lsp.app import Folder, MspLanguageServer, uri_to_path
+
+log = logging.getLogger(__name__)
+
+DEBOUNCE_SECONDS = 0.3
+MAX_WAIT_SECONDS = 2.0
+
+
+class CaptureQueue:
+    """Pending paths of one folder and the timer that turns them into a batch."""
+
+    def __init__(self, ls: MspLanguageServer, folder: Folder) -> None:
+        self.ls = ls
+        self.folder = folder
+        self.pending: dict[Path, capture.Mode] = {}
+        self.first_at: float | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.running: asyncio.Task[Any] | None = None
+
+    def add(self, path: Path, mode: capture.Mode) -> None:
+        if mode == "save" or path not in self.pending:
+            self.pending[path] = mode  # a save in the same batch outranks an open
+        loop = asyncio.get_running_loop()
+        if self.first_at is None:
+            self.first_at = loop.time()
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self.running is not None or not self.pending:
+            return  # the running batch reschedules when it finishes
+        loop = asyncio.get_running_loop()
+        if self.timer is not None:
+            self.timer.cancel()
+        first = self.first_at if self.first_at is not None else loop.time()
+        delay = max(0.0, min(DEBOUNCE_SECONDS, first + MAX_WAIT_SECONDS - loop.time()))
+        self.timer = loop.call_later(delay, self._start)
+
+    def _start(self) -> None:
+        self.timer = None
+        batch, self.pending, self.first_at = self.pending, {}, None
+        self.running = self.folder.spawn(self._run(batch))
+
+    async def _run(self, batch: dict[Path, capture.Mode]) -> None:
+        try:
+            await process_batch(self.ls, self.folder, batch)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s: entity capture failed for %d file(s)", self.folder.name, len(batch))
+        finally:
+            self.running = None
+            if not self.folder.closed:
+                self._schedule()
+
+
+async def process_batch(
+    ls: MspLanguageServer, folder: Folder, batch: dict[Path, capture.Mode]
+) -> None:
+    settings = folder.capture
+    if not settings.enabled:
+        log.info("capture: %s: off by setting, %d file(s) not scanned", folder.name, len(batch))
+        return
+    rels = [r for r in (capture.relative_to(folder.path, p) for p in batch) if r is not None]
+    state = await folder.run(lambda ws: capture.batch_state(ws, rels))
+    ws = folder.ws
+    if ws is None:
+        return
+    loop = asyncio.get_running_loop()
+    result = await loop.run_in_executor(
+        ls.parse_pool,
+        capture.scan_batch,
+        folder.path,
+        ws.state_dir,
+        batch,
+        settings,
+        state.has_baseline,
+        state.session_start,
+    )
+    recorded = await folder.run(lambda ws: capture.apply_batch(ws, result.files))
+    skipped = "; ".join(f"{path}: {why}" for path, why in sorted(result.skipped.items())[:20])
+    log.info(
+        "capture: %s: %d file(s) scanned, %d entit%s recorded, %d skipped%s",
+        folder.name,
+        len(result.files),
+        len(recorded),
+        "y" if len(recorded) == 1 else "ies",
+        len(result.skipped),
+        f" ({skipped})" if skipped else "",
+    )
+    if recorded:
+        ls.protocol.notify(
+            wire.ENTITIES_CAPTURED, {"folderUri": folder.uri, "entities": recorded}
+        )
+        await ls.push_status(folder)
+
+
+def _enqueue(ls: MspLanguageServer, uri: str, mode: capture.Mode) -> None:
+    path = uri_to_path(uri)
+    if path is None:
+        return
+    folder = ls.folder_for(path)
+    if folder is None or folder.closed:
+        return
+    queue = ls.capture_queues.get(folder.path)
+    if queue is None:
+        queue = ls.capture_queues[folder.path] = CaptureQueue(ls, folder)
+    queue.add(path, mode)
+
+
+def register(server: MspLanguageServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: MspLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+        _enqueue(ls, params.text_document.uri, "open")
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
+    def did_save(ls: MspLanguageServer, params: types.DidSaveTextDocumentParams) -> None:
+        _enqueue(ls, params.text_document.uri, "save")
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: MspLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+        """Nothing to forget: the server keeps no document text."""

@@ -1,0 +1,57 @@
+"""MSP errors as JSON-RPC errors: InvalidParams for bad input, a server error for refusals.
+
+Every error carries `data.code`, the CLI exit code for the same failure (1 no active session,
+2 already active, 3 config, 4 integration, 5 state corruption, 64 invalid input), so a client
+can branch on it without parsing messages.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pydantic import ValidationError
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcServerError
+
+from msp_server.core.errors import ExitCode, InvalidInput, MspError, describe_validation_error
+
+MSP_REFUSED = -32001  # JSON-RPC server-error range: a domain refusal, see data.code
+
+
+class MspInvalidParams(JsonRpcInvalidParams):
+    """Expected: the user's input broke a rule. Not logged as a server failure."""
+
+    expected = True
+
+
+class MspRefused(JsonRpcServerError):
+    """Expected: the session state forbids the action (no active session, ...)."""
+
+    expected = True
+
+
+def invalid_params(message: str) -> MspInvalidParams:
+    return MspInvalidParams(message=message, data={"code": int(ExitCode.USAGE_ERROR)})
+
+
+def to_rpc_error(exc: Exception) -> JsonRpcException:
+    if isinstance(exc, JsonRpcException):
+        return exc
+    if isinstance(exc, ValidationError):
+        return invalid_params(describe_validation_error(exc))
+    if isinstance(exc, InvalidInput):
+        return invalid_params(exc.message)
+    if isinstance(exc, MspError):
+        refused: JsonRpcException = MspRefused(  # type: ignore[no-untyped-call]
+            exc.message, MSP_REFUSED, {"code": int(exc.exit_code)}
+        )
+        return refused
+    raise exc
+
+
+class ExpectedErrorFilter(logging.Filter):
+    """pygls logs every failed request with a traceback; a refusal the user caused is not a
+    server failure, so keep stderr for real ones."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not getattr(exc, "expected", False)

@@ -1,0 +1,170 @@
+"""Start-up, folders, configuration and shutdown.
+
+initialize records the folders and options; initialized opens each folder's Workspace with its
+pulled settings, pushes its status, starts watching its store, and asks about a crashed session
+(without blocking the loop: the prompt waits in its own task).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+
+from msp_server.core.commands import EndArgs, RecoverArgs
+from msp_server.core.errors import MspError
+from msp_server.lsp.app import (
+    Folder,
+    MspLanguageServer,
+    folder_uri_for,
+    settings_from_init,
+    uri_to_path,
+)
+
+log = logging.getLogger(__name__)
+
+RECOVER, END, IGNORE = "Recover", "End", "Ignore"
+
+
+def _initial_folders(params: types.InitializeParams) -> list[tuple[str, Path]]:
+    found: list[tuple[str, Path]] = []
+    for folder in params.workspace_folders or []:
+        path = uri_to_path(folder.uri)
+        if path is None:
+            log.warning("workspace folder %s is not a local folder; MSP ignores it", folder.uri)
+        else:
+            found.append((folder.uri, path))
+    if not found:
+        root_uri = params.root_uri
+        if root_uri is None and params.root_path:
+            root_uri = folder_uri_for(Path(params.root_path))
+        path = uri_to_path(root_uri) if root_uri else None
+        if root_uri and path is not None:
+            found.append((root_uri, path))
+    return found
+
+
+def add_folder(ls: MspLanguageServer, uri: str, path: Path) -> Folder | None:
+    if path in ls.folders:
+        return None
+    folder = Folder(uri, path)
+    ls.folders[path] = folder
+    return folder
+
+
+async def open_folders(ls: MspLanguageServer, folders: list[Folder]) -> None:
+    """Configure, push status, watch, and offer recovery, for freshly added folders."""
+    settings = await ls.pull_settings(folders)
+    await asyncio.gather(*(ls.configure(f, settings[f.path]) for f in folders))
+    for folder in folders:
+        if folder.ws is None:
+            continue
+        await ls.push_status(folder)
+        folder.spawn(ls.watch(folder))
+        folder.spawn(offer_recovery(ls, folder))
+
+
+async def offer_recovery(ls: MspLanguageServer, folder: Folder) -> None:
+    """A session left open past its timeout: let the user choose Recover / End / Ignore."""
+    sessions = await folder.run(lambda ws: ws.recoverable())
+    if not sessions:
+        return
+    session = sessions[0]
+    message = (
+        f"MSP ({folder.name}): session {session.id} ({session.project}) was left open; "
+        f"last activity {session.last_activity}. Recover it, end it at its last activity, "
+        "or ignore it for now?"
+    )
+    try:
+        choice = await ls.window_show_message_request_async(
+            types.ShowMessageRequestParams(
+                type=types.MessageType.Warning,
+                message=message,
+                actions=[types.MessageActionItem(t) for t in (RECOVER, END, IGNORE)],
+            )
+        )
+    except Exception as exc:  # the client cannot ask: the log says what the user can do
+        log.warning("%s (the client could not ask: %s)", message, exc)
+        return
+    title = choice.title if choice is not None else IGNORE
+    try:
+        if title == RECOVER:
+            await folder.run(lambda ws: ws.recover(RecoverArgs(session=session.id)))
+        elif title == END:
+            await folder.run(lambda ws: ws.end(EndArgs()))
+        else:
+            return
+    except MspError as exc:
+        ls.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Error, message=f"MSP: {exc.message}")
+        )
+        return
+    log.info("%s: session %s: %s chosen", folder.name, session.id, title)
+    await ls.push_status(folder)
+
+
+def remove_folder(ls: MspLanguageServer, path: Path) -> None:
+    folder = ls.folders.pop(path, None)
+    ls.capture_queues.pop(path, None)
+    if folder is not None:
+        folder.close()
+
+
+async def reconfigure(ls: MspLanguageServer, pushed: Any = None) -> None:
+    """Settings changed: pull them again (or take the pushed ones) and reopen every folder."""
+    folders = list(ls.folders.values())
+    if ls.client_supports("workspace.configuration"):
+        settings = await ls.pull_settings(folders)
+    else:
+        base = settings_from_init(pushed) if pushed is not None else ls.init_settings
+        settings = {f.path: dict(base) for f in folders}
+    for folder in folders:
+        await ls.configure(folder, settings[folder.path])
+        await ls.push_status(folder, only_if_changed=True)
+
+
+def register(server: MspLanguageServer) -> None:
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: MspLanguageServer, params: types.InitializeParams) -> None:
+        ls.init_settings = settings_from_init(params.initialization_options)
+        for uri, path in _initial_folders(params):
+            add_folder(ls, uri, path)
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: MspLanguageServer, params: types.InitializedParams) -> None:
+        ls.loop = asyncio.get_running_loop()
+        ls.initialized_ok = True
+        names = ", ".join(f.name for f in ls.folders.values()) or "none"
+        log.info("msp-server %s ready; folders: %s", ls.version, names)
+        await open_folders(ls, list(ls.folders.values()))
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    async def folders_changed(
+        ls: MspLanguageServer, params: types.DidChangeWorkspaceFoldersParams
+    ) -> None:
+        for removed in params.event.removed:
+            path = uri_to_path(removed.uri)
+            if path is not None:
+                remove_folder(ls, path)
+        added = []
+        for item in params.event.added:
+            path = uri_to_path(item.uri)
+            folder = add_folder(ls, item.uri, path) if path is not None else None
+            if folder is not None:
+                added.append(folder)
+        await open_folders(ls, added)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def configuration_changed(
+        ls: MspLanguageServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        await reconfigure(ls, params.settings)
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(ls: MspLanguageServer, params: None) -> None:
+        for path in list(ls.folders):
+            remove_folder(ls, path)
+        ls.parse_pool.shutdown(wait=False, cancel_futures=True)
