@@ -1,0 +1,408 @@
+"""Linear: GraphQL mutations that comment on the active issue and, on demand, open a session issue.
+
+User text only ever travels in GraphQL variables (the documents below are constants), and it is
+Markdown-escaped inside comment bodies so a note cannot forge headings, links or HTML in
+Linear. The adapter never updates an issue: a description someone wrote is never overwritten.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from msp_server.adapters.base import (
+    Adapter,
+    AdapterConfig,
+    CredentialRef,
+    GraphQLPayload,
+    HookEvent,
+    Payload,
+)
+from msp_server.core.models import Blocker, Decision, Entity, Session, Update
+from msp_server.core.timeutil import parse_iso
+
+LINEAR_ENDPOINT = "https://api.linear.app/graphql"
+CREDENTIAL = "linear-api-key"
+
+# Hooks that may comment in addition to session_ended (which always comments when issueId is set).
+CommentHook = Literal[
+    "session_started",
+    "progress_updated",
+    "decision_recorded",
+    "blocker_recorded",
+    "blocker_resolved",
+    "entity_recorded",
+]
+
+ISSUE_TITLE_MAX = 255  # Linear truncates longer titles in lists; keep the whole title visible
+LIST_MAX = 20  # items per section of a session summary; the rest are counted, not listed
+
+UUID_RE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+ISSUE_IDENTIFIER_RE = r"[A-Za-z][A-Za-z0-9_]{0,9}-[1-9][0-9]{0,8}"  # e.g. ENG-123
+
+COMMENT_OPERATION = "MspCommentCreate"
+COMMENT_MUTATION = """mutation MspCommentCreate($input: CommentCreateInput!) {
+  commentCreate(input: $input) {
+    success
+    comment {
+      id
+      url
+    }
+  }
+}
+"""
+
+ISSUE_OPERATION = "MspIssueCreate"
+ISSUE_MUTATION = """mutation MspIssueCreate($input: IssueCreateInput!) {
+  issueCreate(input: $input) {
+    success
+    issue {
+      id
+      identifier
+      url
+    }
+  }
+}
+"""
+
+
+def _uuid(value: str) -> str:
+    if not re.fullmatch(UUID_RE, value):
+        raise ValueError(
+            "must be a Linear id (a UUID such as 9cfb482a-81e3-4154-b5b9-2c805e70a02d)"
+        )
+    return value
+
+
+def _issue_id(value: str) -> str:
+    if not (re.fullmatch(ISSUE_IDENTIFIER_RE, value) or re.fullmatch(UUID_RE, value)):
+        raise ValueError("must be an issue identifier like ENG-123 or an issue UUID")
+    return value
+
+
+def _endpoint(value: str) -> str:
+    """https only, except a loopback host (a local test server); no credentials in the URL."""
+    match = re.fullmatch(r"(https?)://([^/?#@\s]+)(/[^?#\s]*)?", value)
+    if not match:
+        raise ValueError("must be an http(s) URL without user info, query or fragment")
+    scheme, host = match.group(1), match.group(2).split(":")[0]
+    if scheme != "https" and host not in ("localhost", "127.0.0.1", "[::1]"):
+        raise ValueError("must use https (http is allowed only for localhost)")
+    return value
+
+
+LinearId = Annotated[str, AfterValidator(_uuid)]
+
+
+class LinearConfig(AdapterConfig):
+    """`integrations.linear.config`. Labels are ids, never names: names are ambiguous, renamable."""
+
+    team_id: LinearId | None = None
+    issue_id: Annotated[str, AfterValidator(_issue_id)] | None = None
+    label_ids: list[LinearId] = Field(default_factory=list)
+    endpoint: Annotated[str, AfterValidator(_endpoint)] = LINEAR_ENDPOINT
+    comment_on: list[CommentHook] = Field(default_factory=list)
+    create_session_issue: bool = False
+
+    @field_validator("comment_on", mode="before")
+    @classmethod
+    def _no_session_ended(cls, value: Any) -> Any:
+        if isinstance(value, list) and "session_ended" in value:
+            raise ValueError("session_ended always comments; list only the additional hooks")
+        return value
+
+    @field_validator("comment_on", "label_ids")
+    @classmethod
+    def _dedupe(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _required_together(self) -> Self:
+        if self.create_session_issue and self.team_id is None:
+            raise ValueError("teamId: required when createSessionIssue is true")
+        if self.comment_on and self.issue_id is None:
+            raise ValueError("issueId: required when commentOn lists hooks")
+        if self.issue_id is None and not self.create_session_issue:
+            raise ValueError(
+                "issueId: required (the issue to comment on) unless createSessionIssue is true"
+            )
+        return self
+
+
+class LinearAdapter(Adapter):
+    """Comments on `issueId` at session end (and on `commentOn` hooks); optional session issue."""
+
+    name = "linear"
+    Config = LinearConfig
+    credentials = (CREDENTIAL,)
+
+    def __init__(self, config: AdapterConfig) -> None:
+        super().__init__(config)
+        self.settings = _as_linear_config(config)
+
+    # --- hooks ------------------------------------------------------------------------------
+
+    def session_started(self, event: HookEvent) -> list[Payload]:
+        session = _session(event)
+        payloads: list[Payload] = []
+        if self.settings.create_session_issue and self.settings.team_id is not None:
+            payloads.append(self._issue_create(session, self.settings.team_id))
+        if "session_started" in self.settings.comment_on:
+            payloads += self._comment(event, "session started", started_markdown(session))
+        return payloads
+
+    def progress_updated(self, event: HookEvent) -> list[Payload]:
+        if "progress_updated" not in self.settings.comment_on or event.update is None:
+            return []
+        return self._comment(event, "progress", progress_markdown(event.update, event.session))
+
+    def decision_recorded(self, event: HookEvent) -> list[Payload]:
+        if "decision_recorded" not in self.settings.comment_on or event.decision is None:
+            return []
+        return self._comment(event, "decision", decision_markdown(event.decision, event.session))
+
+    def blocker_recorded(self, event: HookEvent) -> list[Payload]:
+        if "blocker_recorded" not in self.settings.comment_on or event.blocker is None:
+            return []
+        return self._comment(event, "blocker", blocker_markdown(event.blocker, event.session))
+
+    def blocker_resolved(self, event: HookEvent) -> list[Payload]:
+        if "blocker_resolved" not in self.settings.comment_on or event.blocker is None:
+            return []
+        body = blocker_markdown(event.blocker, event.session)
+        return self._comment(event, "blocker resolved", body)
+
+    def entity_recorded(self, event: HookEvent) -> list[Payload]:
+        if "entity_recorded" not in self.settings.comment_on or event.entity is None:
+            return []
+        return self._comment(event, "entity", entity_markdown(event.entity, event.session))
+
+    def session_ended(self, event: HookEvent) -> list[Payload]:
+        session = _session(event)
+        return self._comment(event, "session ended", ended_markdown(session, event.timestamp))
+
+    # --- payloads ---------------------------------------------------------------------------
+
+    def _comment(self, event: HookEvent, what: str, body: str) -> list[Payload]:
+        """No issueId, no comment: the config allows that when only session issues are wanted."""
+        issue_id = self.settings.issue_id
+        if issue_id is None:
+            return []
+        variables = {"input": {"issueId": issue_id, "body": body}}
+        return [
+            GraphQLPayload(
+                title=f"Linear: comment on {issue_id} ({what})",
+                endpoint=self.settings.endpoint,
+                query=COMMENT_MUTATION,
+                variables=variables,
+                operation_name=COMMENT_OPERATION,
+                auth=CredentialRef(credential=CREDENTIAL),
+            )
+        ]
+
+    def _issue_create(self, session: Session, team_id: str) -> GraphQLPayload:
+        issue_input: dict[str, Any] = {
+            "teamId": team_id,
+            "title": session_issue_title(session),
+            "description": started_markdown(session),
+        }
+        if self.settings.label_ids:
+            issue_input["labelIds"] = list(self.settings.label_ids)
+        return GraphQLPayload(
+            title=f"Linear: create an issue for session {session.id}",
+            endpoint=self.settings.endpoint,
+            query=ISSUE_MUTATION,
+            variables={"input": issue_input},
+            operation_name=ISSUE_OPERATION,
+            auth=CredentialRef(credential=CREDENTIAL),
+        )
+
+
+def _as_linear_config(config: AdapterConfig) -> LinearConfig:
+    """The registry may hand over the validated model or a generic one; accept both."""
+    if isinstance(config, LinearConfig):
+        return config
+    return LinearConfig.model_validate(config.model_dump(by_alias=True))
+
+
+def _session(event: HookEvent) -> Session:
+    if event.session is None:
+        raise ValueError(f"{event.hook}: the event carries no session")
+    return event.session
+
+
+# --- Markdown ---------------------------------------------------------------------------------
+
+_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#])")
+_LINE_START_SPECIAL = re.compile(r"^([-+=])")
+_ORDERED_MARKER = re.compile(r"^(\d{1,9})([.)])")
+
+
+def md_escape(text: str, *, single_line: bool = True) -> str:
+    """User text as literal Markdown: no headings, lists, links, HTML or code from a note.
+
+    CommonMark lets any ASCII punctuation be backslash-escaped; only the characters that can
+    start markup are escaped, so the raw body stays readable. Leading indentation is dropped
+    (four spaces would make a code block). `single_line` folds line breaks for list items.
+    """
+    lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    escaped = []
+    for line in lines:
+        if not line:
+            continue
+        line = _INLINE_SPECIAL.sub(r"\\\1", line)
+        line = _LINE_START_SPECIAL.sub(r"\\\1", line)
+        line = _ORDERED_MARKER.sub(r"\1\\\2", line)
+        escaped.append(line)
+    return (" " if single_line else "\n").join(escaped)
+
+
+def format_duration(seconds: float) -> str:
+    minutes = max(round(seconds / 60), 0)
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return f"{hours}h {minutes}m"
+    return f"{hours}h" if hours else f"{minutes}m"
+
+
+def session_seconds(session: Session, fallback_end: str) -> float:
+    """From startTime to endTime (or the event time): never the doubled seed duration."""
+    end = session.end_time or session.last_activity or fallback_end
+    return max((parse_iso(end) - parse_iso(session.start_time)).total_seconds(), 0.0)
+
+
+def end_progress(session: Session) -> int:
+    if session.end_progress is not None:
+        return session.end_progress
+    return session.progress if session.progress is not None else session.start_progress
+
+
+def _footer(session: Session | None) -> str:
+    if session is None:
+        return ""
+    return f"\n\n_MSP session {md_escape(session.id)} · {md_escape(session.project)}_"
+
+
+def _listed(items: list[str]) -> list[str]:
+    shown = [f"- {item}" for item in items[:LIST_MAX]]
+    if len(items) > LIST_MAX:
+        shown.append(f"- … and {len(items) - LIST_MAX} more")
+    return shown
+
+
+def session_issue_title(session: Session) -> str:
+    """Titles are plain text in Linear (no Markdown), one line, at most ISSUE_TITLE_MAX chars."""
+    goal = " ".join((session.goal or "").split())
+    title = f"MSP session {session.id}" + (f": {goal}" if goal else "")
+    return title if len(title) <= ISSUE_TITLE_MAX else title[: ISSUE_TITLE_MAX - 1] + "…"
+
+
+def started_markdown(session: Session) -> str:
+    lines = [f"**MSP session started** · {md_escape(session.id)} · {md_escape(session.project)}"]
+    if session.goal and session.goal.strip():
+        lines += ["", f"**Goal:** {md_escape(session.goal, single_line=False)}"]
+    facts = [f"**Starting progress:** {session.start_progress}%"]
+    if session.branch:
+        facts.append(f"**Branch:** {md_escape(session.branch)}")
+    if session.user:
+        facts.append(f"**User:** {md_escape(session.user)}")
+    if session.previous_session_id:
+        facts.append(f"**Previous session:** {md_escape(session.previous_session_id)}")
+    lines += ["", *(f"- {fact}" for fact in facts)]
+    return "\n".join(lines) + "\n"
+
+
+def progress_markdown(update: Update, session: Session | None) -> str:
+    head = "**Progress update**" + (f" · {update.progress}%" if update.progress is not None else "")
+    return f"{head}\n\n{md_escape(update.description, single_line=False)}{_footer(session)}\n"
+
+
+def decision_markdown(decision: Decision, session: Session | None) -> str:
+    meta = [f"impact: {decision.impact}"]
+    if decision.category:
+        meta.append(md_escape(decision.category))
+    lines = [
+        f"**Decision** ({', '.join(meta)})",
+        "",
+        md_escape(decision.content, single_line=False),
+    ]
+    if decision.rationale and decision.rationale.strip():
+        lines += ["", f"**Rationale:** {md_escape(decision.rationale, single_line=False)}"]
+    alternatives = [md_escape(a) for a in decision.alternatives if a.strip()]
+    if alternatives:
+        lines += ["", "**Alternatives considered:**", *_listed(alternatives)]
+    return "\n".join(lines) + _footer(session) + "\n"
+
+
+def blocker_markdown(blocker: Blocker, session: Session | None) -> str:
+    resolved = blocker.status == "resolved"
+    head = "**Blocker resolved**" if resolved else "**Blocker**"
+    lines = [
+        f"{head} ({blocker.category}, severity {blocker.severity})",
+        "",
+        md_escape(blocker.description, single_line=False),
+    ]
+    if resolved and blocker.resolution and blocker.resolution.strip():
+        lines += ["", f"**Resolution:** {md_escape(blocker.resolution, single_line=False)}"]
+    return "\n".join(lines) + _footer(session) + "\n"
+
+
+def _entity_line(entity: Entity) -> str:
+    where = md_escape(entity.path) if entity.path else ""
+    if where and entity.line is not None:
+        where += f":{entity.line}"
+    return f"{md_escape(entity.type)} **{md_escape(entity.name)}**" + (
+        f" — {where}" if where else ""
+    )
+
+
+def entity_markdown(entity: Entity, session: Session | None) -> str:
+    return f"**Created** {_entity_line(entity)}{_footer(session)}\n"
+
+
+def ended_markdown(session: Session, ended_at: str) -> str:
+    """The session summary: what moved, what was decided, what is still in the way."""
+    start, end = session.start_progress, end_progress(session)
+    delta = f" ({end - start:+d})" if end != start else ""
+    lines = [f"**MSP session ended** · {md_escape(session.id)} · {md_escape(session.project)}"]
+    if session.goal and session.goal.strip():
+        lines += ["", f"**Goal:** {md_escape(session.goal, single_line=False)}"]
+    if session.summary and session.summary.strip():
+        lines += ["", f"**Summary:** {md_escape(session.summary, single_line=False)}"]
+    facts = [
+        f"**Progress:** {start}% → {end}%{delta}",
+        f"**Duration:** {format_duration(session_seconds(session, ended_at))}",
+    ]
+    if session.branch:
+        facts.append(f"**Branch:** {md_escape(session.branch)}")
+    if session.user:
+        facts.append(f"**User:** {md_escape(session.user)}")
+    lines += ["", *(f"- {fact}" for fact in facts)]
+    if session.decisions:
+        items = []
+        for d in session.decisions:
+            item = f"{md_escape(d.content)} (impact: {d.impact})"
+            if d.rationale and d.rationale.strip():
+                item += f" — {md_escape(d.rationale)}"
+            items.append(item)
+        lines += ["", f"### Decisions ({len(session.decisions)})", *_listed(items)]
+    resolved = [b for b in session.blockers if b.status == "resolved"]
+    if resolved:
+        items = []
+        for b in resolved:
+            item = md_escape(b.description)
+            if b.resolution and b.resolution.strip():
+                item += f" — {md_escape(b.resolution)}"
+            items.append(item)
+        lines += ["", f"### Resolved blockers ({len(resolved)})", *_listed(items)]
+    if session.open_blockers:
+        items = [
+            f"{md_escape(b.description)} (severity {b.severity})" for b in session.open_blockers
+        ]
+        lines += ["", f"### Open blockers ({len(items)})", *_listed(items)]
+    if session.entities:
+        items = [_entity_line(e) for e in session.entities]
+        lines += ["", f"### Entities ({len(items)})", *_listed(items)]
+    return "\n".join(lines) + "\n"
