@@ -1,0 +1,336 @@
+"""Slack: Block Kit messages for an incoming webhook, at session start and end (and on request).
+
+The webhook URL is itself the secret, so the payload's `url` names the credential instead of
+holding it. User text is escaped (`&`, `<`, `>`, as Slack requires) so a note can never become
+a link, a `<!channel>` ping or a user mention, and every text is cut to Slack's limits — Slack
+rejects the whole message when one block is too long.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from msp_server.adapters.base import (
+    Adapter,
+    AdapterConfig,
+    CredentialRef,
+    HookEvent,
+    HttpPayload,
+    Payload,
+)
+from msp_server.core.models import Blocker, Decision, Entity, Session, Update
+from msp_server.core.timeutil import parse_iso
+
+CREDENTIAL = "slack-webhook"
+
+# Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks), counted in UTF-16 code
+# units: never more than Slack's character count, however Slack counts.
+HEADER_MAX = 150
+SECTION_TEXT_MAX = 3000
+FIELD_MAX = 2000
+FIELDS_MAX = 10
+CONTEXT_ELEMENTS_MAX = 10
+BLOCKS_MAX = 50
+FALLBACK_MAX = 3000  # the notification text; Slack truncates far later, people read far less
+ITEM_MAX = 300  # one decision or blocker line in a list
+LIST_MAX = 10  # lines in a list section; the rest are counted
+ELLIPSIS = "…"
+
+NotifyHook = Literal[
+    "progress_updated",
+    "decision_recorded",
+    "blocker_recorded",
+    "blocker_resolved",
+    "entity_recorded",
+]
+
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def slack_escape(text: str) -> str:
+    """Slack's three control characters as entities: user text never links or mentions."""
+    return "".join(_ESCAPES.get(char, char) for char in text)
+
+
+def units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit(text: str, limit: int) -> str:
+    """Escape `text` and cut it to `limit` units with an ellipsis, never inside an entity."""
+    pieces = [_ESCAPES.get(char, char) for char in text]
+    if sum(units(piece) for piece in pieces) <= limit:
+        return "".join(pieces)
+    kept: list[str] = []
+    used = 0
+    for piece in pieces:
+        size = units(piece)
+        if used + size > limit - units(ELLIPSIS):
+            break
+        kept.append(piece)
+        used += size
+    return "".join(kept).rstrip() + ELLIPSIS
+
+
+class SlackConfig(AdapterConfig):
+    """`integrations.slack.config`. The webhook URL is not here: it is the `slack-webhook` secret.
+
+    `channel`, `username` and `iconEmoji` are honoured by legacy webhooks only; a Slack app's
+    webhook always posts to the channel it was created for.
+    """
+
+    channel: str | None = Field(
+        default=None, pattern=r"^(?:[#@]?[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{8,20})$"
+    )
+    notify_on: list[NotifyHook] = Field(default_factory=list)
+    username: str | None = Field(default=None, min_length=1, max_length=80, pattern=r"^[^\r\n]+$")
+    icon_emoji: str | None = Field(default=None, pattern=r"^:[a-z0-9_+'-]{1,100}:$")
+
+    @field_validator("notify_on")
+    @classmethod
+    def _dedupe(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+
+class SlackAdapter(Adapter):
+    """Posts a summary at session start and end, and on the `notifyOn` hooks."""
+
+    name = "slack"
+    Config = SlackConfig
+    credentials = (CREDENTIAL,)
+
+    def __init__(self, config: AdapterConfig) -> None:
+        super().__init__(config)
+        self.settings = (
+            config
+            if isinstance(config, SlackConfig)
+            else SlackConfig.model_validate(config.model_dump(by_alias=True))
+        )
+
+    def session_started(self, event: HookEvent) -> list[Payload]:
+        session = _session(event)
+        return [self._message("session started", started_message(session))]
+
+    def session_ended(self, event: HookEvent) -> list[Payload]:
+        session = _session(event)
+        return [self._message("session ended", ended_message(session, event.timestamp))]
+
+    def progress_updated(self, event: HookEvent) -> list[Payload]:
+        if "progress_updated" not in self.settings.notify_on or event.update is None:
+            return []
+        return [self._message("progress", progress_message(event.update, event.project))]
+
+    def decision_recorded(self, event: HookEvent) -> list[Payload]:
+        if "decision_recorded" not in self.settings.notify_on or event.decision is None:
+            return []
+        return [self._message("decision", decision_message(event.decision, event.project))]
+
+    def blocker_recorded(self, event: HookEvent) -> list[Payload]:
+        if "blocker_recorded" not in self.settings.notify_on or event.blocker is None:
+            return []
+        return [self._message("blocker", blocker_message(event.blocker, event.project))]
+
+    def blocker_resolved(self, event: HookEvent) -> list[Payload]:
+        if "blocker_resolved" not in self.settings.notify_on or event.blocker is None:
+            return []
+        return [self._message("blocker resolved", blocker_message(event.blocker, event.project))]
+
+    def entity_recorded(self, event: HookEvent) -> list[Payload]:
+        if "entity_recorded" not in self.settings.notify_on or event.entity is None:
+            return []
+        return [self._message("entity", entity_message(event.entity, event.project))]
+
+    def _message(self, what: str, message: tuple[str, list[dict[str, Any]]]) -> HttpPayload:
+        fallback, blocks = message
+        body: dict[str, Any] = {
+            "text": fallback,
+            "blocks": blocks[:BLOCKS_MAX],
+            "unfurl_links": False,  # a URL in a note must not pull a preview into the channel
+            "unfurl_media": False,
+        }
+        if self.settings.channel:
+            body["channel"] = self.settings.channel
+        if self.settings.username:
+            body["username"] = self.settings.username
+        if self.settings.icon_emoji:
+            body["icon_emoji"] = self.settings.icon_emoji
+        return HttpPayload(
+            title=f"Slack: {what}",
+            method="POST",
+            url=CredentialRef(credential=CREDENTIAL),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+            json=body,
+        )
+
+
+def _session(event: HookEvent) -> Session:
+    if event.session is None:
+        raise ValueError(f"{event.hook}: the event carries no session")
+    return event.session
+
+
+# --- blocks -----------------------------------------------------------------------------------
+
+
+def header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": fit(text, HEADER_MAX)}}
+
+
+def section(label: str, text: str) -> dict[str, Any]:
+    """`label` is ours (mrkdwn allowed); `text` is user text, escaped and cut to fit."""
+    prefix = f"*{label}*\n" if label else ""
+    body = prefix + fit(text, SECTION_TEXT_MAX - units(prefix))
+    return {"type": "section", "text": {"type": "mrkdwn", "text": body}}
+
+
+def list_section(label: str, items: list[str]) -> dict[str, Any]:
+    """Bulleted user-text lines, each cut to ITEM_MAX, the whole within the section limit."""
+    lines = [f"• {fit(item, ITEM_MAX)}" for item in items[:LIST_MAX]]
+    if len(items) > LIST_MAX:
+        lines.append(f"… and {len(items) - LIST_MAX} more")
+    prefix = f"*{label}*\n"
+    text = prefix + "\n".join(lines)
+    while units(text) > SECTION_TEXT_MAX and len(lines) > 1:  # only if ITEM_MAX grows
+        lines.pop(-1)
+        text = prefix + "\n".join(lines)
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Two-column facts; labels are ours, values are user text (escaped, cut to fit)."""
+    items = []
+    for label, value in pairs[:FIELDS_MAX]:
+        prefix = f"*{label}*\n"
+        items.append({"type": "mrkdwn", "text": prefix + fit(value, FIELD_MAX - units(prefix))})
+    return {"type": "section", "fields": items}
+
+
+def context(parts: list[str]) -> dict[str, Any]:
+    elements = [
+        {"type": "mrkdwn", "text": fit(part, SECTION_TEXT_MAX)}
+        for part in parts[:CONTEXT_ELEMENTS_MAX]
+    ]
+    return {"type": "context", "elements": elements}
+
+
+def _session_context(session: Session) -> dict[str, Any]:
+    parts = [f"MSP session {session.id}"]
+    if session.previous_session_id:
+        parts.append(f"follows {session.previous_session_id}")
+    return context(parts)
+
+
+def _time(iso: str) -> str:
+    return parse_iso(iso).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _duration(session: Session, fallback_end: str) -> str:
+    """From startTime to endTime (or the event time): never the doubled seed duration."""
+    end = session.end_time or session.last_activity or fallback_end
+    seconds = max((parse_iso(end) - parse_iso(session.start_time)).total_seconds(), 0.0)
+    hours, minutes = divmod(round(seconds / 60), 60)
+    if hours and minutes:
+        return f"{hours}h {minutes}m"
+    return f"{hours}h" if hours else f"{minutes}m"
+
+
+def _present(text: str | None) -> bool:
+    return bool(text and text.strip())
+
+
+# --- messages: (fallback text, blocks) --------------------------------------------------------
+
+
+def started_message(session: Session) -> tuple[str, list[dict[str, Any]]]:
+    facts = [("Project", session.project), ("Progress", f"{session.start_progress}%")]
+    if session.branch:
+        facts.append(("Branch", session.branch))
+    if session.user:
+        facts.append(("User", session.user))
+    facts.append(("Started", _time(session.start_time)))
+    blocks = [header(f"Session started · {session.project}"), fields(facts)]
+    if _present(session.goal):
+        blocks.append(section("Goal", session.goal or ""))
+    blocks.append(_session_context(session))
+    goal = f": {session.goal}" if _present(session.goal) else ""
+    return fit(f"MSP session started · {session.project}{goal}", FALLBACK_MAX), blocks
+
+
+def ended_message(session: Session, ended_at: str) -> tuple[str, list[dict[str, Any]]]:
+    start = session.start_progress
+    end = next(p for p in (session.end_progress, session.progress, start) if p is not None)
+    delta = f" ({end - start:+d})" if end != start else ""
+    resolved = [b for b in session.blockers if b.status == "resolved"]
+    facts = [
+        ("Progress", f"{start}% → {end}%{delta}"),
+        ("Duration", _duration(session, ended_at)),
+        ("Decisions", str(len(session.decisions))),
+        ("Blockers", f"{len(resolved)} resolved · {len(session.open_blockers)} open"),
+        ("Entities", str(len(session.entities))),
+    ]
+    if session.branch:
+        facts.append(("Branch", session.branch))
+    blocks = [header(f"Session ended · {session.project}"), fields(facts)]
+    if _present(session.summary):
+        blocks.append(section("Summary", session.summary or ""))
+    elif _present(session.goal):
+        blocks.append(section("Goal", session.goal or ""))
+    if session.decisions:
+        blocks.append(list_section("Decisions", [d.content for d in session.decisions]))
+    if session.open_blockers:
+        items = [f"[{b.severity}] {b.description}" for b in session.open_blockers]
+        blocks.append(list_section("Open blockers", items))
+    blocks.append(_session_context(session))
+    summary = f": {session.summary}" if _present(session.summary) else ""
+    fallback = f"MSP session ended · {session.project} · {start}% → {end}%{summary}"
+    return fit(fallback, FALLBACK_MAX), blocks
+
+
+def progress_message(update: Update, project: str) -> tuple[str, list[dict[str, Any]]]:
+    at = f" {update.progress}%" if update.progress is not None else ""
+    blocks = [
+        header(f"Progress{at} · {project}"),
+        section("", update.description),
+    ]
+    return fit(f"Progress{at} · {project}: {update.description}", FALLBACK_MAX), blocks
+
+
+def decision_message(decision: Decision, project: str) -> tuple[str, list[dict[str, Any]]]:
+    facts = [("Impact", decision.impact)]
+    if decision.category:
+        facts.append(("Category", decision.category))
+    blocks = [header(f"Decision · {project}"), section("", decision.content), fields(facts)]
+    if _present(decision.rationale):
+        blocks.append(section("Rationale", decision.rationale or ""))
+    alternatives = [a for a in decision.alternatives if a.strip()]
+    if alternatives:
+        blocks.append(list_section("Alternatives considered", alternatives))
+    return fit(f"Decision · {project}: {decision.content}", FALLBACK_MAX), blocks
+
+
+def blocker_message(blocker: Blocker, project: str) -> tuple[str, list[dict[str, Any]]]:
+    resolved = blocker.status == "resolved"
+    title = "Blocker resolved" if resolved else "Blocker"
+    blocks = [
+        header(f"{title} · {project}"),
+        section("", blocker.description),
+        fields([("Category", blocker.category), ("Severity", blocker.severity)]),
+    ]
+    if resolved and _present(blocker.resolution):
+        blocks.append(section("Resolution", blocker.resolution or ""))
+    return fit(f"{title} · {project}: {blocker.description}", FALLBACK_MAX), blocks
+
+
+def entity_message(entity: Entity, project: str) -> tuple[str, list[dict[str, Any]]]:
+    where = entity.path or ""
+    if where and entity.line is not None:
+        where += f":{entity.line}"
+    facts = [("Name", entity.name), ("Type", entity.type)]
+    if where:
+        facts.append(("Where", where))
+    if entity.language:
+        facts.append(("Language", entity.language))
+    blocks = [header(f"New {entity.type} · {project}"), fields(facts)]
+    return fit(f"New {entity.type} {entity.name} · {project}", FALLBACK_MAX), blocks
