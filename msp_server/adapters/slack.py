@@ -298,7 +298,7 @@ def progress_message(update: Update, project: str) -> tuple[str, list[dict[str, 
 
 
 def decision_message(decision: Decision, project: str) -> tuple[str, list[dict[str, Any]]]:
-    facts = [("Impact", decision.impact)]
+    facts: list[tuple[str, str]] = [("Impact", decision.impact)]
     if decision.category:
         facts.append(("Category", decision.category))
     blocks = [header(f"Decision · {project}"), section("", decision.content), fields(facts)]
