@@ -274,6 +274,20 @@ def test_duration_computed_from_times_when_missing(graph: Any) -> None:
     assert one(graph, "MATCH (s:Session {id: $id}) RETURN s.duration", {"id": SESSION_ID}) == [3.5]
 
 
+def test_decision_without_alternatives_is_still_written(graph: Any) -> None:
+    """UNWIND over an empty list yields no rows; the writes before it must still happen."""
+    event = scripted_events()[3]
+    assert event.decision is not None
+    bare = event.model_copy(
+        update={"decision": event.decision.model_copy(update={"alternatives": []})}
+    )
+    run(graph, data_payloads(make_adapter(), [bare]))
+    assert one(graph, "MATCH (:Session)-[:MADE_DECISION]->(d:Decision) RETURN d.id") == [
+        "dec-00000001"
+    ]
+    assert rows(graph, "MATCH (a:Alternative) RETURN count(a)") == [[0]]
+
+
 def test_out_of_order_delivery_never_regresses(graph: Any) -> None:
     """Retries can deliver late: a resolution stays resolved, an old progress stays old."""
     adapter = make_adapter()
