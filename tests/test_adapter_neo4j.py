@@ -311,10 +311,13 @@ def test_injection_corpus_round_trips_as_values(graph: Any, text: str) -> None:
     events = events_for(text)
     expected = text if text.strip() else "(blank)"
     project = events[0].project
+    graph.query("CREATE (:Sentinel {id: 1})-[:KEEP]->(:Sentinel {id: 2})")
     run(graph, data_payloads(adapter, events))
     run(graph, data_payloads(adapter, events))
 
     # Nothing extra, nothing deleted: exactly the ordinary session's nodes and edges.
+    assert rows(graph, "MATCH (:Sentinel {id: 1})-[:KEEP]->(b:Sentinel) RETURN b.id") == [[2]]
+    graph.query("MATCH (n:Sentinel) DETACH DELETE n")
     assert node_counts(graph) == EXPECTED_NODES
     assert edge_counts(graph) == EXPECTED_EDGES
     assert one(
