@@ -103,6 +103,7 @@ class Lsp:
     client: LanguageClient
     recorder: Recorder
     folders: list[Path]
+    initialize_result: types.InitializeResult | None = None
 
     def mark(self) -> int:
         return len(self.recorder.items)
@@ -225,7 +226,7 @@ async def start_server(
     await client.start_io(sys.executable, "-m", "msp_server", env=server_env(tmp, env))
     lsp = Lsp(client, recorder, folders)
     try:
-        await asyncio.wait_for(
+        lsp.initialize_result = await asyncio.wait_for(
             client.initialize_session(
                 types.InitializeParams(
                     capabilities=capabilities,
@@ -243,7 +244,10 @@ async def start_server(
         yield lsp
         await asyncio.wait_for(client.shutdown_session(), TIMEOUT)
     finally:
-        await client.stop()
+        server = client._server
+        if server is not None and server.returncode is None:
+            server.kill()  # a failed test must not wait for a server that was never told to exit
+        await asyncio.wait_for(client.stop(), TIMEOUT)
 
 
 async def run_cli(folder: Path, *args: str, tmp: Path) -> subprocess.CompletedProcess[bytes]:
