@@ -125,6 +125,15 @@ def _build_parser() -> Parser:
     p.add_argument("--type")
     p.add_argument("--scope")
 
+    p = command("payloads", "show payloads the integrations generated")
+    p.add_argument("--session", metavar="ID")
+    p.add_argument("--event", metavar="ID")
+    p.add_argument("--integration", metavar="NAME")
+    p.add_argument("--json", action="store_true")
+
+    p = command("integrations", "check every configured integration (runs `initialize`)")
+    p.add_argument("--json", action="store_true")
+
     p = command("import", "import sessions in the MSP JSON session format")
     p.add_argument("files", nargs="+", metavar="FILE")
     return parser
@@ -191,9 +200,11 @@ def _run(ns: argparse.Namespace) -> int:
             "end": lambda: ws.end(_args(c.EndArgs, summary=ns.summary)),
         }
         if name in actions:
+            _warn_unloaded(ws)
             before = _counts(ws)
             report = actions[name]()
             _emit(_confirmation(name, report, before))
+            _report_payloads(ws)
             return 0
         if name == "status":
             report = ws.status()
@@ -228,6 +239,26 @@ def _run(ns: argparse.Namespace) -> int:
         if name == "git":
             _emit(ws.commit_message(_args(c.GitArgs, type=ns.type, scope=ns.scope)))
             return 0
+        if name == "payloads":
+            payloads = ws.payloads(
+                session_id=ns.session, event_id=ns.event, integration=ns.integration
+            )
+            if ns.json:
+                _emit(json.dumps({"payloads": payloads}, indent=2, ensure_ascii=False))
+            else:
+                _emit("\n".join(_payload_line(p) for p in payloads) or "No payloads.")
+            return 0
+        if name == "integrations":
+            reports = ws.validate_integrations()
+            if ns.json:
+                _emit(json.dumps({"integrations": reports}, indent=2))
+            else:
+                _emit(
+                    "\n".join(_integration_line(r) for r in reports)
+                    or "No integrations configured."
+                )
+            broken = [r for r in reports if r["enabled"] and not r["valid"]]
+            return ExitCode.INTEGRATION_ERROR if broken else 0
         if name == "import":
             result = ws.import_sessions([Path(f) for f in ns.files])
             _emit(
@@ -253,8 +284,18 @@ def _config(ns: argparse.Namespace) -> int:
         return 0
     config = load_config(folder_config)
     if ns.config_command == "validate":
+        from msp_server.adapters.registry import load_integration
+        from msp_server.core.errors import ConfigError
+
         for path in (user_config_path(), folder_config):
             read_layer(path)
+        errors = [
+            error
+            for name, entry in sorted(config.integrations.items())
+            if (error := load_integration(name, entry).error)
+        ]
+        if errors:
+            raise ConfigError("; ".join(errors))
         _emit(f"Configuration is valid ({user_config_path()}, {folder_config}, environment).")
         return 0
     _emit(json.dumps(config.model_dump(mode="json", by_alias=True), indent=2))
@@ -294,6 +335,55 @@ def _confirmation(name: str, report: Any, before: dict[str, int]) -> str:
     if name == "entity" and before.get("entities") == len(s.entities):
         out = ["Entity already recorded in this session"]
     return "\n".join(out)
+
+
+def _warn_unloaded(ws: Any) -> None:
+    for integration in ws.integrations:
+        if integration.error:
+            _note(
+                f"msp: warning: integration {integration.name} is not running: {integration.error}"
+            )
+
+
+def _report_payloads(ws: Any) -> None:
+    """One line on stdout naming what the integrations made; failures on stderr."""
+    if ws.last_generated:
+        by = sorted({row["integration"] for row in ws.last_generated})
+        _emit(
+            f"Payloads: {len(ws.last_generated)} from {', '.join(by)} "
+            f"(msp payloads --event {ws.last_generated[0]['event_id'] or ''})".replace(
+                " --event )", ")"
+            )
+        )
+    for failure in ws.last_failures:
+        _note(
+            f"msp: warning: integration {failure['integration']} failed at {failure['hook']}: "
+            f"{failure['error']} (the event itself was recorded)"
+        )
+
+
+def _payload_line(p: dict[str, Any]) -> str:
+    return (
+        f"{p['id']}  {p['integration']:<9} {p['hook']:<18} {p['kind']:<8} {p['status']:<9} "
+        f"{p['title']}"
+    )
+
+
+def _integration_line(r: dict[str, Any]) -> str:
+    if not r["enabled"]:
+        state = "disabled"
+    elif r["valid"]:
+        state = "ok"
+    else:
+        state = "ERROR"
+    line = f"{r['name']:<10} {state:<8} delivery={r['delivery']}"
+    if r["credentials"]:
+        line += f" credentials={','.join(r['credentials'])}"
+    if r["error"]:
+        line += f"\n  {r['error']}"
+    if r["lastError"]:
+        line += f"\n  last failure at {r['lastError']['hook']}: {r['lastError']['error']}"
+    return line
 
 
 def _summary(s: Any) -> dict[str, Any]:

@@ -106,7 +106,7 @@ def read_layer(path: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must contain a JSON object")
-    data = strip_comments(data)
+    data = dict(strip_comments(data))
     try:
         MspConfig.model_validate(data)
     except ValidationError as exc:

@@ -12,11 +12,14 @@ import os
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from msp_server.adapters.base import HookEvent
+from msp_server.adapters.registry import Integration, dispatch, load_enabled
 from msp_server.config import CONFIG_FILE, MspConfig, load_config
 from msp_server.core import detect, export
 from msp_server.core.commands import (
@@ -39,11 +42,12 @@ from msp_server.core.errors import (
     describe_validation_error,
 )
 from msp_server.core.git import commit_message, current_branch
-from msp_server.core.models import Blocker, Session, StatusReport
+from msp_server.core.models import Blocker, Decision, Entity, Session, StatusReport, Update
 from msp_server.core.timeutil import hours_between, parse_iso, to_iso, utc_now
 from msp_server.store import DB_FILE, OPEN_STATUSES, Store
 
 MSP_DIR = ".msp"
+RecordT = TypeVar("RecordT", Update, Decision, Blocker, Entity)
 _VCS_MARKERS = (".git", ".hg", ".svn")
 
 
@@ -81,6 +85,9 @@ class Workspace:
         self.state_dir = state_dir_for(self.folder, self.config)
         self.clock = clock
         self.store = Store(self.state_dir / DB_FILE)
+        # Payload rows and adapter failures of the last action, for the caller to show.
+        self.last_generated: list[dict[str, Any]] = []
+        self.last_failures: list[dict[str, Any]] = []
 
     def close(self) -> None:
         self.store.close()
@@ -128,7 +135,7 @@ class Workspace:
         with self.store.read():
             sessions = self.store.load_sessions(self.store.session_rows_since(since))
             blockers = self.store.active_blockers()
-        return export.render(
+        content = export.render(
             args.format,
             [self._snapshot(s) for s in sessions],
             blockers,
@@ -136,6 +143,18 @@ class Workspace:
             days=days,
             generated_at=self._now(),
         )
+        self._begin_action()
+        if self._runnable("export_context"):
+            latest = sessions[-1].id if sessions else None
+            with self.store.write():
+                self._emit(
+                    "export_context",
+                    latest,
+                    None,
+                    export_format=args.format,
+                    export_content=content,
+                )
+        return content
 
     def commit_message(self, args: GitArgs) -> str:
         report = self.status()
@@ -154,6 +173,112 @@ class Workspace:
         if report.session is not None and report.session.status in ("crashed", "ending"):
             return [report.session]
         return []
+
+    # -- integrations --------------------------------------------------------------------
+
+    @cached_property
+    def integrations(self) -> list[Integration]:
+        """Enabled integrations, loaded once per Workspace (a config change makes a new one)."""
+        return load_enabled(self.config.integrations)
+
+    def _runnable(self, hook: str) -> list[Integration]:
+        return [
+            i
+            for i in self.integrations
+            if i.adapter is not None and callable(getattr(i.adapter, hook, None))
+        ]
+
+    def _emit(self, hook: str, session_id: str | None, event_id: str | None, **record: Any) -> None:
+        """Run a hook inside the caller's transaction: payloads commit with the event or not
+        at all. Adapters see the session as it is after the event."""
+        runnable = self._runnable(hook)
+        if not runnable:
+            return
+        session = self.store.load_session(session_id) if session_id else None
+        snapshot = self._snapshot(session) if session else None
+        now = self._now()
+        event = HookEvent(
+            hook=hook,  # type: ignore[arg-type]
+            event_id=event_id,
+            timestamp=now,
+            project=snapshot.project if snapshot else self._project(None),
+            session=snapshot,
+            previous_session_id=snapshot.previous_session_id if snapshot else None,
+            **record,
+        )
+        result = dispatch(runnable, event)
+        delivery = {i.name: i.entry.delivery for i in runnable}
+        for generated in result.generated:
+            row = {
+                "id": self._new_id("payloads", "pay"),
+                "integration": generated.integration,
+                "hook": hook,
+                "event_id": event_id,
+                "session_id": session_id,
+                "kind": generated.payload["kind"],
+                "title": generated.payload["title"],
+                "body": generated.payload,
+                "status": "queued" if delivery[generated.integration] == "send" else "generated",
+                "idempotency_key": generated.idempotency_key,
+                "created_at": now,
+            }
+            if self.store.insert_payload(row):
+                self.last_generated.append(row)
+        for failure in result.failures:
+            row = {
+                "integration": failure.integration,
+                "hook": hook,
+                "event_id": event_id,
+                "error": failure.error,
+                "created_at": now,
+            }
+            self.store.insert_failure(row)
+            self.last_failures.append(row)
+
+    def _begin_action(self) -> None:
+        self.last_generated, self.last_failures = [], []
+
+    def validate_integrations(self) -> list[dict[str, Any]]:
+        """Load every configured integration, run `initialize`, report each one's health."""
+        from msp_server.adapters.registry import load_integration
+
+        self._begin_action()
+        with self.store.write():
+            self._emit("initialize", None, None)
+        reports = []
+        loaded = {i.name: i for i in self.integrations}
+        with self.store.read():
+            for name, entry in sorted(self.config.integrations.items()):
+                integration = loaded.get(name) or load_integration(name, entry)
+                failure = self.store.last_failure(name)
+                reports.append(
+                    {
+                        "name": name,
+                        "enabled": entry.enabled,
+                        "delivery": entry.delivery,
+                        "module": entry.module,
+                        "valid": integration.error is None,
+                        "error": integration.error,
+                        "hooks": type(integration.adapter).hooks() if integration.adapter else [],
+                        "credentials": list(integration.credentials),
+                        "payloads": self.store.payload_counts(name),
+                        "lastError": dict(failure) if failure else None,
+                    }
+                )
+        return reports
+
+    def payloads(
+        self,
+        *,
+        session_id: str | None = None,
+        event_id: str | None = None,
+        integration: str | None = None,
+    ) -> list[dict[str, Any]]:
+        with self.store.read():
+            rows = self.store.payload_rows(
+                session_id=session_id, event_id=event_id, integration=integration
+            )
+        return [payload_wire(row) for row in rows]
 
     # -- acting --------------------------------------------------------------------------
 
@@ -222,6 +347,7 @@ class Workspace:
                     f"{row['last_activity']} (crashed). Resume it with `msp recover` or close it "
                     "with `msp end` before starting a new one."
                 )
+            self._begin_action()
             previous = self.store.last_completed(project)
             if args.progress is not None:
                 progress = args.progress
@@ -231,10 +357,11 @@ class Workspace:
                     if previous and previous["end_progress"] is not None
                     else 0
                 )
+            session_id = self._session_id(moment)
             self.store.insert(
                 "sessions",
                 {
-                    "id": self._session_id(moment),
+                    "id": session_id,
                     "project": project,
                     "user": self._user(),
                     "branch": current_branch(self.folder),
@@ -247,11 +374,13 @@ class Workspace:
                     "previous_session_id": previous["id"] if previous else None,
                 },
             )
+            self._emit("session_started", session_id, session_id)
         return self.status()
 
     def update(self, args: UpdateArgs) -> StatusReport:
         now = self._now()
         with self.store.write():
+            self._begin_action()
             row = self._require_active()
             update_id = self._new_id("updates", "upd")
             found = detect.detect(args.text) if self.config.detection.enabled else None
@@ -269,10 +398,18 @@ class Workspace:
                     ),
                 },
             )
+            self._touch(row["id"], now, args.progress)
+            self._emit(
+                "progress_updated", row["id"], update_id, update=self._record(Update, update_id)
+            )
             if found is not None:
                 self._record_detection(row["id"], update_id, args.text, found, now)
-            self._touch(row["id"], now, args.progress)
         return self.status()
+
+    def _record(self, model: type[RecordT], record_id: str) -> RecordT | None:
+        """A record as its model, read inside the current transaction, for a hook event."""
+        data = self.store.record(_TABLES[model], record_id)
+        return model.model_validate(data) if data else None
 
     def _record_detection(
         self, session_id: str, update_id: str, text: str, found: detect.Detection, now: str
@@ -313,6 +450,12 @@ class Workspace:
                 "source_update_id": source_update_id,
             },
         )
+        self._emit(
+            "decision_recorded",
+            session_id,
+            decision_id,
+            decision=self._record(Decision, decision_id),
+        )
         return decision_id
 
     def _insert_blocker(
@@ -332,16 +475,20 @@ class Workspace:
                 "source_update_id": source_update_id,
             },
         )
+        self._emit(
+            "blocker_recorded", session_id, blocker_id, blocker=self._record(Blocker, blocker_id)
+        )
         return blocker_id
 
     def _insert_entity(self, session_id: str, args: EntityArgs, now: str, source: str) -> bool:
         path = self._relative_path(args.path) if args.path else None
         if self.store.entity_exists(session_id, args.name, args.type, path):
             return False
+        entity_id = self._new_id("entities", "ent")
         self.store.insert(
             "entities",
             {
-                "id": self._new_id("entities", "ent"),
+                "id": entity_id,
                 "session_id": session_id,
                 "name": args.name,
                 "type": args.type,
@@ -352,6 +499,7 @@ class Workspace:
                 "source": source,
             },
         )
+        self._emit("entity_recorded", session_id, entity_id, entity=self._record(Entity, entity_id))
         return True
 
     def _relative_path(self, raw: str) -> str:
@@ -366,26 +514,32 @@ class Workspace:
     def decide(self, args: DecideArgs) -> StatusReport:
         now = self._now()
         with self.store.write():
+            self._begin_action()
             row = self._require_active()
-            self._insert_decision(row["id"], args, now)
             self._touch(row["id"], now)
+            self._insert_decision(row["id"], args, now)
         return self.status()
 
     def block(self, args: BlockArgs) -> StatusReport:
         now = self._now()
         with self.store.write():
+            self._begin_action()
             row = self._require_active()
-            self._insert_blocker(row["id"], args, now)
             self._touch(row["id"], now)
+            self._insert_blocker(row["id"], args, now)
         return self.status()
 
     def resolve(self, args: ResolveArgs) -> StatusReport:
         now = self._now()
         with self.store.write():
+            self._begin_action()
             row = self._require_active()
             blocker = self._find_blocker(args.blocker)
             self.store.resolve_blocker(blocker.id, now, args.solution, row["id"])
             self._touch(row["id"], now)
+            self._emit(
+                "blocker_resolved", row["id"], blocker.id, blocker=self._record(Blocker, blocker.id)
+            )
         return self.status()
 
     def _find_blocker(self, reference: str) -> Blocker:
@@ -410,9 +564,10 @@ class Workspace:
     def entity(self, args: EntityArgs, source: str = "manual") -> StatusReport:
         now = self._now()
         with self.store.write():
+            self._begin_action()
             row = self._require_active()
-            if self._insert_entity(row["id"], args, now, source):
-                self._touch(row["id"], now)
+            self._touch(row["id"], now)
+            self._insert_entity(row["id"], args, now, source)
         return self.status()
 
     def end(self, args: EndArgs) -> StatusReport:
@@ -420,6 +575,7 @@ class Workspace:
         either nothing was committed (the session is still open) or all of it was."""
         now = self._now()
         with self.store.write():
+            self._begin_action()
             row = self.store.open_session_row()
             if row is None:
                 raise NoActiveSession("No active session to end. Start one with `msp start`.")
@@ -434,6 +590,7 @@ class Workspace:
                 summary=args.summary or row["summary"],
             )
             ended_id = row["id"]
+            self._emit("session_ended", ended_id, ended_id)
         report = self.status()
         with self.store.read():
             ended = self.store.load_session(ended_id)
@@ -559,6 +716,30 @@ class Workspace:
                     "source": "import",
                 },
             )
+
+
+_TABLES: dict[type, str] = {
+    Update: "updates",
+    Decision: "decisions",
+    Blocker: "blockers",
+    Entity: "entities",
+}
+
+
+def payload_wire(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored payload as users and editors see it: its envelope plus the kind's fields."""
+    envelope = {
+        "id": row["id"],
+        "integration": row["integration"],
+        "hook": row["hook"],
+        "eventId": row["event_id"],
+        "sessionId": row["session_id"],
+        "status": row["status"],
+        "createdAt": row["created_at"],
+        "attempts": row.get("attempts", 0),
+        "lastError": row.get("last_error"),
+    }
+    return {**envelope, **row["body"]}
 
 
 def _fresh(record: dict[str, Any], table: str, ws: Workspace) -> dict[str, Any]:

@@ -5,6 +5,7 @@ one only in temporal values and schema statements (no Neo4j server can be instal
 from __future__ import annotations
 
 import json
+import time
 import re
 from collections import Counter
 from typing import Any
@@ -181,10 +182,16 @@ def test_schema_statements_run_on_falkordb(graph: Any) -> None:
     adapter = make_adapter()
     schema = adapter.initialize(scripted_events()[0])
     run(graph, [p for p in schema if isinstance(p, CypherPayload)])
-    indexed = {row[0]: set(row[1]) for row in rows(graph, "CALL db.indexes()")}
     expected: dict[str, set[str]] = {}
     for _, label, keys, _ in SCHEMA:
         expected.setdefault(label, set()).update(keys)
+    # FalkorDB builds indexes in the background: wait (bounded) until the listing settles.
+    deadline = time.monotonic() + 10
+    while True:
+        indexed = {row[0]: set(row[1]) for row in rows(graph, "CALL db.indexes()")}
+        if indexed == expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
     assert indexed == expected
     assert set(indexed) == set(EXPECTED_NODES)  # every label the data statements write
 

@@ -1,0 +1,73 @@
+"""A custom MSP adapter: post a small JSON message to any webhook (Discord, Teams, n8n, ...).
+
+Walkthrough in docs/adapters.md. Register it in `.msp/config.json`:
+
+    {"integrations": {"webhook": {
+        "enabled": true,
+        "module": "webhook_adapter:WebhookAdapter",
+        "config": {"notifyOn": ["session_ended", "decision_recorded"]}}}}
+
+and store the webhook URL (a secret: anyone holding it can post) with
+`msp credentials set webhook-url`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from msp_server.adapters.base import Adapter, AdapterConfig, CredentialRef, HookEvent, HttpPayload
+
+Notify = Literal["session_started", "session_ended", "decision_recorded", "blocker_recorded"]
+
+
+class WebhookConfig(AdapterConfig):
+    """Every key is validated; an unknown or mistyped key is reported with its path."""
+
+    notify_on: list[Notify] = Field(default_factory=lambda: ["session_ended"])
+    max_text: int = Field(default=500, ge=20, le=4000)
+
+
+class WebhookAdapter(Adapter):
+    name: ClassVar[str] = "webhook"
+    Config: ClassVar[type[AdapterConfig]] = WebhookConfig
+    credentials: ClassVar[tuple[str, ...]] = ("webhook-url",)
+
+    def _post(self, event: HookEvent, text: str) -> list[HttpPayload]:
+        config = self.config
+        assert isinstance(config, WebhookConfig)
+        if event.hook not in config.notify_on:
+            return []
+        if len(text) > config.max_text:
+            text = text[: config.max_text - 1] + "…"
+        session = event.session
+        return [
+            HttpPayload(
+                title=f"Webhook: {event.hook}",
+                url=CredentialRef(credential="webhook-url"),
+                json={
+                    "event": event.hook,
+                    "project": event.project,
+                    "session": session.id if session else None,
+                    "text": text,  # user text travels as a JSON value, never as markup
+                },
+            )
+        ]
+
+    def session_started(self, event: HookEvent) -> list[HttpPayload]:
+        goal = event.session.goal if event.session else None
+        return self._post(event, f"Started: {goal or 'no goal set'}")
+
+    def decision_recorded(self, event: HookEvent) -> list[HttpPayload]:
+        return self._post(event, f"Decided: {event.decision.content}" if event.decision else "")
+
+    def blocker_recorded(self, event: HookEvent) -> list[HttpPayload]:
+        return self._post(event, f"Blocked: {event.blocker.description}" if event.blocker else "")
+
+    def session_ended(self, event: HookEvent) -> list[HttpPayload]:
+        session = event.session
+        if session is None:
+            return []
+        progress = f"{session.start_progress}% → {session.end_progress}%"
+        return self._post(event, f"Ended ({progress}): {session.summary or 'no summary'}")
