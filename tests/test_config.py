@@ -102,3 +102,17 @@ def test_config_example_is_valid_and_documents_every_key() -> None:
     for field in MspConfig.model_fields.values():
         assert field.alias in data, field.alias
         assert f"//{field.alias}" in raw, field.alias
+
+
+def test_config_example_integrations_are_valid_for_their_adapters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from msp_server.adapters.registry import load_integration
+    from msp_server.config import MspConfig, read_layer
+
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.syspath_prepend(str(root / "examples"))
+    config = MspConfig.model_validate(read_layer(root / "config.example.json"))
+    assert set(config.integrations) == {"neo4j", "obsidian", "linear", "slack", "jira", "webhook"}
+    for name, entry in config.integrations.items():
+        assert load_integration(name, entry).error is None, name
