@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # larger files are generated or data, not hand-written code
 GIT_TIMEOUT_SECONDS = 20
+CLOCK_SLACK_SECONDS = 0.1
 
 Mode = Literal["open", "save"]
 SymbolKey = tuple[str, str]  # (qualified name, type)
@@ -282,8 +283,10 @@ def scan_batch(
 
 
 def _born_after(path: Path, moment: float) -> bool:
+    """File systems stamp times from a coarse clock (up to a scheduler tick behind the real
+    one), so a file created just after the session start can look a few ms older."""
     born = birth_time(path)
-    return born is not None and born >= moment
+    return born is not None and born >= moment - CLOCK_SLACK_SECONDS
 
 
 def _read(path: Path) -> bytes | None:

@@ -161,6 +161,7 @@ class MspLanguageServer(LanguageServer):
         self.parse_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="msp-parse")
         self.initialized_ok = False
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.loop_thread: int | None = None
         self.capture_queues: dict[Path, Any] = {}  # documents.CaptureQueue per folder
 
     # -- client capabilities ------------------------------------------------------------------
@@ -244,6 +245,12 @@ class MspLanguageServer(LanguageServer):
             await folder.call(reopen)
             folder.capture = capture
             folder.error = folder.shown_error = None
+            log.info(
+                "settings: %s: capture %s%s",
+                folder.name,
+                "on" if capture.enabled else "off",
+                f", excluding {', '.join(capture.exclude)}" if capture.exclude else "",
+            )
         except MspError as exc:
             folder.error = exc.message
             kept = "keeping the previous configuration" if folder.ws else "MSP is off here"

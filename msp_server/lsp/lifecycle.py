@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,7 @@ def register(server: MspLanguageServer) -> None:
     @server.feature(types.INITIALIZED)
     async def initialized(ls: MspLanguageServer, params: types.InitializedParams) -> None:
         ls.loop = asyncio.get_running_loop()
+        ls.loop_thread = threading.get_ident()
         ls.initialized_ok = True
         names = ", ".join(f.name for f in ls.folders.values()) or "none"
         log.info("msp-server %s ready; folders: %s", ls.version, names)

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import sys
+import threading
 from typing import BinaryIO
 
 from lsprotocol import types
@@ -41,6 +42,9 @@ class ClientLogHandler(logging.Handler):
             return
         kind = next((t for lvl, t in self._LEVELS if record.levelno >= lvl), types.MessageType.Log)
         params = types.LogMessageParams(type=kind, message=self.format(record))
+        if threading.get_ident() == self.server.loop_thread:
+            self.server.window_log_message(params)  # in order with the loop's other messages
+            return
         with contextlib.suppress(RuntimeError):  # a closed loop: stderr still has the record
             loop.call_soon_threadsafe(self.server.window_log_message, params)
 
