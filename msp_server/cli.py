@@ -216,7 +216,10 @@ def _run(ns: argparse.Namespace) -> int:
             if ns.output:
                 from msp_server.fsutil import atomic_write_text
 
-                atomic_write_text(Path(ns.output), text if text.endswith("\n") else text + "\n")
+                try:
+                    atomic_write_text(Path(ns.output), text if text.endswith("\n") else text + "\n")
+                except OSError as exc:
+                    raise InvalidInput(f"output: cannot write {ns.output} ({exc.strerror})") from None
                 _note(f"Context written to {ns.output}")
             else:
                 _emit(text)
