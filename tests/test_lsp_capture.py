@@ -67,7 +67,8 @@ def repo(tmp_path: Path) -> Path:
 
 
 async def test_python_capture_and_the_existed_before_rule(tmp_path: Path, repo: Path) -> None:
-    tracked = write(repo / "app.py", "class Old:\n    def keep(self):\n        pass\n\ndef old_fn():\n    pass\n")
+    original = "class Old:\n    def keep(self):\n        pass\n\ndef old_fn():\n    pass\n"
+    tracked = write(repo / "app.py", original)
     git_commit(repo)
     opened = write(repo / "notes.py", "class Before:\n    pass\n")  # untracked, opened first
     idle = write(repo / "idle.py", "def first():\n    pass\n")
