@@ -25,18 +25,17 @@ Notify = Literal["session_started", "session_ended", "decision_recorded", "block
 class WebhookConfig(AdapterConfig):
     """Every key is validated; an unknown or mistyped key is reported with its path."""
 
-    notify_on: list[Notify] = Field(default_factory=lambda: ["session_ended"])
+    notify_on: list[Notify] = Field(default_factory=lambda: list[Notify](["session_ended"]))
     max_text: int = Field(default=500, ge=20, le=4000)
 
 
-class WebhookAdapter(Adapter):
+class WebhookAdapter(Adapter[WebhookConfig]):
     name: ClassVar[str] = "webhook"
     Config: ClassVar[type[AdapterConfig]] = WebhookConfig
     credentials: ClassVar[tuple[str, ...]] = ("webhook-url",)
 
     def _post(self, event: HookEvent, text: str) -> list[HttpPayload]:
         config = self.config
-        assert isinstance(config, WebhookConfig)
         if event.hook not in config.notify_on:
             return []
         if len(text) > config.max_text:

@@ -11,24 +11,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from msp_server.core.models import Blocker, Decision, Entity, Session, Update
 
-HOOKS: tuple[str, ...] = (
-    "initialize",
-    "session_started",
-    "progress_updated",
-    "decision_recorded",
-    "blocker_recorded",
-    "blocker_resolved",
-    "entity_recorded",
-    "session_ended",
-    "export_context",
-)
 Hook = Literal[
     "initialize",
     "session_started",
@@ -40,6 +29,7 @@ Hook = Literal[
     "session_ended",
     "export_context",
 ]
+HOOKS: tuple[str, ...] = get_args(Hook)
 
 
 class _Wire(BaseModel):
@@ -119,14 +109,18 @@ class AdapterConfig(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
-class Adapter:
-    """Subclass, set `name`, `Config` and `credentials`, and define the hooks you need."""
+ConfigT = TypeVar("ConfigT", bound=AdapterConfig)
+
+
+class Adapter(Generic[ConfigT]):
+    """Subclass as `Adapter[MyConfig]`, set `name`, `Config` (the same model) and
+    `credentials`, and define the hooks you need; `self.config` is the validated model."""
 
     name: ClassVar[str]
     Config: ClassVar[type[AdapterConfig]] = AdapterConfig
     credentials: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, config: AdapterConfig) -> None:
+    def __init__(self, config: ConfigT) -> None:
         self.config = config
 
     @classmethod

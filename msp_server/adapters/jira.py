@@ -88,34 +88,26 @@ class JiraConfig(AdapterConfig):
         return self
 
 
-class JiraAdapter(Adapter):
+class JiraAdapter(Adapter[JiraConfig]):
     """At session end: a comment on `issueKey`, and a worklog when `worklog` is true."""
 
     name = "jira"
     Config = JiraConfig
     credentials = (CREDENTIAL,)
 
-    def __init__(self, config: AdapterConfig) -> None:
-        super().__init__(config)
-        self.settings = (
-            config
-            if isinstance(config, JiraConfig)
-            else JiraConfig.model_validate(config.model_dump(by_alias=True))
-        )
-
     def session_ended(self, event: HookEvent) -> list[Payload]:
         if event.session is None:
             raise ValueError("session_ended: the event carries no session")
         session = event.session
-        v3 = self.settings.api_version == 3
-        issue = f"{self.settings.base_url}/rest/api/{self.settings.api_version}/issue/"
-        issue += self.settings.issue_key
+        v3 = self.config.api_version == 3
+        issue = f"{self.config.base_url}/rest/api/{self.config.api_version}/issue/"
+        issue += self.config.issue_key
         body = (
             session_adf(session, event.timestamp) if v3 else session_wiki(session, event.timestamp)
         )
         payloads: list[Payload] = [
             HttpPayload(
-                title=f"Jira: comment on {self.settings.issue_key} (session ended)",
+                title=f"Jira: comment on {self.config.issue_key} (session ended)",
                 method="POST",
                 url=f"{issue}/comment",
                 headers=dict(HEADERS),
@@ -124,11 +116,11 @@ class JiraAdapter(Adapter):
             )
         ]
         seconds = worklog_seconds(session)
-        if self.settings.worklog and seconds is not None:
+        if self.config.worklog and seconds is not None:
             note = f"MSP session {session.id}"
             payloads.append(
                 HttpPayload(
-                    title=f"Jira: log {seconds // 60} min on {self.settings.issue_key}",
+                    title=f"Jira: log {seconds // 60} min on {self.config.issue_key}",
                     method="POST",
                     url=f"{issue}/worklog",
                     headers=dict(HEADERS),

@@ -131,51 +131,47 @@ class LinearConfig(AdapterConfig):
         return self
 
 
-class LinearAdapter(Adapter):
+class LinearAdapter(Adapter[LinearConfig]):
     """Comments on `issueId` at session end (and on `commentOn` hooks); optional session issue."""
 
     name = "linear"
     Config = LinearConfig
     credentials = (CREDENTIAL,)
 
-    def __init__(self, config: AdapterConfig) -> None:
-        super().__init__(config)
-        self.settings = _as_linear_config(config)
-
     # --- hooks ------------------------------------------------------------------------------
 
     def session_started(self, event: HookEvent) -> list[Payload]:
         session = _session(event)
         payloads: list[Payload] = []
-        if self.settings.create_session_issue and self.settings.team_id is not None:
-            payloads.append(self._issue_create(session, self.settings.team_id))
-        if "session_started" in self.settings.comment_on:
+        if self.config.create_session_issue and self.config.team_id is not None:
+            payloads.append(self._issue_create(session, self.config.team_id))
+        if "session_started" in self.config.comment_on:
             payloads += self._comment(event, "session started", started_markdown(session))
         return payloads
 
     def progress_updated(self, event: HookEvent) -> list[Payload]:
-        if "progress_updated" not in self.settings.comment_on or event.update is None:
+        if "progress_updated" not in self.config.comment_on or event.update is None:
             return []
         return self._comment(event, "progress", progress_markdown(event.update, event.session))
 
     def decision_recorded(self, event: HookEvent) -> list[Payload]:
-        if "decision_recorded" not in self.settings.comment_on or event.decision is None:
+        if "decision_recorded" not in self.config.comment_on or event.decision is None:
             return []
         return self._comment(event, "decision", decision_markdown(event.decision, event.session))
 
     def blocker_recorded(self, event: HookEvent) -> list[Payload]:
-        if "blocker_recorded" not in self.settings.comment_on or event.blocker is None:
+        if "blocker_recorded" not in self.config.comment_on or event.blocker is None:
             return []
         return self._comment(event, "blocker", blocker_markdown(event.blocker, event.session))
 
     def blocker_resolved(self, event: HookEvent) -> list[Payload]:
-        if "blocker_resolved" not in self.settings.comment_on or event.blocker is None:
+        if "blocker_resolved" not in self.config.comment_on or event.blocker is None:
             return []
         body = blocker_markdown(event.blocker, event.session)
         return self._comment(event, "blocker resolved", body)
 
     def entity_recorded(self, event: HookEvent) -> list[Payload]:
-        if "entity_recorded" not in self.settings.comment_on or event.entity is None:
+        if "entity_recorded" not in self.config.comment_on or event.entity is None:
             return []
         return self._comment(event, "entity", entity_markdown(event.entity, event.session))
 
@@ -187,14 +183,14 @@ class LinearAdapter(Adapter):
 
     def _comment(self, event: HookEvent, what: str, body: str) -> list[Payload]:
         """No issueId, no comment: the config allows that when only session issues are wanted."""
-        issue_id = self.settings.issue_id
+        issue_id = self.config.issue_id
         if issue_id is None:
             return []
         variables = {"input": {"issueId": issue_id, "body": body}}
         return [
             GraphQLPayload(
                 title=f"Linear: comment on {issue_id} ({what})",
-                endpoint=self.settings.endpoint,
+                endpoint=self.config.endpoint,
                 query=COMMENT_MUTATION,
                 variables=variables,
                 operation_name=COMMENT_OPERATION,
@@ -208,23 +204,16 @@ class LinearAdapter(Adapter):
             "title": session_issue_title(session),
             "description": started_markdown(session),
         }
-        if self.settings.label_ids:
-            issue_input["labelIds"] = list(self.settings.label_ids)
+        if self.config.label_ids:
+            issue_input["labelIds"] = list(self.config.label_ids)
         return GraphQLPayload(
             title=f"Linear: create an issue for session {session.id}",
-            endpoint=self.settings.endpoint,
+            endpoint=self.config.endpoint,
             query=ISSUE_MUTATION,
             variables={"input": issue_input},
             operation_name=ISSUE_OPERATION,
             auth=CredentialRef(credential=CREDENTIAL),
         )
-
-
-def _as_linear_config(config: AdapterConfig) -> LinearConfig:
-    """The registry may hand over the validated model or a generic one; accept both."""
-    if isinstance(config, LinearConfig):
-        return config
-    return LinearConfig.model_validate(config.model_dump(by_alias=True))
 
 
 def _session(event: HookEvent) -> Session:

@@ -219,25 +219,19 @@ def _require_session(event: HookEvent) -> Session:
     return event.session
 
 
-class Neo4jAdapter(Adapter):
+class Neo4jAdapter(Adapter[Neo4jConfig]):
     """Writes the session graph; `dialect: falkordb` targets FalkorDB instead of Neo4j."""
 
     name: ClassVar[str] = "neo4j"
     Config: ClassVar[type[AdapterConfig]] = Neo4jConfig
     credentials: ClassVar[tuple[str, ...]] = ("neo4j-password",)
 
-    def __init__(self, config: AdapterConfig) -> None:
-        if not isinstance(config, Neo4jConfig):
-            config = Neo4jConfig.model_validate(config.model_dump(by_alias=True))
-        super().__init__(config)
-        self.settings: Neo4jConfig = config
-
     def _cypher(self, title: str, statement: str, parameters: dict[str, Any]) -> CypherPayload:
         return CypherPayload(
             title=title,
-            statement=for_dialect(statement, self.settings.dialect),
+            statement=for_dialect(statement, self.config.dialect),
             parameters=parameters,
-            database=self.settings.database,
+            database=self.config.database,
         )
 
     def _project_state(self, session: Session, progress: int, timestamp: str) -> CypherPayload:
@@ -256,7 +250,7 @@ class Neo4jAdapter(Adapter):
         return [
             self._cypher(
                 f"Schema: {label}({', '.join(keys)}){' unique' if unique else ''}",
-                schema_statement(name, label, keys, unique, self.settings.dialect),
+                schema_statement(name, label, keys, unique, self.config.dialect),
                 {},
             )
             for name, label, keys, unique in SCHEMA

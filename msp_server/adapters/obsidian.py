@@ -231,18 +231,15 @@ def _require_session(event: HookEvent) -> Session:
     return event.session
 
 
-class ObsidianAdapter(Adapter):
+class ObsidianAdapter(Adapter[ObsidianConfig]):
     """Daily-note sections, ADRs, project and entity notes for an Obsidian vault."""
 
     name: ClassVar[str] = "obsidian"
     Config: ClassVar[type[AdapterConfig]] = ObsidianConfig
     credentials: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, config: AdapterConfig) -> None:
-        if not isinstance(config, ObsidianConfig):
-            config = ObsidianConfig.model_validate(config.model_dump(by_alias=True))
+    def __init__(self, config: ObsidianConfig) -> None:
         super().__init__(config)
-        self.settings: ObsidianConfig = config
         self._zone = ZoneInfo(config.timezone)
 
     # -- naming: pure functions of the session and config, so they repeat exactly --
@@ -252,8 +249,8 @@ class ObsidianAdapter(Adapter):
 
     def daily_note_path(self, session: Session) -> str:
         """The daily note of the session's start day: every line of the session goes there."""
-        name = self._local(session.start_time).strftime(self.settings.daily_note_format)
-        return safe_relative_path(self.settings.daily_notes_path, f"{name}.md")
+        name = self._local(session.start_time).strftime(self.config.daily_note_format)
+        return safe_relative_path(self.config.daily_notes_path, f"{name}.md")
 
     def session_heading(self, session: Session) -> str:
         return f"## MSP session {md_inline(session.id)} ({md_inline(session.project)})"
@@ -262,17 +259,17 @@ class ObsidianAdapter(Adapter):
         stem = safe_filename(
             _name_text(f"{decision.id} {_short_title(decision.content)}"), max_length=100
         )
-        return safe_relative_path(self.settings.decisions_path, f"{stem}.md")
+        return safe_relative_path(self.config.decisions_path, f"{stem}.md")
 
     def project_note_path(self, session: Session) -> str:
         stem = safe_filename(_name_text(session.project), max_length=100)
-        return safe_relative_path(self.settings.projects_path, f"{stem}.md")
+        return safe_relative_path(self.config.projects_path, f"{stem}.md")
 
     def entity_note_path(self, session: Session, entity: Entity) -> str:
         where = f" in {entity.path}" if entity.path else ""
         stem = safe_filename(_name_text(f"{entity.name} ({entity.type}{where})"), max_length=100)
         project = safe_filename(_name_text(session.project), max_length=100)
-        return safe_relative_path(self.settings.entities_path, project, f"{stem}.md")
+        return safe_relative_path(self.config.entities_path, project, f"{stem}.md")
 
     @staticmethod
     def wikilink(path: str, alias: str) -> str:
@@ -419,7 +416,7 @@ class ObsidianAdapter(Adapter):
         where = ""
         if entity.path:
             where = f" in {md_inline(entity.path)}" + (f":{entity.line}" if entity.line else "")
-        if not self.settings.entity_notes:
+        if not self.config.entity_notes:
             line = (
                 f"- {self._time(entity.timestamp)} Created {entity.type} "
                 f"{md_inline(entity.name)}{where}"
@@ -532,7 +529,7 @@ class ObsidianAdapter(Adapter):
         return [
             FilePayload(
                 title=f"Context export for {event.project}",
-                path=safe_relative_path(self.settings.context_path, f"{stem}.md"),
+                path=safe_relative_path(self.config.context_path, f"{stem}.md"),
                 content=meta + "\n" + body,
                 mode="create",
             )

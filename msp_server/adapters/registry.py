@@ -35,7 +35,7 @@ class Integration:
 
     name: str
     entry: IntegrationEntry
-    adapter: Adapter | None = None
+    adapter: Adapter[Any] | None = None
     error: str | None = None
 
     @property
@@ -64,7 +64,7 @@ class DispatchResult:
     failures: list[Failure] = field(default_factory=list)
 
 
-def _resolve_class(name: str, entry: IntegrationEntry) -> type[Adapter]:
+def _resolve_class(name: str, entry: IntegrationEntry) -> type[Adapter[Any]]:
     target = entry.module or BUILTINS.get(name)
     if target is None:
         found = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]

@@ -94,20 +94,12 @@ class SlackConfig(AdapterConfig):
         return list(dict.fromkeys(value))
 
 
-class SlackAdapter(Adapter):
+class SlackAdapter(Adapter[SlackConfig]):
     """Posts a summary at session start and end, and on the `notifyOn` hooks."""
 
     name = "slack"
     Config = SlackConfig
     credentials = (CREDENTIAL,)
-
-    def __init__(self, config: AdapterConfig) -> None:
-        super().__init__(config)
-        self.settings = (
-            config
-            if isinstance(config, SlackConfig)
-            else SlackConfig.model_validate(config.model_dump(by_alias=True))
-        )
 
     def session_started(self, event: HookEvent) -> list[Payload]:
         session = _session(event)
@@ -118,27 +110,27 @@ class SlackAdapter(Adapter):
         return [self._message("session ended", ended_message(session, event.timestamp))]
 
     def progress_updated(self, event: HookEvent) -> list[Payload]:
-        if "progress_updated" not in self.settings.notify_on or event.update is None:
+        if "progress_updated" not in self.config.notify_on or event.update is None:
             return []
         return [self._message("progress", progress_message(event.update, event.project))]
 
     def decision_recorded(self, event: HookEvent) -> list[Payload]:
-        if "decision_recorded" not in self.settings.notify_on or event.decision is None:
+        if "decision_recorded" not in self.config.notify_on or event.decision is None:
             return []
         return [self._message("decision", decision_message(event.decision, event.project))]
 
     def blocker_recorded(self, event: HookEvent) -> list[Payload]:
-        if "blocker_recorded" not in self.settings.notify_on or event.blocker is None:
+        if "blocker_recorded" not in self.config.notify_on or event.blocker is None:
             return []
         return [self._message("blocker", blocker_message(event.blocker, event.project))]
 
     def blocker_resolved(self, event: HookEvent) -> list[Payload]:
-        if "blocker_resolved" not in self.settings.notify_on or event.blocker is None:
+        if "blocker_resolved" not in self.config.notify_on or event.blocker is None:
             return []
         return [self._message("blocker resolved", blocker_message(event.blocker, event.project))]
 
     def entity_recorded(self, event: HookEvent) -> list[Payload]:
-        if "entity_recorded" not in self.settings.notify_on or event.entity is None:
+        if "entity_recorded" not in self.config.notify_on or event.entity is None:
             return []
         return [self._message("entity", entity_message(event.entity, event.project))]
 
@@ -150,12 +142,12 @@ class SlackAdapter(Adapter):
             "unfurl_links": False,  # a URL in a note must not pull a preview into the channel
             "unfurl_media": False,
         }
-        if self.settings.channel:
-            body["channel"] = self.settings.channel
-        if self.settings.username:
-            body["username"] = self.settings.username
-        if self.settings.icon_emoji:
-            body["icon_emoji"] = self.settings.icon_emoji
+        if self.config.channel:
+            body["channel"] = self.config.channel
+        if self.config.username:
+            body["username"] = self.config.username
+        if self.config.icon_emoji:
+            body["icon_emoji"] = self.config.icon_emoji
         return HttpPayload(
             title=f"Slack: {what}",
             method="POST",
