@@ -19,9 +19,6 @@ from tests.lsp_helpers import (
     uri,
 )
 
-pytestmark = pytest.mark.asyncio
-
-
 def captured(lsp: Lsp, folder: Path | None = None) -> list[dict[str, Any]]:
     target = uri(folder) if folder else None
     return [
