@@ -19,6 +19,7 @@ from tests.lsp_helpers import (
     uri,
 )
 
+
 def captured(lsp: Lsp, folder: Path | None = None) -> list[dict[str, Any]]:
     target = uri(folder) if folder else None
     return [

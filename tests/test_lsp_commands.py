@@ -16,6 +16,7 @@ from msp_server.core.timeutil import utc_now
 from msp_server.workspace import Workspace
 from tests.lsp_helpers import start_server, uri
 
+
 def wire() -> dict[str, Any]:
     data: dict[str, Any] = json.loads(
         resources.files("msp_server").joinpath("wire.json").read_text(encoding="utf-8")

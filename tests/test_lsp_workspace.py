@@ -10,6 +10,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 
 from tests.lsp_helpers import SESSION_CHANGED, run_cli, start_server, uri
 
+
 def make(tmp_path: Path, name: str) -> Path:
     path = tmp_path / name
     path.mkdir()
