@@ -12,8 +12,6 @@ from lsprotocol import types
 from msp_server.lsp.code_actions import _MARKER_RE
 from tests.lsp_helpers import TIMEOUT, Lsp, _plain, start_server, uri
 
-pytestmark = pytest.mark.asyncio
-
 SOURCE = """\
 import os
 
