@@ -23,7 +23,12 @@ from pygls.uris import from_fs_path, to_fs_path
 from msp_server import __version__
 from msp_server.capture import CaptureSettings
 from msp_server.config import MspConfig
-from msp_server.core.errors import ConfigError, MspError, describe_validation_error
+from msp_server.core.errors import (
+    ConfigError,
+    InvalidInput,
+    MspError,
+    describe_validation_error,
+)
 from msp_server.core.models import StatusReport
 from msp_server.lsp import wire
 from msp_server.lsp.errors import invalid_params
@@ -113,6 +118,8 @@ class Folder:
         """Run `action` on this folder's Workspace in its thread; a folder that never opened
         reports why (its config error) instead."""
         await self.ready.wait()
+        if self.closed:
+            raise InvalidInput(f"folderUri: {self.uri} was removed from the workspace")
 
         def call() -> T:
             if self.ws is None:

@@ -56,6 +56,8 @@ class CaptureQueue:
 
     def _start(self) -> None:
         self.timer = None
+        if self.folder.closed:
+            return
         batch, self.pending, self.first_at = self.pending, {}, None
         self.running = self.folder.spawn(self._run(batch))
 
