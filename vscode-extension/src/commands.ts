@@ -1,0 +1,776 @@
+/**
+ * The palette commands (`msp.<verb>`): gather input with input boxes and quick picks, call one
+ * `msp.server.<verb>` with one object argument, show the result. The status bar is not touched
+ * here: the server's msp/sessionChanged updates it.
+ */
+
+import * as vscode from 'vscode';
+import { ResponseError } from 'vscode-languageclient/node';
+
+import {
+    buildArgs,
+    checkCredentialName,
+    checkProgress,
+    checkRequired,
+    Fields,
+    parseList,
+    parseProgress,
+    relativePath,
+} from './args';
+import { CommandKey, COMMANDS, paletteLabel } from './commandIds';
+import { cliCommand } from './interpreter';
+import { KNOWN_CREDENTIALS, setCredential } from './credentials';
+import { chooseFolder } from './folders';
+import { log } from './log';
+import { copyPayloads, Notifier, openPayloads, SHOW_LOG } from './notifications';
+import { payloadLabel, payloadsFrom } from './payloads';
+import { fillScmInput } from './scm';
+import { MspServer, NotAvailableError, ServerNotRunningError } from './server';
+import { StatusBar } from './statusBar';
+import { elapsedSince } from './statusModel';
+import { ERROR_CODES, Payload, ServerVerb, StatusResult } from './wire';
+
+export interface Services {
+    server: MspServer;
+    statusBar: StatusBar;
+    notifier: Notifier;
+}
+
+const RESTART = 'Restart Server';
+
+function ask(options: vscode.InputBoxOptions): Thenable<string | undefined> {
+    return vscode.window.showInputBox({ ignoreFocusOut: true, ...options });
+}
+
+interface Choice<T> extends vscode.QuickPickItem {
+    value: T;
+}
+
+async function choose<T>(title: string, items: Choice<T>[]): Promise<T | undefined> {
+    const pick = await vscode.window.showQuickPick(items, { title, ignoreFocusOut: true });
+    return pick?.value;
+}
+
+/** What the user sees when a server command fails: the server's own message, with a way on. */
+export async function reportCommandError(error: unknown, title: string, services: Services): Promise<void> {
+    if (error instanceof NotAvailableError) {
+        const version = error.serverVersion ? `msp-server ${error.serverVersion}` : 'this msp-server';
+        void vscode.window.showWarningMessage(
+            `MSP: "${title}" is not available in this server version (${version} does not serve msp.server.${error.verb}). Update msp-server to use it.`,
+        );
+        return;
+    }
+    if (error instanceof ServerNotRunningError) {
+        const choice = await vscode.window.showErrorMessage(
+            'MSP: the language server is not running.',
+            RESTART,
+            SHOW_LOG,
+        );
+        if (choice === RESTART) {
+            await services.server.restart();
+        } else if (choice === SHOW_LOG) {
+            log.show();
+        }
+        return;
+    }
+    if (error instanceof ResponseError) {
+        const code = (error.data as { code?: unknown } | undefined)?.code;
+        const message = `MSP: ${error.message}`;
+        log.warn(`${title}: ${error.message} (code ${String(code ?? error.code)})`);
+        if (code === ERROR_CODES.noActiveSession) {
+            const crashed = services.statusBar.current()?.change?.state === 'crashed';
+            const next = crashed ? COMMANDS.recoverSession : COMMANDS.startSession;
+            const choice = await vscode.window.showWarningMessage(message, next.title);
+            if (choice) {
+                await vscode.commands.executeCommand(next.id);
+            }
+            return;
+        }
+        if (code === ERROR_CODES.sessionAlreadyActive) {
+            const choice = await vscode.window.showWarningMessage(message, COMMANDS.showStatus.title, COMMANDS.endSession.title);
+            if (choice === COMMANDS.showStatus.title) {
+                await vscode.commands.executeCommand(COMMANDS.showStatus.id);
+            } else if (choice === COMMANDS.endSession.title) {
+                await vscode.commands.executeCommand(COMMANDS.endSession.id);
+            }
+            return;
+        }
+        if (code === ERROR_CODES.usage) {
+            void vscode.window.showWarningMessage(message);
+            return;
+        }
+        const choice = await vscode.window.showErrorMessage(message, SHOW_LOG);
+        if (choice === SHOW_LOG) {
+            log.show();
+        }
+        return;
+    }
+    const text = error instanceof Error ? error.message : String(error);
+    log.error(`${title}: ${text}`);
+    const choice = await vscode.window.showErrorMessage(`MSP: ${title} failed: ${text}`, SHOW_LOG);
+    if (choice === SHOW_LOG) {
+        log.show();
+    }
+}
+
+export class Commands {
+    constructor(private readonly s: Services) {}
+
+    /** Call `msp.server.<verb>` for a folder; errors are reported, and give undefined. */
+    async call<T>(key: CommandKey, verb: ServerVerb, folder: vscode.WorkspaceFolder, fields: Fields = {}): Promise<T | undefined> {
+        try {
+            return await this.s.server.execute<T>(verb, buildArgs(folder.uri.toString(), fields));
+        } catch (error) {
+            await reportCommandError(error, COMMANDS[key].title, this.s);
+            return undefined;
+        }
+    }
+
+    /** Refuse early, with the same message, when the server lacks a (planned) command. */
+    private available(key: CommandKey, verb: ServerVerb): boolean {
+        if (this.s.server.state === 'running' && !this.s.server.isAvailable(verb)) {
+            void reportCommandError(new NotAvailableError(verb, this.s.server.version), COMMANDS[key].title, this.s);
+            return false;
+        }
+        return true;
+    }
+
+    register(): vscode.Disposable[] {
+        const table: Record<CommandKey, () => Promise<unknown>> = {
+            startSession: () => this.startSession(),
+            updateProgress: () => this.updateProgress(),
+            recordDecision: () => this.recordDecision(),
+            recordBlocker: () => this.recordBlocker(),
+            resolveBlocker: () => this.resolveBlocker(),
+            recordEntity: () => this.recordEntity(),
+            endSession: () => this.endSession(),
+            showStatus: () => this.showStatus(),
+            exportContext: () => this.exportContext(),
+            recoverSession: () => this.recoverSession(),
+            showPayloads: () => this.showPayloads(),
+            sendPayload: () => this.sendPayload(),
+            flushOutbox: () => this.flushOutbox(),
+            setCredential: () => this.setCredential(),
+            validateIntegrations: () => this.validateIntegrations(),
+            generateCommitMessage: () => this.generateCommitMessage(),
+            showLog: async () => log.show(),
+            restartServer: () => this.s.server.restart(),
+            sessionActions: () => this.sessionActions(),
+        };
+        return (Object.keys(table) as CommandKey[]).map((key) =>
+            vscode.commands.registerCommand(COMMANDS[key].id, async () => {
+                try {
+                    await table[key]();
+                } catch (error) {
+                    await reportCommandError(error, COMMANDS[key].title, this.s);
+                }
+            }),
+        );
+    }
+
+    // -- session ---------------------------------------------------------------------------------
+
+    async startSession(): Promise<void> {
+        const folder = await chooseFolder('MSP: start a session in which folder?');
+        if (!folder) {
+            return;
+        }
+        const goal = await ask({
+            title: paletteLabel('startSession'),
+            prompt: 'Goal of this session (optional)',
+            placeHolder: 'e.g. Password reset flow',
+        });
+        if (goal === undefined) {
+            return;
+        }
+        const progress = await ask({
+            title: paletteLabel('startSession'),
+            prompt: 'Progress at the start, 0–100 (leave empty to continue from the last session)',
+            validateInput: checkProgress,
+        });
+        if (progress === undefined) {
+            return;
+        }
+        const result = await this.call<StatusResult>('startSession', 'startSession', folder, {
+            goal,
+            progress: parseProgress(progress),
+        });
+        if (result?.session) {
+            this.s.notifier.confirm(`MSP: session ${result.session.id} started`);
+        }
+    }
+
+    async updateProgress(): Promise<void> {
+        const folder = await chooseFolder();
+        if (!folder) {
+            return;
+        }
+        const text = await ask({
+            title: paletteLabel('updateProgress'),
+            prompt: 'What did you do?',
+            placeHolder: 'e.g. Wired the reset form',
+            validateInput: checkRequired('The update'),
+        });
+        if (text === undefined) {
+            return;
+        }
+        const now = this.s.statusBar.forFolder(folder.uri.toString())?.session?.progress;
+        const progress = await ask({
+            title: paletteLabel('updateProgress'),
+            prompt: `Progress now, 0–100 (leave empty to keep ${now ?? 'it'}${now === undefined || now === null ? '' : '%'})`,
+            validateInput: checkProgress,
+        });
+        if (progress === undefined) {
+            return;
+        }
+        const result = await this.call<StatusResult>('updateProgress', 'update', folder, {
+            text,
+            progress: parseProgress(progress),
+        });
+        if (result) {
+            this.s.notifier.confirm('MSP: update recorded');
+        }
+    }
+
+    async recordDecision(): Promise<void> {
+        const folder = await chooseFolder();
+        if (!folder) {
+            return;
+        }
+        const title = paletteLabel('recordDecision');
+        const text = await ask({
+            title,
+            prompt: 'Decision',
+            placeHolder: 'e.g. Use signed tokens for password reset',
+            validateInput: checkRequired('The decision'),
+        });
+        if (text === undefined) {
+            return;
+        }
+        const rationale = await ask({ title, prompt: 'Why? (rationale, optional)' });
+        if (rationale === undefined) {
+            return;
+        }
+        const alternatives = await ask({
+            title,
+            prompt: 'Alternatives you considered (optional; separate them with ;)',
+            placeHolder: 'e.g. a tokens table; magic links',
+        });
+        if (alternatives === undefined) {
+            return;
+        }
+        const impact = await choose(`${title}: impact`, [
+            { label: 'medium', description: 'default', value: 'medium' },
+            { label: 'high', value: 'high' },
+            { label: 'low', value: 'low' },
+        ]);
+        if (impact === undefined) {
+            return;
+        }
+        const result = await this.call<StatusResult>('recordDecision', 'decide', folder, {
+            text,
+            rationale,
+            alternatives: parseList(alternatives),
+            impact,
+        });
+        if (result) {
+            this.s.notifier.confirm('MSP: decision recorded');
+        }
+    }
+
+    async recordBlocker(): Promise<void> {
+        const folder = await chooseFolder();
+        if (!folder) {
+            return;
+        }
+        const title = paletteLabel('recordBlocker');
+        const text = await ask({
+            title,
+            prompt: 'What blocks you?',
+            placeHolder: 'e.g. SMTP sandbox is down',
+            validateInput: checkRequired('The blocker'),
+        });
+        if (text === undefined) {
+            return;
+        }
+        const category = await choose(`${title}: category`, [
+            { label: 'technical', description: 'default', value: 'technical' },
+            { label: 'external', description: 'another team, a vendor, a service', value: 'external' },
+            { label: 'resource', description: 'time, people, access', value: 'resource' },
+        ]);
+        if (category === undefined) {
+            return;
+        }
+        const severity = await choose(`${title}: severity`, [
+            { label: 'medium', description: 'default', value: 'medium' },
+            { label: 'high', value: 'high' },
+            { label: 'low', value: 'low' },
+        ]);
+        if (severity === undefined) {
+            return;
+        }
+        const result = await this.call<StatusResult>('recordBlocker', 'block', folder, { text, category, severity });
+        if (result) {
+            this.s.notifier.confirm('MSP: blocker recorded');
+        }
+    }
+
+    async resolveBlocker(): Promise<void> {
+        const folder = await chooseFolder();
+        if (!folder) {
+            return;
+        }
+        const status = await this.call<StatusResult>('resolveBlocker', 'status', folder);
+        if (!status) {
+            return;
+        }
+        const open = (status.session?.blockers ?? []).filter((b) => b.status === 'active');
+        if (!open.length) {
+            void vscode.window.showInformationMessage('MSP: there is no open blocker.');
+            return;
+        }
+        const title = paletteLabel('resolveBlocker');
+        const blocker = await choose(
+            title,
+            open.map((b) => ({
+                label: b.description,
+                description: [b.severity, b.category].filter(Boolean).join(' · '),
+                detail: b.id,
+                value: b.id,
+            })),
+        );
+        if (blocker === undefined) {
+            return;
+        }
+        const solution = await ask({ title, prompt: 'How was it resolved? (optional)' });
+        if (solution === undefined) {
+            return;
+        }
+        const result = await this.call<StatusResult>('resolveBlocker', 'resolve', folder, { blocker, solution });
+        if (result) {
+            this.s.notifier.confirm('MSP: blocker resolved');
+        }
+    }
+
+    async recordEntity(): Promise<void> {
+        const folder = await chooseFolder();
+        if (!folder) {
+            return;
+        }
+        const editor = vscode.window.activeTextEditor;
+        const wordRange = editor?.document.getWordRangeAtPosition(editor.selection.active);
+        const title = paletteLabel('recordEntity');
+        const name = await ask({
+            title,
+            prompt: 'Entity name',
+            value: wordRange ? editor?.document.getText(wordRange) : undefined,
+            validateInput: checkRequired('The name'),
+        });
+        if (name === undefined) {
+            return;
+        }
+        const types = ['class', 'function', 'method', 'interface', 'struct', 'enum', 'module', 'file', 'component', 'unknown'];
+        const type = await choose(
+            `${title}: type`,
+            types.map((t) => ({ label: t, value: t })),
+        );
+        if (type === undefined) {
+            return;
+        }
+        const fields: Fields = { name, type };
+        const inFolder = editor && editor.document.uri.scheme === 'file' ? relativePath(folder.uri.fsPath, editor.document.uri.fsPath) : undefined;
+        if (editor && inFolder) {
+            fields.path = inFolder;
+            fields.language = editor.document.languageId;
+            fields.line = editor.selection.active.line + 1;
+        }
+        const result = await this.call<StatusResult>('recordEntity', 'recordEntity', folder, fields);
+        if (result) {
+            this.s.notifier.confirm(`MSP: entity ${name} recorded`);
+        }
+    }
+
+    async endSession(): Promise<void> {
+        const folder = await chooseFolder();
+        if (!folder) {
+            return;
+        }
+        const summary = await ask({
+            title: paletteLabel('endSession'),
+            prompt: 'Summary of the session (optional)',
+            placeHolder: 'e.g. Reset flow works end to end',
+        });
+        if (summary === undefined) {
+            return;
+        }
+        const result = await this.call<StatusResult>('endSession', 'endSession', folder, { summary });
+        if (result) {
+            this.s.notifier.confirm('MSP: session ended');
+        }
+    }
+
+    async showStatus(): Promise<void> {
+        const folder = await chooseFolder();
+        if (!folder) {
+            return;
+        }
+        const status = await this.call<StatusResult>('showStatus', 'status', folder);
+        if (!status) {
+            return;
+        }
+        const s = status.session;
+        type Row = vscode.QuickPickItem & { command?: string };
+        const rows: Row[] = [];
+        if (!s) {
+            rows.push({ label: '$(circle-large-outline) No active session', description: folder.name });
+        } else {
+            const count = (list: unknown[] | undefined): number => list?.length ?? 0;
+            const open = (s.blockers ?? []).filter((b) => b.status === 'active');
+            rows.push(
+                { label: `$(project) ${s.project}`, description: `${status.state} · ${s.id}` },
+                { label: `$(target) ${s.goal ?? 'No goal set'}`, description: 'goal' },
+                {
+                    label: `$(graph) ${s.progress ?? s.startProgress ?? 0}%`,
+                    description: `running ${elapsedSince(s.startTime, new Date()) ?? '?'}`,
+                },
+                {
+                    label: `$(note) ${count(s.updates)} updates · ${count(s.decisions)} decisions · ${count(s.blockers)} blockers · ${count(s.entities)} entities`,
+                },
+                ...open.map((b) => ({ label: `$(warning) ${b.description}`, description: `open blocker · ${b.id}` })),
+            );
+        }
+        rows.push({ label: 'Actions', kind: vscode.QuickPickItemKind.Separator });
+        for (const key of this.s.statusBar.nextActions()) {
+            rows.push({ label: COMMANDS[key].title, command: COMMANDS[key].id });
+        }
+        const pick = await vscode.window.showQuickPick(rows, { title: `MSP status — ${folder.name}` });
+        if (pick?.command) {
+            await vscode.commands.executeCommand(pick.command);
+        }
+    }
+
+    async exportContext(): Promise<void> {
+        const folder = await chooseFolder();
+        if (!folder) {
+            return;
+        }
+        const format = await choose(paletteLabel('exportContext'), [
+            { label: 'ai', description: 'a compact briefing for an assistant or the next session', value: 'ai' },
+            { label: 'markdown', description: 'a report', value: 'markdown' },
+            { label: 'json', description: 'the MSP JSON session format', value: 'json' },
+        ]);
+        if (format === undefined) {
+            return;
+        }
+        const result = await this.call<{ format: string; content: string }>('exportContext', 'exportContext', folder, {
+            format,
+        });
+        if (!result) {
+            return;
+        }
+        const language = format === 'json' ? 'json' : 'markdown';
+        const doc = await vscode.workspace.openTextDocument({ language, content: result.content });
+        await vscode.window.showTextDocument(doc, { preview: false });
+        const copy = 'Copy to Clipboard';
+        const choice = await vscode.window.showInformationMessage(`MSP: context exported (${format}).`, copy);
+        if (choice === copy) {
+            await vscode.env.clipboard.writeText(result.content);
+        }
+    }
+
+    async recoverSession(): Promise<void> {
+        const folder = await chooseFolder();
+        if (!folder) {
+            return;
+        }
+        const listed = await this.call<{ sessions: { id: string; project: string; status: string; goal?: string | null; progress?: number | null; startTime?: string }[] }>(
+            'recoverSession',
+            'listSessions',
+            folder,
+            { limit: 20 },
+        );
+        if (!listed) {
+            return;
+        }
+        const rank = (status: string): number => (status === 'crashed' ? 0 : status === 'active' ? 1 : 2);
+        const sessions = [...listed.sessions].sort((a, b) => rank(a.status) - rank(b.status));
+        if (!sessions.length) {
+            void vscode.window.showInformationMessage('MSP: there is no session to recover.');
+            return;
+        }
+        const session = await choose(
+            paletteLabel('recoverSession'),
+            sessions.map((s) => ({
+                label: s.id,
+                description: `${s.project} · ${s.status}${s.progress === null || s.progress === undefined ? '' : ` · ${s.progress}%`}`,
+                detail: s.goal ?? undefined,
+                value: s,
+            })),
+        );
+        if (!session) {
+            return;
+        }
+        const force = session.status === 'completed';
+        if (force) {
+            const reopen = 'Reopen';
+            const ok = await vscode.window.showWarningMessage(
+                `MSP: session ${session.id} was ended. Reopen it?`,
+                { modal: true },
+                reopen,
+            );
+            if (ok !== reopen) {
+                return;
+            }
+        }
+        const result = await this.call<StatusResult>('recoverSession', 'recover', folder, {
+            session: session.id,
+            force: force || undefined,
+        });
+        if (result) {
+            this.s.notifier.confirm(`MSP: session ${session.id} recovered`);
+        }
+    }
+
+    // -- integrations (served by newer msp-server versions) --------------------------------------
+
+    private async pickPayload(key: CommandKey, folder: vscode.WorkspaceFolder, filter?: (p: Payload) => boolean): Promise<Payload | undefined> {
+        const result = await this.call<unknown>(key, 'listPayloads', folder);
+        if (result === undefined) {
+            return undefined;
+        }
+        const payloads = payloadsFrom(result).filter(filter ?? (() => true));
+        if (!payloads.length) {
+            void vscode.window.showInformationMessage('MSP: no payloads.');
+            return undefined;
+        }
+        return choose(
+            paletteLabel(key),
+            payloads.map((p) => ({
+                label: payloadLabel(p),
+                description: [p.hook, p.status].filter(Boolean).join(' · '),
+                detail: p.id,
+                value: p,
+            })),
+        );
+    }
+
+    async showPayloads(): Promise<void> {
+        if (!this.available('showPayloads', 'listPayloads')) {
+            return;
+        }
+        const folder = await chooseFolder();
+        if (!folder) {
+            return;
+        }
+        const payload = await this.pickPayload('showPayloads', folder);
+        if (!payload) {
+            return;
+        }
+        await openPayloads([payload]);
+        const choice = await vscode.window.showInformationMessage(`MSP: ${payload.title}`, 'Copy', 'Send');
+        if (choice === 'Copy') {
+            await copyPayloads([payload]);
+        } else if (choice === 'Send') {
+            await this.sendPayloads(folder.uri.toString(), [payload]);
+        }
+    }
+
+    async sendPayload(): Promise<void> {
+        if (!this.available('sendPayload', 'sendPayload') || !this.available('sendPayload', 'listPayloads')) {
+            return;
+        }
+        const folder = await chooseFolder();
+        if (!folder) {
+            return;
+        }
+        const payload = await this.pickPayload('sendPayload', folder, (p) => p.status !== 'sent');
+        if (payload) {
+            await this.sendPayloads(folder.uri.toString(), [payload]);
+        }
+    }
+
+    /** Used by the payload notification's Send action too. */
+    async sendPayloads(folderUri: string, payloads: Payload[]): Promise<void> {
+        const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.parse(folderUri));
+        if (!folder || !this.available('sendPayload', 'sendPayload')) {
+            return;
+        }
+        let sent = 0;
+        for (const payload of payloads) {
+            const result = await this.call<unknown>('sendPayload', 'sendPayload', folder, { payload: payload.id });
+            if (result === undefined) {
+                return;
+            }
+            sent += 1;
+        }
+        this.s.notifier.confirm(`MSP: ${sent === 1 ? 'payload' : `${sent} payloads`} sent`);
+    }
+
+    async flushOutbox(): Promise<void> {
+        if (!this.available('flushOutbox', 'flushOutbox')) {
+            return;
+        }
+        const folder = await chooseFolder();
+        if (!folder) {
+            return;
+        }
+        const result = await this.call<Record<string, unknown>>('flushOutbox', 'flushOutbox', folder);
+        if (result !== undefined) {
+            const counts = result && typeof result === 'object'
+                ? Object.entries(result).filter(([, v]) => typeof v === 'number').map(([k, v]) => `${k} ${String(v)}`)
+                : [];
+            void vscode.window.showInformationMessage(`MSP: outbox flushed${counts.length ? ` (${counts.join(', ')})` : ''}.`);
+        }
+    }
+
+    async validateIntegrations(): Promise<void> {
+        if (!this.available('validateIntegrations', 'validateIntegrations')) {
+            return;
+        }
+        const folder = await chooseFolder();
+        if (!folder) {
+            return;
+        }
+        const result = await this.call<unknown>('validateIntegrations', 'validateIntegrations', folder);
+        if (result === undefined) {
+            return;
+        }
+        const reports = integrationReports(result);
+        const lines = reports.map((r) => {
+            const state = !r.enabled ? 'disabled' : r.valid ? 'ok' : 'ERROR';
+            return `${r.name}: ${state}${r.delivery ? ` (delivery ${r.delivery})` : ''}${r.error ? ` — ${r.error}` : ''}`;
+        });
+        log.info(`integrations of ${folder.name}:\n  ${lines.join('\n  ') || 'none configured'}`);
+        const broken = reports.filter((r) => r.enabled && !r.valid);
+        const text = reports.length
+            ? `MSP: ${reports.length} integration${reports.length === 1 ? '' : 's'} — ${lines.join('; ')}`
+            : 'MSP: no integrations are configured (.msp/config.json "integrations").';
+        const show = broken.length ? vscode.window.showErrorMessage : vscode.window.showInformationMessage;
+        const choice = await show(text, SHOW_LOG);
+        if (choice === SHOW_LOG) {
+            log.show();
+        }
+    }
+
+    async setCredential(): Promise<void> {
+        const folder = await chooseFolder();
+        if (!folder) {
+            return;
+        }
+        const title = paletteLabel('setCredential');
+        const known = new Set(KNOWN_CREDENTIALS);
+        if (this.s.server.isAvailable('validateIntegrations')) {
+            try {
+                const reports = integrationReports(
+                    await this.s.server.execute('validateIntegrations', buildArgs(folder.uri.toString())),
+                );
+                reports.forEach((r) => r.credentials.forEach((c) => known.add(c)));
+            } catch {
+                // the built-in names are enough to go on
+            }
+        }
+        const other = '\u0000other';
+        let name = await choose(title, [
+            ...[...known].sort().map((n) => ({ label: n, value: n })),
+            { label: 'Other…', description: 'type a credential name', value: other },
+        ]);
+        if (name === other) {
+            name = await ask({ title, prompt: 'Credential name', validateInput: checkCredentialName });
+        }
+        if (!name) {
+            return;
+        }
+        const secret = await vscode.window.showInputBox({
+            title,
+            prompt: `Secret for ${name} (stored in the OS keyring by \`msp credentials set\`; never sent to the language server)`,
+            password: true,
+            ignoreFocusOut: true,
+            validateInput: checkRequired('The secret'),
+        });
+        if (!secret) {
+            return;
+        }
+        const cli = cliCommand(this.s.server.serverLaunch);
+        const result = await setCredential(cli, name, secret, { cwd: folder.uri.fsPath });
+        if (result.ok) {
+            log.info(`credential ${name} stored`);
+            void vscode.window.showInformationMessage(`MSP: credential ${name} stored in the OS keyring.`);
+        } else if (result.unsupported) {
+            void vscode.window.showWarningMessage(
+                `MSP: "Set Credential" is not available in this server version (\`msp credentials\` is missing). Update msp-server to use it.`,
+            );
+        } else {
+            log.error(`credentials set ${name}: ${result.message}`);
+            const choice = await vscode.window.showErrorMessage(`MSP: could not store ${name}: ${result.message}`, SHOW_LOG);
+            if (choice === SHOW_LOG) {
+                log.show();
+            }
+        }
+    }
+
+    // -- git, menu ---------------------------------------------------------------------------
+
+    async generateCommitMessage(): Promise<void> {
+        const folder = await chooseFolder();
+        if (!folder) {
+            return;
+        }
+        const result = await this.call<{ message: string }>('generateCommitMessage', 'commitMessage', folder);
+        if (!result) {
+            return;
+        }
+        if (await fillScmInput(folder.uri, result.message)) {
+            this.s.notifier.confirm('MSP: commit message written to Source Control');
+            return;
+        }
+        const doc = await vscode.workspace.openTextDocument({ language: 'git-commit', content: result.message });
+        await vscode.window.showTextDocument(doc, { preview: false });
+        const copy = 'Copy to Clipboard';
+        const choice = await vscode.window.showInformationMessage(
+            'MSP: no git repository for this folder; the commit message is in the editor.',
+            copy,
+        );
+        if (choice === copy) {
+            await vscode.env.clipboard.writeText(result.message);
+        }
+    }
+
+    async sessionActions(): Promise<void> {
+        const items = this.s.statusBar.nextActions().map((key) => ({
+            label: COMMANDS[key].title,
+            command: COMMANDS[key].id,
+        }));
+        const pick = await vscode.window.showQuickPick(items, { title: 'MSP', placeHolder: 'What next?' });
+        if (pick) {
+            await vscode.commands.executeCommand(pick.command);
+        }
+    }
+}
+
+interface IntegrationReport {
+    name: string;
+    enabled: boolean;
+    valid: boolean;
+    delivery?: string;
+    error?: string | null;
+    credentials: string[];
+}
+
+/** `validateIntegrations` as `msp integrations --json` shapes it: a list, or `{integrations}`. */
+export function integrationReports(raw: unknown): IntegrationReport[] {
+    const list = Array.isArray(raw)
+        ? raw
+        : raw && typeof raw === 'object' && Array.isArray((raw as { integrations?: unknown }).integrations)
+          ? (raw as { integrations: unknown[] }).integrations
+          : [];
+    return list
+        .filter((r): r is Record<string, unknown> => !!r && typeof r === 'object' && typeof (r as { name?: unknown }).name === 'string')
+        .map((r) => ({
+            name: r.name as string,
+            enabled: r.enabled !== false,
+            valid: r.valid !== false,
+            delivery: typeof r.delivery === 'string' ? r.delivery : undefined,
+            error: typeof r.error === 'string' ? r.error : null,
+            credentials: Array.isArray(r.credentials) ? r.credentials.filter((c): c is string => typeof c === 'string') : [],
+        }));
+}

@@ -1,0 +1,52 @@
+/**
+ * MSP for VS Code: a thin client of msp-server. All session state and logic live in the server;
+ * this extension gathers input (commands.ts), shows state (statusBar.ts) and results
+ * (notifications.ts), and starts the server (server.ts).
+ */
+
+import * as vscode from 'vscode';
+
+import { Commands } from './commands';
+import { log, logChannel } from './log';
+import { Notifier } from './notifications';
+import { MspServer } from './server';
+import { StatusBar } from './statusBar';
+import { SETTINGS_SECTION } from './wire';
+
+let server: MspServer | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+    context.subscriptions.push(logChannel());
+    let statusBar: StatusBar | undefined;
+    let notifier: Notifier | undefined;
+    let commands: Commands | undefined;
+    server = new MspServer({
+        sessionChanged: (p) => statusBar?.sessionChanged(p),
+        syncStatus: (p) => statusBar?.syncStatus(p),
+        entitiesCaptured: (p) => notifier?.entitiesCaptured(p),
+        payloadsGenerated: (p) => void notifier?.payloadsGenerated(p),
+    });
+    notifier = new Notifier({ sendPayloads: (folderUri, payloads) => commands!.sendPayloads(folderUri, payloads) });
+    statusBar = new StatusBar(server);
+    commands = new Commands({ server, statusBar, notifier });
+    context.subscriptions.push(server, statusBar, notifier, ...commands.register());
+
+    // A new server command needs a restart; other msp.* settings reach the server through
+    // workspace/didChangeConfiguration (the language client's synchronize option).
+    context.subscriptions.push(
+        vscode.workspace.onDidChangeConfiguration((e) => {
+            if (e.affectsConfiguration(`${SETTINGS_SECTION}.server.command`)) {
+                log.info('msp.server.command changed: restarting msp-server');
+                void server?.restart();
+            }
+        }),
+        vscode.workspace.onDidGrantWorkspaceTrust(() => void server?.restart()),
+    );
+    log.info(`MSP extension ${String(context.extension.packageJSON.version)} activated`);
+    await server.start();
+}
+
+export async function deactivate(): Promise<void> {
+    await server?.stop();
+    server = undefined;
+}

@@ -1,0 +1,173 @@
+/**
+ * Which command starts msp-server, in this order:
+ *   1. the setting `msp.server.command` (e.g. ["/path/python", "-m", "msp_server"]);
+ *   2. the interpreter selected in the Python extension (ms-python.python), if installed;
+ *   3. `python3`, then `python`, on PATH.
+ * Also: checking that the command can start before handing it to the language client, and the
+ * matching `msp` CLI command. No vscode import here: the vscode-facing parts are injected.
+ */
+
+import { execFile } from 'node:child_process';
+import { constants as fsConstants, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+export const SERVER_MODULE = 'msp_server';
+export const PACKAGE_NAME = 'msp-server';
+
+export type LaunchSource = 'setting' | 'python-extension' | 'path';
+
+export interface ServerLaunch {
+    command: string;
+    args: string[];
+    source: LaunchSource;
+    /** The Python interpreter, when the launch is `<python> -m msp_server`. */
+    python?: string;
+}
+
+export interface ResolveDeps {
+    /** `msp.server.command`, as configured (may be empty or malformed). */
+    setting: unknown;
+    /** The Python extension's selected interpreter for the folder, if that extension exists. */
+    pythonFromExtension: () => Promise<string | undefined>;
+    /** Absolute path of an executable on PATH, or undefined. */
+    which: (name: string) => Promise<string | undefined>;
+}
+
+export type Resolution = { ok: true; launch: ServerLaunch } | { ok: false; reason: string; install: string };
+
+function pythonLaunch(python: string, source: LaunchSource): ServerLaunch {
+    return { command: python, args: ['-m', SERVER_MODULE], source, python };
+}
+
+/** The exact command that installs the server for this interpreter. */
+export function installCommand(python?: string): string {
+    const py = python ?? 'python3';
+    const quoted = /[\s"'$`\\]/.test(py) ? JSON.stringify(py) : py;
+    return `${quoted} -m pip install ${PACKAGE_NAME}`;
+}
+
+export async function resolveServerLaunch(deps: ResolveDeps): Promise<Resolution> {
+    const setting = deps.setting;
+    if (Array.isArray(setting) && setting.length > 0) {
+        if (!setting.every((part) => typeof part === 'string' && part.length > 0)) {
+            return {
+                ok: false,
+                reason: 'the setting msp.server.command must be a list of non-empty strings, e.g. ["/usr/bin/python3", "-m", "msp_server"]',
+                install: installCommand(),
+            };
+        }
+        const [command, ...args] = setting as string[];
+        const isPythonModule = args[0] === '-m' && args[1] === SERVER_MODULE;
+        return {
+            ok: true,
+            launch: { command, args, source: 'setting', python: isPythonModule ? command : undefined },
+        };
+    }
+    let fromExtension: string | undefined;
+    try {
+        fromExtension = await deps.pythonFromExtension();
+    } catch {
+        fromExtension = undefined; // a broken Python extension must not stop MSP
+    }
+    if (fromExtension) {
+        return { ok: true, launch: pythonLaunch(fromExtension, 'python-extension') };
+    }
+    for (const name of ['python3', 'python']) {
+        const found = await deps.which(name);
+        if (found) {
+            return { ok: true, launch: pythonLaunch(found, 'path') };
+        }
+    }
+    return {
+        ok: false,
+        reason: 'no Python interpreter was found (no msp.server.command setting, no Python extension interpreter, no python3 or python on PATH)',
+        install: installCommand(),
+    };
+}
+
+/** Like `which`: the first executable `name` on PATH (or `name` itself when it has a slash). */
+export async function which(name: string, envPath = process.env.PATH ?? ''): Promise<string | undefined> {
+    const isExecutable = async (file: string): Promise<boolean> => {
+        try {
+            const stat = await fs.stat(file);
+            if (!stat.isFile()) {
+                return false;
+            }
+            await fs.access(file, process.platform === 'win32' ? fsConstants.F_OK : fsConstants.X_OK);
+            return true;
+        } catch {
+            return false;
+        }
+    };
+    if (name.includes('/') || name.includes('\\')) {
+        return (await isExecutable(name)) ? path.resolve(name) : undefined;
+    }
+    const exts = process.platform === 'win32' ? (process.env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';') : [''];
+    for (const dir of envPath.split(path.delimiter).filter(Boolean)) {
+        for (const ext of exts) {
+            const candidate = path.join(dir, name + ext);
+            if (await isExecutable(candidate)) {
+                return candidate;
+            }
+        }
+    }
+    return undefined;
+}
+
+export type Check = { ok: true } | { ok: false; reason: string; install: string };
+
+/**
+ * Can this launch start? The executable must exist, and a `<python> -m msp_server` launch must
+ * be able to import the package. A failure says why, in one sentence, with the install command.
+ */
+export async function checkLaunch(
+    launch: ServerLaunch,
+    run: (cmd: string, args: string[]) => Promise<{ code: number | null; stderr: string }> = runQuiet,
+    find: (name: string) => Promise<string | undefined> = which,
+): Promise<Check> {
+    const install = installCommand(launch.python);
+    const exe = await find(launch.command);
+    if (!exe) {
+        return { ok: false, reason: `\`${launch.command}\` was not found`, install };
+    }
+    if (!launch.python) {
+        return { ok: true };
+    }
+    const result = await run(launch.python, ['-c', `import ${SERVER_MODULE}`]);
+    if (result.code === 0) {
+        return { ok: true };
+    }
+    const lastLine = result.stderr.trim().split('\n').pop() ?? '';
+    const missing = /No module named/.test(lastLine);
+    return {
+        ok: false,
+        reason: missing
+            ? `${SERVER_MODULE} is not installed for ${launch.python}`
+            : `${launch.python} cannot import ${SERVER_MODULE}: ${lastLine || `exit code ${result.code}`}`,
+        install,
+    };
+}
+
+function runQuiet(cmd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve) => {
+        execFile(cmd, args, { timeout: 20_000, windowsHide: true }, (error, _stdout, stderr) => {
+            const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+            resolve({ code, stderr: String(stderr ?? '') || (error ? String(error.message) : '') });
+        });
+    });
+}
+
+/**
+ * The `msp` CLI that belongs to this server launch: `<python> -m msp_server.cli`, the `msp`
+ * beside an `msp-server` executable, or `msp` on PATH.
+ */
+export function cliCommand(launch: ServerLaunch | undefined): { command: string; args: string[] } {
+    if (launch?.python) {
+        return { command: launch.python, args: ['-m', `${SERVER_MODULE}.cli`] };
+    }
+    if (launch && /^msp-server(\.exe)?$/i.test(path.basename(launch.command)) && path.isAbsolute(launch.command)) {
+        const ext = path.extname(launch.command);
+        return { command: path.join(path.dirname(launch.command), `msp${ext}`), args: [] };
+    }
+    return { command: 'msp', args: [] };
+}

@@ -1,0 +1,180 @@
+/**
+ * What the user is told, and how loudly: one notification per event listing its payloads (Copy,
+ * Open, Send); entity captures batched into one quiet status-bar message; errors once.
+ * Levels (`msp.notifications.level`): all · errors · off. Everything also goes to the log.
+ */
+
+import * as vscode from 'vscode';
+
+import { log } from './log';
+import { payloadLabel, payloadsDocument, payloadsFrom, payloadsMessage, payloadText } from './payloads';
+import { CapturedEntity, Payload, SETTINGS_SECTION } from './wire';
+
+export type Level = 'all' | 'errors' | 'off';
+export const COPY = 'Copy';
+export const OPEN = 'Open';
+export const SEND = 'Send';
+export const SHOW_LOG = 'Show log';
+const ENTITY_BATCH_MS = 1000;
+const ENTITY_MESSAGE_MS = 10_000;
+const ERROR_REPEAT_MS = 5 * 60_000;
+
+export interface NotifierDeps {
+    /** Deliver payloads now (msp.server.sendPayload); reports its own errors. */
+    sendPayloads(folderUri: string, payloads: Payload[]): Promise<void>;
+}
+
+export function level(): Level {
+    const value = vscode.workspace.getConfiguration(SETTINGS_SECTION).get<string>('notifications.level', 'all');
+    return value === 'errors' || value === 'off' ? value : 'all';
+}
+
+function entityCapturesOn(): boolean {
+    return vscode.workspace.getConfiguration(SETTINGS_SECTION).get<boolean>('notifications.entityCaptures', true);
+}
+
+/** "Recorded 2 entities: ResetToken (class), send_mail (function)". */
+export function entitiesMessage(entities: CapturedEntity[]): string {
+    const names = entities.slice(0, 5).map((e) => `${e.name} (${e.type})`);
+    const more = entities.length > 5 ? ` and ${entities.length - 5} more` : '';
+    const n = entities.length;
+    return `MSP: recorded ${n} ${n === 1 ? 'entity' : 'entities'}: ${names.join(', ')}${more}`;
+}
+
+export class Notifier implements vscode.Disposable {
+    private pendingEntities: CapturedEntity[] = [];
+    private entityTimer: ReturnType<typeof setTimeout> | undefined;
+    private entityMessage: vscode.Disposable | undefined;
+    private readonly recentErrors = new Map<string, number>();
+
+    constructor(private readonly deps: NotifierDeps) {}
+
+    /** msp/payloadsGenerated: one notification for the event, with Copy / Open / Send. */
+    async payloadsGenerated(raw: unknown): Promise<void> {
+        const payloads = payloadsFrom(raw);
+        if (!payloads.length) {
+            return;
+        }
+        const params = (raw ?? {}) as { folderUri?: unknown; hook?: unknown };
+        const hook = typeof params.hook === 'string' ? params.hook : payloads[0].hook;
+        const message = payloadsMessage(payloads, hook);
+        log.info(message);
+        if (level() !== 'all') {
+            return;
+        }
+        const sendable = payloads.filter((p) => !p.status || p.status === 'generated' || p.status === 'dead');
+        const actions = sendable.length ? [COPY, OPEN, SEND] : [COPY, OPEN];
+        const choice = await vscode.window.showInformationMessage(message, ...actions);
+        await this.payloadAction(choice, payloads, typeof params.folderUri === 'string' ? params.folderUri : undefined);
+    }
+
+    async payloadAction(choice: string | undefined, payloads: Payload[], folderUri: string | undefined): Promise<void> {
+        if (choice === COPY) {
+            await copyPayloads(payloads);
+        } else if (choice === OPEN) {
+            await openPayloads(payloads);
+        } else if (choice === SEND && folderUri) {
+            await this.deps.sendPayloads(
+                folderUri,
+                payloads.filter((p) => !p.status || p.status === 'generated' || p.status === 'dead'),
+            );
+        }
+    }
+
+    /** msp/entitiesCaptured: collect for a moment, then one quiet status-bar message. */
+    entitiesCaptured(raw: unknown): void {
+        const entities = (raw as { entities?: unknown })?.entities;
+        if (!Array.isArray(entities) || entities.length === 0) {
+            return;
+        }
+        const valid = entities.filter(
+            (e): e is CapturedEntity => !!e && typeof e === 'object' && typeof (e as CapturedEntity).name === 'string',
+        );
+        for (const e of valid) {
+            log.info(`captured ${e.type} ${e.name}${e.path ? ` (${e.path}${e.line ? `:${e.line}` : ''})` : ''}`);
+        }
+        if (level() === 'off' || !entityCapturesOn()) {
+            return;
+        }
+        this.pendingEntities.push(...valid);
+        if (this.entityTimer === undefined) {
+            this.entityTimer = setTimeout(() => this.flushEntities(), ENTITY_BATCH_MS);
+        }
+    }
+
+    flushEntities(): void {
+        if (this.entityTimer !== undefined) {
+            clearTimeout(this.entityTimer);
+            this.entityTimer = undefined;
+        }
+        const batch = this.pendingEntities;
+        this.pendingEntities = [];
+        if (!batch.length) {
+            return;
+        }
+        this.entityMessage?.dispose();
+        this.entityMessage = vscode.window.setStatusBarMessage(
+            `$(symbol-class) ${entitiesMessage(batch)}`,
+            ENTITY_MESSAGE_MS,
+        );
+    }
+
+    /** A quiet confirmation in the status bar ("MSP: decision recorded"). */
+    confirm(text: string): void {
+        log.info(text);
+        if (level() === 'all') {
+            vscode.window.setStatusBarMessage(`$(check) ${text}`, 5000);
+        }
+    }
+
+    /**
+     * An error that is not the direct answer to a user's action (server failures, background
+     * problems): shown once with "Show log", then only logged for a while.
+     */
+    error(message: string): void {
+        log.error(message);
+        const now = Date.now();
+        const last = this.recentErrors.get(message);
+        if (last !== undefined && now - last < ERROR_REPEAT_MS) {
+            return;
+        }
+        this.recentErrors.set(message, now);
+        if (level() === 'off') {
+            return;
+        }
+        void vscode.window.showErrorMessage(message, SHOW_LOG).then((choice) => {
+            if (choice === SHOW_LOG) {
+                log.show();
+            }
+        });
+    }
+
+    dispose(): void {
+        if (this.entityTimer !== undefined) {
+            clearTimeout(this.entityTimer);
+        }
+        this.entityMessage?.dispose();
+    }
+}
+
+export async function copyPayloads(payloads: Payload[]): Promise<void> {
+    let chosen = payloads;
+    if (payloads.length > 1) {
+        const items = [
+            { label: 'All payloads', payloads },
+            ...payloads.map((p) => ({ label: payloadLabel(p), description: p.id, payloads: [p] })),
+        ];
+        const pick = await vscode.window.showQuickPick(items, { title: 'MSP: copy which payload?' });
+        if (!pick) {
+            return;
+        }
+        chosen = pick.payloads;
+    }
+    await vscode.env.clipboard.writeText(chosen.map(payloadText).join('\n'));
+    vscode.window.setStatusBarMessage(`$(check) MSP: copied ${chosen.length === 1 ? chosen[0].title : `${chosen.length} payloads`}`, 4000);
+}
+
+export async function openPayloads(payloads: Payload[]): Promise<void> {
+    const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: payloadsDocument(payloads) });
+    await vscode.window.showTextDocument(doc, { preview: false });
+}

@@ -1,0 +1,98 @@
+/**
+ * Payloads as the user sees them: one line to list, the text to copy, a document to open.
+ * Pure functions (no vscode import). A payload never holds a secret: credentials are names.
+ */
+
+import { Payload } from './wire';
+
+function json(value: unknown): string {
+    return JSON.stringify(value ?? null, null, 2);
+}
+
+function credential(value: unknown): string | undefined {
+    if (value && typeof value === 'object' && typeof (value as { credential?: unknown }).credential === 'string') {
+        return `<credential ${(value as { credential: string }).credential}>`;
+    }
+    return undefined;
+}
+
+/** "slack · http · Session started" */
+export function payloadLabel(p: Payload): string {
+    return `${p.integration} · ${p.kind} · ${p.title}`;
+}
+
+/** What "Copy" puts on the clipboard: the statement, query, request or file content. */
+export function payloadText(p: Payload): string {
+    switch (p.kind) {
+        case 'cypher':
+            return `${String(p.statement ?? '')}\n\n// parameters\n${json(p.parameters ?? {})}\n`;
+        case 'graphql':
+            return `${String(p.query ?? '')}\n\n# variables\n${json(p.variables ?? {})}\n`;
+        case 'http': {
+            const url = typeof p.url === 'string' ? p.url : (credential(p.url) ?? '');
+            const auth = credential(p.auth);
+            return `${String(p.method ?? 'POST')} ${url}${auth ? `\n# auth: ${auth}` : ''}\n\n${json(p.json)}\n`;
+        }
+        case 'file':
+            return String(p.content ?? '');
+        default:
+            return `${json(p)}\n`;
+    }
+}
+
+/** Markdown code-fence language for a payload. */
+export function payloadLanguage(p: Payload): string {
+    switch (p.kind) {
+        case 'cypher':
+            return 'cypher';
+        case 'graphql':
+            return 'graphql';
+        case 'http':
+            return 'http';
+        case 'file':
+            return 'markdown';
+        default:
+            return 'json';
+    }
+}
+
+/** One Markdown document listing payloads (what "Open" shows). */
+export function payloadsDocument(payloads: Payload[]): string {
+    const parts: string[] = [];
+    for (const p of payloads) {
+        const where = p.kind === 'file' && typeof p.path === 'string' ? ` → \`${p.path}\`` : '';
+        parts.push(`## ${p.title}\n`);
+        parts.push(`${p.integration} · ${p.kind}${p.hook ? ` · ${p.hook}` : ''}${p.status ? ` · ${p.status}` : ''}${where} · id \`${p.id}\`\n`);
+        const fence = payloadText(p).includes('```') ? '~~~~' : '```';
+        parts.push(`${fence}${payloadLanguage(p)}\n${payloadText(p).replace(/\n$/, '')}\n${fence}\n`);
+    }
+    return parts.join('\n');
+}
+
+/** Payloads from a notification or a listPayloads result: `{payloads: [...]}` or a list. */
+export function payloadsFrom(raw: unknown): Payload[] {
+    const list = Array.isArray(raw)
+        ? raw
+        : raw && typeof raw === 'object' && Array.isArray((raw as { payloads?: unknown }).payloads)
+          ? (raw as { payloads: unknown[] }).payloads
+          : [];
+    return list.filter(
+        (p): p is Payload =>
+            !!p &&
+            typeof p === 'object' &&
+            typeof (p as Payload).id === 'string' &&
+            typeof (p as Payload).kind === 'string',
+    );
+}
+
+/** The notification text after an event: "MSP: 2 payloads generated — slack (http), neo4j (cypher)". */
+export function payloadsMessage(payloads: Payload[], hook?: string): string {
+    const n = payloads.length;
+    const what = payloads
+        .slice(0, 4)
+        .map((p) => `${p.integration} (${p.kind}): ${p.title}`)
+        .join('; ');
+    const more = n > 4 ? `; and ${n - 4} more` : '';
+    const after = hook ? ` for ${hook.replace(/_/g, ' ')}` : '';
+    return `MSP: ${n} payload${n === 1 ? '' : 's'} generated${after} — ${what}${more}`;
+}

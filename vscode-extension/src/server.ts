@@ -1,0 +1,301 @@
+/**
+ * The msp-server process and its language client: launch (see interpreter.ts), one clear
+ * message when it cannot start, restarts, and calls to `msp.server.*` commands.
+ */
+
+import * as vscode from 'vscode';
+import {
+    CloseAction,
+    ErrorAction,
+    ExecuteCommandRequest,
+    LanguageClient,
+    LanguageClientOptions,
+    ResponseError,
+    RevealOutputChannelOn,
+    ServerOptions,
+    State,
+    TransportKind,
+} from 'vscode-languageclient/node';
+
+import { COMMANDS } from './commandIds';
+import { Check, checkLaunch, resolveServerLaunch, ServerLaunch, which } from './interpreter';
+import { log, logChannel } from './log';
+import { ServerState } from './statusModel';
+import { COMMAND_PREFIX, PLANNED_NOTIFICATIONS, NOTIFICATIONS, ServerVerb, serverCommandId, SETTINGS_SECTION } from './wire';
+
+export const CLIENT_ID = 'msp';
+const SHOW_LOG = 'Show log';
+const COPY_INSTALL = 'Copy install command';
+const RESTART_WINDOW_MS = 3 * 60_000;
+const MAX_RESTARTS = 3;
+
+/** The server does not serve this command (an older msp-server). */
+export class NotAvailableError extends Error {
+    constructor(
+        readonly verb: ServerVerb,
+        readonly serverVersion: string | undefined,
+    ) {
+        super(`msp.server.${verb} is not available in this server version`);
+    }
+}
+
+export class ServerNotRunningError extends Error {
+    constructor() {
+        super('the MSP language server is not running');
+    }
+}
+
+export interface NotificationHandlers {
+    sessionChanged(params: unknown): void;
+    entitiesCaptured(params: unknown): void;
+    payloadsGenerated(params: unknown): void;
+    syncStatus(params: unknown): void;
+}
+
+/** The Python extension's selected interpreter for a folder (template: python.ts). */
+async function pythonFromExtension(resource: vscode.Uri | undefined): Promise<string | undefined> {
+    const extension = vscode.extensions.getExtension('ms-python.python');
+    if (!extension) {
+        return undefined;
+    }
+    const api = (extension.isActive ? extension.exports : await extension.activate()) as
+        | {
+              environments?: unknown;
+              environment?: {
+                  getActiveEnvironmentPath(resource?: vscode.Uri): unknown;
+                  resolveEnvironment(env: unknown): Promise<{ executable?: { uri?: vscode.Uri } } | undefined>;
+              };
+              settings?: { getExecutionDetails(resource?: vscode.Uri): { execCommand?: string[] } };
+          }
+        | undefined;
+    if (api?.environment) {
+        const env = await api.environment.resolveEnvironment(api.environment.getActiveEnvironmentPath(resource));
+        if (env?.executable?.uri) {
+            return env.executable.uri.fsPath;
+        }
+    }
+    const exec = api?.settings?.getExecutionDetails(resource).execCommand;
+    return exec && exec.length === 1 ? exec[0] : undefined;
+}
+
+export class MspServer implements vscode.Disposable {
+    private client: LanguageClient | undefined;
+    private launch: ServerLaunch | undefined;
+    private stateValue: ServerState = 'stopped';
+    private readonly stateEmitter = new vscode.EventEmitter<ServerState>();
+    readonly onDidChangeState = this.stateEmitter.event;
+    private restarts: number[] = [];
+    private failureShown = false;
+    private starting: Promise<void> | undefined;
+    private stopping = false;
+
+    constructor(private readonly handlers: NotificationHandlers) {}
+
+    get state(): ServerState {
+        return this.stateValue;
+    }
+
+    get serverLaunch(): ServerLaunch | undefined {
+        return this.launch;
+    }
+
+    get version(): string | undefined {
+        return this.client?.initializeResult?.serverInfo?.version;
+    }
+
+    private setState(state: ServerState): void {
+        if (state !== this.stateValue) {
+            this.stateValue = state;
+            this.stateEmitter.fire(state);
+        }
+    }
+
+    /** Server command ids the running server advertises (executeCommandProvider). */
+    advertised(): string[] {
+        return this.client?.initializeResult?.capabilities.executeCommandProvider?.commands ?? [];
+    }
+
+    isAvailable(verb: ServerVerb): boolean {
+        return this.advertised().includes(serverCommandId(verb));
+    }
+
+    start(): Promise<void> {
+        if (!this.starting) {
+            this.starting = this.doStart().finally(() => {
+                this.starting = undefined;
+            });
+        }
+        return this.starting;
+    }
+
+    private async doStart(): Promise<void> {
+        this.setState('starting');
+        const folder = vscode.workspace.workspaceFolders?.[0];
+        const config = vscode.workspace.getConfiguration(SETTINGS_SECTION, folder?.uri);
+        const resolution = await resolveServerLaunch({
+            setting: config.get<unknown>('server.command'),
+            pythonFromExtension: () => pythonFromExtension(folder?.uri),
+            which: (name) => which(name),
+        });
+        if (!resolution.ok) {
+            this.fail(resolution);
+            return;
+        }
+        this.launch = resolution.launch;
+        const shown = [this.launch.command, ...this.launch.args].join(' ');
+        log.info(`starting msp-server: ${shown} (from ${this.launch.source})`);
+        const check = await checkLaunch(this.launch);
+        if (!check.ok) {
+            this.fail(check);
+            return;
+        }
+        const client = this.createClient(this.launch);
+        this.client = client;
+        try {
+            await client.start();
+        } catch (error) {
+            if (this.client === client) {
+                this.fail({
+                    ok: false,
+                    reason: `msp-server did not start: ${error instanceof Error ? error.message : String(error)}`,
+                    install: '',
+                });
+            }
+            return;
+        }
+        const version = this.version ?? 'unknown version';
+        log.info(`msp-server ${version} is running; it serves ${this.advertised().length} commands`);
+        this.failureShown = false;
+        this.setState('running');
+    }
+
+    private createClient(launch: ServerLaunch): LanguageClient {
+        const serverOptions: ServerOptions = {
+            command: launch.command,
+            args: launch.args,
+            transport: TransportKind.stdio,
+            options: { env: { ...process.env, PYTHONUNBUFFERED: '1' } },
+        };
+        const clientOptions: LanguageClientOptions = {
+            // Saved files of any language (entity capture) and code actions on marker lines.
+            documentSelector: [{ scheme: 'file' }],
+            synchronize: { configurationSection: SETTINGS_SECTION },
+            outputChannel: logChannel(),
+            revealOutputChannelOn: RevealOutputChannelOn.Never,
+            initializationFailedHandler: (error) => {
+                const message = error instanceof ResponseError || error instanceof Error ? error.message : String(error);
+                this.fail({ ok: false, reason: `msp-server failed to initialize: ${message}`, install: '' });
+                return false;
+            },
+            errorHandler: {
+                error: () => ({ action: ErrorAction.Continue, handled: true }),
+                closed: () => this.onClosed(),
+            },
+        };
+        const client = new LanguageClient(CLIENT_ID, 'MSP', serverOptions, clientOptions);
+        client.onNotification(NOTIFICATIONS.sessionChanged, (p: unknown) => this.handlers.sessionChanged(p));
+        client.onNotification(NOTIFICATIONS.entitiesCaptured, (p: unknown) => this.handlers.entitiesCaptured(p));
+        client.onNotification(PLANNED_NOTIFICATIONS.payloadsGenerated, (p: unknown) =>
+            this.handlers.payloadsGenerated(p),
+        );
+        client.onNotification(PLANNED_NOTIFICATIONS.syncStatus, (p: unknown) => this.handlers.syncStatus(p));
+        client.onDidChangeState((e) => {
+            if (e.newState === State.Running) {
+                this.setState('running');
+            } else if (e.newState === State.Starting) {
+                this.setState('starting');
+            }
+        });
+        return client;
+    }
+
+    private onClosed(): { action: CloseAction; handled: boolean } {
+        if (this.stopping) {
+            return { action: CloseAction.DoNotRestart, handled: true };
+        }
+        const now = Date.now();
+        this.restarts = this.restarts.filter((t) => now - t < RESTART_WINDOW_MS);
+        if (this.restarts.length < MAX_RESTARTS) {
+            this.restarts.push(now);
+            log.warn(`msp-server exited; restarting (${this.restarts.length} of ${MAX_RESTARTS})`);
+            this.setState('starting');
+            return { action: CloseAction.Restart, handled: true };
+        }
+        this.fail({
+            ok: false,
+            reason: `msp-server stopped ${MAX_RESTARTS + 1} times in 3 minutes; it will not be restarted until you run "MSP: ${COMMANDS.restartServer.title}"`,
+            install: '',
+        });
+        return { action: CloseAction.DoNotRestart, handled: true };
+    }
+
+    /** One clear message per failure, with the log and the install command; never repeated. */
+    private fail(check: Exclude<Check, { ok: true }>): void {
+        this.setState('failed');
+        log.error(`MSP cannot run: ${check.reason}${check.install ? `. Install it with: ${check.install}` : ''}`);
+        if (this.failureShown) {
+            return;
+        }
+        this.failureShown = true;
+        const actions = check.install ? [SHOW_LOG, COPY_INSTALL] : [SHOW_LOG];
+        const message = check.install
+            ? `MSP: ${check.reason}. Install it with \`${check.install}\`, or set msp.server.command.`
+            : `MSP: ${check.reason}.`;
+        void vscode.window.showErrorMessage(message, ...actions).then((choice) => {
+            if (choice === SHOW_LOG) {
+                log.show();
+            } else if (choice === COPY_INSTALL) {
+                void vscode.env.clipboard.writeText(check.install);
+            }
+        });
+    }
+
+    async stop(): Promise<void> {
+        const client = this.client;
+        this.client = undefined;
+        if (client) {
+            this.stopping = true;
+            try {
+                if (client.state !== State.Stopped) {
+                    await client.stop(5000);
+                }
+            } catch (error) {
+                log.warn(`stopping msp-server: ${error instanceof Error ? error.message : String(error)}`);
+            } finally {
+                this.stopping = false;
+            }
+        }
+        this.setState('stopped');
+    }
+
+    /** Stop, resolve the launch again (settings or interpreter may have changed) and start. */
+    async restart(): Promise<void> {
+        await this.stop();
+        this.restarts = [];
+        this.failureShown = false;
+        await this.start();
+    }
+
+    /** Run `msp.server.<verb>` with its single object argument. */
+    async execute<T>(verb: ServerVerb, args: Record<string, unknown>): Promise<T> {
+        if (this.starting) {
+            await this.starting;
+        }
+        const client = this.client;
+        if (!client || this.stateValue !== 'running') {
+            throw new ServerNotRunningError();
+        }
+        if (!this.isAvailable(verb)) {
+            throw new NotAvailableError(verb, this.version);
+        }
+        return (await client.sendRequest(ExecuteCommandRequest.type, {
+            command: `${COMMAND_PREFIX}${verb}`,
+            arguments: [args],
+        })) as T;
+    }
+
+    dispose(): void {
+        void this.stop();
+        this.stateEmitter.dispose();
+    }
+}

@@ -1,0 +1,253 @@
+/**
+ * What the status bar shows, as pure functions of the last msp/sessionChanged and msp/syncStatus
+ * (plus the clock, for the elapsed time). No vscode import: unit-tested directly.
+ */
+
+import { CommandKey } from './commandIds';
+import { SessionChanged } from './wire';
+
+export type ServerState = 'starting' | 'running' | 'failed' | 'stopped';
+
+export interface SyncTargetError {
+    target: string;
+    message: string;
+}
+
+export interface SyncState {
+    /** Payloads waiting in the outbox. */
+    depth: number;
+    /** Targets whose last delivery failed. */
+    errors: SyncTargetError[];
+}
+
+export interface StatusInput {
+    server: ServerState;
+    change?: SessionChanged;
+    sync?: SyncState;
+    /** Shown in text and tooltip when the window has several folders. */
+    folderName?: string;
+    multiRoot?: boolean;
+}
+
+export interface StatusView {
+    text: string;
+    /** Markdown. */
+    tooltip: string;
+    background: 'none' | 'warning' | 'error';
+}
+
+const MINUTE = 60_000;
+
+/** "0m", "12m", "1h 12m", "3h", "2d 4h": elapsed time the way a status bar has room for. */
+export function formatElapsed(ms: number): string {
+    const minutes = Math.max(0, Math.floor(ms / MINUTE));
+    if (minutes < 60) {
+        return `${minutes}m`;
+    }
+    const hours = Math.floor(minutes / 60);
+    if (hours < 24) {
+        const rest = minutes % 60;
+        return rest ? `${hours}h ${rest}m` : `${hours}h`;
+    }
+    const days = Math.floor(hours / 24);
+    const restHours = hours % 24;
+    return restHours ? `${days}d ${restHours}h` : `${days}d`;
+}
+
+/** "just now", "5m ago", "2h 3m ago". */
+export function formatAgo(iso: string | null | undefined, now: Date): string {
+    if (!iso) {
+        return 'never';
+    }
+    const then = Date.parse(iso);
+    if (Number.isNaN(then)) {
+        return iso;
+    }
+    const ms = now.getTime() - then;
+    return ms < MINUTE ? 'just now' : `${formatElapsed(ms)} ago`;
+}
+
+export function elapsedSince(iso: string | undefined, now: Date): string | undefined {
+    if (!iso) {
+        return undefined;
+    }
+    const start = Date.parse(iso);
+    return Number.isNaN(start) ? undefined : formatElapsed(now.getTime() - start);
+}
+
+function plural(n: number, word: string, many = `${word}s`): string {
+    return `${n} ${n === 1 ? word : many}`;
+}
+
+/** Turn a raw msp/syncStatus payload into a SyncState; unknown shapes give an empty state. */
+export function parseSyncStatus(raw: unknown): { folderUri?: string; sync: SyncState } {
+    const sync: SyncState = { depth: 0, errors: [] };
+    if (!raw || typeof raw !== 'object') {
+        return { sync };
+    }
+    const obj = raw as Record<string, unknown>;
+    const depth = obj.outboxDepth ?? obj.depth ?? obj.queued;
+    if (typeof depth === 'number' && Number.isFinite(depth)) {
+        sync.depth = Math.max(0, Math.floor(depth));
+    }
+    const targets = obj.targets ?? obj.lastErrors ?? obj.errors;
+    const add = (target: string, value: unknown): void => {
+        const message =
+            typeof value === 'string'
+                ? value
+                : value && typeof value === 'object'
+                  ? ((value as Record<string, unknown>).lastError ?? (value as Record<string, unknown>).error)
+                  : undefined;
+        if (typeof message === 'string' && message) {
+            sync.errors.push({ target, message });
+        } else if (message && typeof message === 'object') {
+            const inner = (message as Record<string, unknown>).error ?? (message as Record<string, unknown>).message;
+            if (typeof inner === 'string' && inner) {
+                sync.errors.push({ target, message: inner });
+            }
+        }
+    };
+    if (Array.isArray(targets)) {
+        for (const item of targets) {
+            if (item && typeof item === 'object') {
+                const rec = item as Record<string, unknown>;
+                const name = rec.target ?? rec.integration ?? rec.name;
+                add(typeof name === 'string' ? name : '?', rec);
+            }
+        }
+    } else if (targets && typeof targets === 'object') {
+        for (const [name, value] of Object.entries(targets as Record<string, unknown>)) {
+            add(name, value);
+        }
+    }
+    return { folderUri: typeof obj.folderUri === 'string' ? obj.folderUri : undefined, sync };
+}
+
+function syncSuffix(sync: SyncState | undefined): string {
+    if (!sync) {
+        return '';
+    }
+    let out = '';
+    if (sync.errors.length) {
+        out += ` · $(cloud-download) ${sync.errors.length} failed`;
+    }
+    if (sync.depth > 0) {
+        out += ` · $(cloud-upload) ${sync.depth}`;
+    }
+    return out;
+}
+
+function escapeMd(text: string): string {
+    return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
+}
+
+/** Text, tooltip and background of the status bar item. */
+export function renderStatus(input: StatusInput, now: Date): StatusView {
+    const label = input.multiRoot && input.folderName ? `MSP (${input.folderName})` : 'MSP';
+    const where = input.folderName ? ` — ${escapeMd(input.folderName)}` : '';
+    if (input.server === 'failed' || input.server === 'stopped') {
+        return {
+            text: `$(error) ${label} off`,
+            tooltip: `**MSP**${where}\n\nThe MSP language server is not running. Click for options.`,
+            background: 'error',
+        };
+    }
+    const change = input.change;
+    if (input.server === 'starting' || !change) {
+        return {
+            text: `$(sync~spin) ${label}`,
+            tooltip: `**MSP**${where}\n\nStarting the MSP language server…`,
+            background: 'none',
+        };
+    }
+    const sync = syncSuffix(input.sync);
+    const syncLines = syncTooltip(input.sync);
+    const session = change.session;
+    if (change.state === 'idle' || !session) {
+        return {
+            text: `$(circle-large-outline) ${label}${sync}`,
+            tooltip: `**MSP**${where}\n\nNo active session. Click to start one.${syncLines}`,
+            background: input.sync?.errors.length ? 'warning' : 'none',
+        };
+    }
+    const progress = session.progress === null || session.progress === undefined ? '' : ` ${session.progress}%`;
+    const elapsed = elapsedSince(session.startTime, now);
+    const lines = [
+        `**MSP — ${escapeMd(session.project)}**${where}`,
+        '',
+        `Goal: ${session.goal ? escapeMd(session.goal) : '_none set_'}`,
+        '',
+        `Progress: ${session.progress ?? '?'}%${elapsed ? ` · running ${elapsed}` : ''}`,
+        '',
+        `Last update: ${formatAgo(session.lastActivity, now)}`,
+        '',
+        `${plural(session.counts.updates, 'update')} · ${plural(session.counts.decisions, 'decision')} · ` +
+            `${plural(session.counts.blockers, 'blocker')} (${session.openBlockers} open) · ` +
+            plural(session.counts.entities, 'entity', 'entities'),
+        '',
+        `Session \`${session.id}\``,
+    ];
+    if (change.state === 'crashed') {
+        return {
+            text: `$(debug-disconnect) ${label} crashed${progress}${sync}`,
+            tooltip:
+                `${lines.join('\n')}\n\n**The session was left open past its timeout.** ` +
+                `Click to recover or end it.${syncLines}`,
+            background: 'error',
+        };
+    }
+    const blockers = session.openBlockers > 0 ? ` · ${plural(session.openBlockers, 'blocker')}` : '';
+    const icon = session.openBlockers > 0 ? '$(warning)' : '$(pulse)';
+    return {
+        text: `${icon} ${label}${progress}${elapsed ? ` · ${elapsed}` : ''}${blockers}${sync}`,
+        tooltip: `${lines.join('\n')}${syncLines}`,
+        background: session.openBlockers > 0 || input.sync?.errors.length ? 'warning' : 'none',
+    };
+}
+
+function syncTooltip(sync: SyncState | undefined): string {
+    if (!sync) {
+        return '';
+    }
+    const parts = [`\n\nSync: ${sync.depth ? `${plural(sync.depth, 'payload')} waiting in the outbox` : 'outbox empty'}`];
+    for (const error of sync.errors) {
+        parts.push(`\n\n$(error) ${escapeMd(error.target)}: ${escapeMd(error.message)}`);
+    }
+    return parts.join('');
+}
+
+/** The likely next actions the status bar's quick pick offers, most likely first. */
+export function nextActions(input: StatusInput): CommandKey[] {
+    if (input.server === 'failed' || input.server === 'stopped') {
+        return ['restartServer', 'showLog'];
+    }
+    const syncActions: CommandKey[] = [];
+    if (input.sync?.errors.length || input.sync?.depth) {
+        syncActions.push('flushOutbox', 'showPayloads');
+    }
+    const change = input.change;
+    if (!change || input.server === 'starting') {
+        return ['showLog', 'restartServer'];
+    }
+    if (change.state === 'crashed') {
+        return ['recoverSession', 'endSession', 'showStatus', ...syncActions, 'showLog'];
+    }
+    if (change.state === 'idle' || !change.session) {
+        return ['startSession', 'recoverSession', 'exportContext', ...syncActions, 'showLog'];
+    }
+    const actions: CommandKey[] = ['updateProgress', 'recordDecision'];
+    if (change.session.openBlockers > 0) {
+        actions.push('resolveBlocker');
+    }
+    actions.push(
+        'recordBlocker',
+        'endSession',
+        'showStatus',
+        'exportContext',
+        'generateCommitMessage',
+        ...syncActions,
+        'showPayloads',
+        'showLog',
+    );
+    return [...new Set(actions)];
+}

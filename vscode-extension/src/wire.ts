@@ -1,0 +1,150 @@
+/**
+ * The wire names of msp-server, mirrored from msp_server/wire.json (the single source of truth).
+ * test/contract.test.ts fails when this file and wire.json drift apart.
+ */
+
+export const COMMAND_PREFIX = 'msp.server.';
+
+/** Server commands the wire contract serves today. */
+export const SERVER_COMMANDS = [
+    'startSession',
+    'update',
+    'decide',
+    'block',
+    'resolve',
+    'recordEntity',
+    'endSession',
+    'status',
+    'recover',
+    'exportContext',
+    'commitMessage',
+    'listSessions',
+] as const;
+
+/** Reserved names a newer server may serve; the extension checks before it calls them. */
+export const PLANNED_SERVER_COMMANDS = [
+    'validateIntegrations',
+    'listPayloads',
+    'sendPayload',
+    'flushOutbox',
+] as const;
+
+export type ServerVerb = (typeof SERVER_COMMANDS)[number] | (typeof PLANNED_SERVER_COMMANDS)[number];
+
+export function serverCommandId(verb: ServerVerb): string {
+    return `${COMMAND_PREFIX}${verb}`;
+}
+
+export const NOTIFICATIONS = {
+    sessionChanged: 'msp/sessionChanged',
+    entitiesCaptured: 'msp/entitiesCaptured',
+} as const;
+
+export const PLANNED_NOTIFICATIONS = {
+    payloadsGenerated: 'msp/payloadsGenerated',
+    syncStatus: 'msp/syncStatus',
+} as const;
+
+export const SESSION_CHANGED_KEYS = ['folderUri', 'state', 'session'] as const;
+export const SESSION_KEYS = [
+    'id',
+    'project',
+    'progress',
+    'startTime',
+    'lastActivity',
+    'openBlockers',
+    'counts',
+    'goal',
+] as const;
+export const COUNTS_KEYS = ['updates', 'decisions', 'blockers', 'entities'] as const;
+export const SESSION_STATES = ['idle', 'active', 'crashed'] as const;
+export const ENTITIES_CAPTURED_KEYS = ['folderUri', 'entities'] as const;
+export const ENTITY_KEYS = ['name', 'type', 'path', 'language', 'line'] as const;
+
+/** `error.data.code` of a refused command (the CLI's exit code for the same failure). */
+export const ERROR_CODES = {
+    noActiveSession: 1,
+    sessionAlreadyActive: 2,
+    config: 3,
+    integration: 4,
+    stateCorruption: 5,
+    usage: 64,
+} as const;
+
+export const SETTINGS_SECTION = 'msp';
+export const CAPTURE_KEYS = ['enabled', 'exclude'] as const;
+
+// ---- payload shapes -------------------------------------------------------------------------
+
+export type SessionState = (typeof SESSION_STATES)[number];
+
+export interface SessionCounts {
+    updates: number;
+    decisions: number;
+    blockers: number;
+    entities: number;
+}
+
+/** `session` of msp/sessionChanged: just what a status bar needs. */
+export interface SessionSummary {
+    id: string;
+    project: string;
+    progress: number | null;
+    startTime: string;
+    lastActivity: string | null;
+    openBlockers: number;
+    counts: SessionCounts;
+    goal: string | null;
+}
+
+export interface SessionChanged {
+    folderUri: string;
+    state: SessionState;
+    session: SessionSummary | null;
+}
+
+export interface CapturedEntity {
+    name: string;
+    type: string;
+    path: string | null;
+    language: string | null;
+    line: number | null;
+}
+
+export interface EntitiesCaptured {
+    folderUri: string;
+    entities: CapturedEntity[];
+}
+
+/** A stored payload as msp-server shows it (`msp payloads --json`): envelope + kind fields. */
+export interface Payload {
+    id: string;
+    integration: string;
+    hook?: string;
+    eventId?: string | null;
+    status?: string;
+    kind: 'cypher' | 'graphql' | 'http' | 'file' | string;
+    title: string;
+    [field: string]: unknown;
+}
+
+/** Full session as command results carry it (`msp status --json`). Only what we read. */
+export interface SessionDetail {
+    id: string;
+    project: string;
+    status: string;
+    goal?: string | null;
+    progress?: number | null;
+    startProgress?: number;
+    startTime: string;
+    endTime?: string | null;
+    blockers?: { id: string; description: string; status: string; severity?: string; category?: string }[];
+    updates?: unknown[];
+    decisions?: unknown[];
+    entities?: unknown[];
+}
+
+export interface StatusResult {
+    state: SessionState;
+    session: SessionDetail | null;
+}
