@@ -25,6 +25,7 @@ import ctypes.util
 import logging
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -332,53 +333,56 @@ def batch_state(ws: Workspace, rels: Iterable[str]) -> BatchState:
 def apply_batch(ws: Workspace, files: Sequence[ScannedFile]) -> list[dict[str, Any]]:
     """Record the new symbols of every file and extend the baselines, in one transaction.
 
-    Uses Workspace's own entity insertion (dedup per session, path rules) so a captured entity is
-    stored exactly as `msp entity` would store it. Returns the recorded entities (wire form).
+    Uses Workspace's own entity insertion (dedup per session, path rules, entity_recorded hooks
+    in the same transaction) so a captured entity is stored exactly as `msp entity` stores it.
+    Returns the recorded entities (wire form).
     """
     if not files:
         return []
     now = ws._now()
     recorded: list[dict[str, Any]] = []
     with ws.store.write() as conn:
+        ws._begin_action()
         row = ws.store.open_session_row()
         active = (
             row is not None
             and ws._effective_status(row["status"], row["last_activity"]) == "active"
         )
+        fresh: list[tuple[str, Symbol]] = []
         for scanned in files:
-            stored = conn.execute(
-                "SELECT 1 FROM file_baselines WHERE path = ?", (scanned.rel,)
-            ).fetchone()
-            baseline: set[SymbolKey]
-            if stored is not None:
-                baseline = {
-                    (r[0], r[1])
-                    for r in conn.execute(
-                        "SELECT name, type FROM file_symbols WHERE path = ?", (scanned.rel,)
-                    )
-                }
-            else:
-                fallback = scanned.fallback
-                baseline = fallback if fallback is not None else _keys(scanned.symbols)
-                conn.execute(
-                    "INSERT INTO file_baselines (path, source, recorded_at) VALUES (?, ?, ?)",
-                    (scanned.rel, scanned.fallback_source or scanned.mode, now),
-                )
-            if active and row is not None and scanned.mode == "save":
-                for symbol in scanned.symbols:
-                    if (symbol.name, symbol.type) in baseline:
-                        continue
-                    entity = _record(ws, row["id"], scanned.rel, symbol, now)
-                    if entity is not None:
-                        recorded.append(entity)
+            baseline = _baseline(conn, scanned, now)
+            if active and scanned.mode == "save":
+                fresh += [
+                    (scanned.rel, s) for s in scanned.symbols if (s.name, s.type) not in baseline
+                ]
             conn.executemany(
                 "INSERT OR IGNORE INTO file_symbols (path, name, type, first_seen) "
                 "VALUES (?, ?, ?, ?)",
                 [(scanned.rel, n, t, now) for n, t in baseline | _keys(scanned.symbols)],
             )
-        if recorded and row is not None:
-            ws._touch(row["id"], now)
+        if fresh and row is not None:
+            ws._touch(row["id"], now)  # first, as `msp entity` does: hooks see the activity
+            for rel, symbol in fresh:
+                entity = _record(ws, row["id"], rel, symbol, now)
+                if entity is not None:
+                    recorded.append(entity)
     return recorded
+
+
+def _baseline(conn: sqlite3.Connection, scanned: ScannedFile, now: str) -> set[SymbolKey]:
+    """The stored baseline of a file, or (first meeting) its fallback, stored from now on."""
+    if conn.execute("SELECT 1 FROM file_baselines WHERE path = ?", (scanned.rel,)).fetchone():
+        return {
+            (r[0], r[1])
+            for r in conn.execute(
+                "SELECT name, type FROM file_symbols WHERE path = ?", (scanned.rel,)
+            )
+        }
+    conn.execute(
+        "INSERT INTO file_baselines (path, source, recorded_at) VALUES (?, ?, ?)",
+        (scanned.rel, scanned.fallback_source or scanned.mode, now),
+    )
+    return scanned.fallback if scanned.fallback is not None else _keys(scanned.symbols)
 
 
 def _record(
