@@ -125,6 +125,7 @@ export class StatusBar implements vscode.Disposable {
         const input = this.input();
         const view = renderStatus(input, this.now());
         this.item.text = view.text;
+        this.item.accessibilityInformation = { label: view.label, role: 'button' };
         const tooltip = new vscode.MarkdownString(view.tooltip, true);
         tooltip.isTrusted = false;
         this.item.tooltip = tooltip;

@@ -31,6 +31,8 @@ export interface StatusInput {
 
 export interface StatusView {
     text: string;
+    /** Screen-reader label (also what UI tests look for): "MSP: active session, 45%, running 1h 12m". */
+    label: string;
     /** Markdown. */
     tooltip: string;
     background: 'none' | 'warning' | 'error';
@@ -148,6 +150,7 @@ export function renderStatus(input: StatusInput, now: Date): StatusView {
     if (input.server === 'failed' || input.server === 'stopped') {
         return {
             text: `$(error) ${label} off`,
+            label: `${label}: the language server is not running`,
             tooltip: `**MSP**${where}\n\nThe MSP language server is not running. Click for options.`,
             background: 'error',
         };
@@ -156,6 +159,7 @@ export function renderStatus(input: StatusInput, now: Date): StatusView {
     if (input.server === 'starting' || !change) {
         return {
             text: `$(sync~spin) ${label}`,
+            label: `${label}: starting`,
             tooltip: `**MSP**${where}\n\nStarting the MSP language server…`,
             background: 'none',
         };
@@ -166,6 +170,7 @@ export function renderStatus(input: StatusInput, now: Date): StatusView {
     if (change.state === 'idle' || !session) {
         return {
             text: `$(circle-large-outline) ${label}${sync}`,
+            label: `${label}: no active session${syncLabel(input.sync)}`,
             tooltip: `**MSP**${where}\n\nNo active session. Click to start one.${syncLines}`,
             background: input.sync?.errors.length ? 'warning' : 'none',
         };
@@ -190,6 +195,7 @@ export function renderStatus(input: StatusInput, now: Date): StatusView {
     if (change.state === 'crashed') {
         return {
             text: `$(debug-disconnect) ${label} crashed${progress}${sync}`,
+            label: `${label}: crashed session${progress ? `,${progress}` : ''}${syncLabel(input.sync)}`,
             tooltip:
                 `${lines.join('\n')}\n\n**The session was left open past its timeout.** ` +
                 `Click to recover or end it.${syncLines}`,
@@ -200,9 +206,26 @@ export function renderStatus(input: StatusInput, now: Date): StatusView {
     const icon = session.openBlockers > 0 ? '$(warning)' : '$(pulse)';
     return {
         text: `${icon} ${label}${progress}${elapsed ? ` · ${elapsed}` : ''}${blockers}${sync}`,
+        label:
+            `${label}: active session${progress ? `,${progress}` : ''}${elapsed ? `, running ${elapsed}` : ''}` +
+            `${session.openBlockers ? `, ${plural(session.openBlockers, 'open blocker')}` : ''}${syncLabel(input.sync)}`,
         tooltip: `${lines.join('\n')}${syncLines}`,
         background: session.openBlockers > 0 || input.sync?.errors.length ? 'warning' : 'none',
     };
+}
+
+function syncLabel(sync: SyncState | undefined): string {
+    if (!sync) {
+        return '';
+    }
+    const parts: string[] = [];
+    if (sync.errors.length) {
+        parts.push(`${plural(sync.errors.length, 'failed delivery', 'failed deliveries')}`);
+    }
+    if (sync.depth) {
+        parts.push(`${plural(sync.depth, 'payload')} in the outbox`);
+    }
+    return parts.length ? `, ${parts.join(', ')}` : '';
 }
 
 function syncTooltip(sync: SyncState | undefined): string {

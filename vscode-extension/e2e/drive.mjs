@@ -1,0 +1,175 @@
+// Drives the MSP extension in a running code-server with headless Chromium (playwright-core):
+// a whole session from the command palette, as a user does it. Run by tests/test_vscode_e2e.py.
+//
+// Environment: MSP_E2E_URL (code-server base URL), MSP_E2E_WORKSPACE (the folder it serves),
+// MSP_E2E_ARTIFACTS (where screenshots go), CHROMIUM (default /usr/bin/chromium),
+// MSP_E2E_TIMEOUT_MS (each wait; default 30000).
+// Every wait is for an event on the page (a selector, a status-bar label); no fixed sleeps.
+// Prints one line per step ("step <name> <ms>") and exits non-zero on the first failure, after a
+// full-page screenshot.
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const url = process.env.MSP_E2E_URL;
+const workspace = process.env.MSP_E2E_WORKSPACE;
+const artifacts = process.env.MSP_E2E_ARTIFACTS ?? 'test-artifacts';
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const timeout = Number(process.env.MSP_E2E_TIMEOUT_MS ?? 30000);
+if (!url || !workspace) {
+    console.error('MSP_E2E_URL and MSP_E2E_WORKSPACE must be set');
+    process.exit(2);
+}
+mkdirSync(artifacts, { recursive: true });
+
+const STATUS_ITEM = '[id="workbench.parts.statusbar"] [id="msp.msp-vscode.msp.status"]';
+const STATUS_BAR = '[id="workbench.parts.statusbar"]';
+const QUICK_INPUT = '.quick-input-widget';
+const MOD = process.platform === 'darwin' ? 'Meta' : 'Control';
+
+const started = Date.now();
+let last = started;
+function step(name) {
+    const now = Date.now();
+    console.log(`step ${name} ${now - last}ms (total ${now - started}ms)`);
+    last = now;
+}
+
+const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+    ],
+});
+const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+page.setDefaultTimeout(timeout);
+
+/** Wait until the MSP status item's accessible label matches. */
+async function statusLabel(pattern) {
+    const item = page.locator(STATUS_ITEM);
+    await item.waitFor();
+    await page.waitForFunction(
+        ([selector, source, flags]) => {
+            const el = document.querySelector(selector);
+            return !!el && new RegExp(source, flags).test(el.getAttribute('aria-label') ?? '');
+        },
+        [STATUS_ITEM, pattern.source, pattern.flags],
+        { timeout },
+    );
+    return item.getAttribute('aria-label');
+}
+
+/** Wait for a message anywhere in the status bar (the extension's quiet confirmations). */
+async function statusMessage(text) {
+    await page.locator(STATUS_BAR).getByText(text, { exact: false }).first().waitFor();
+}
+
+/** The quick-input widget's visible list row whose label is exactly `label`. */
+async function clickRow(label) {
+    const row = page
+        .locator(`${QUICK_INPUT} .monaco-list-row`)
+        .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRe(label)}$`) }) })
+        .first();
+    await row.waitFor({ state: 'visible' });
+    await row.click();
+}
+
+function escapeRe(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** F1, type the title, click the row whose label is exactly the title (never Enter on a fuzzy match). */
+async function runCommand(title) {
+    await page.keyboard.press('F1');
+    const input = page.locator(`${QUICK_INPUT} .quick-input-box input`);
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${title}`);
+    await clickRow(title);
+}
+
+/** Answer the input box whose prompt starts with `prompt`. */
+async function answer(prompt, value) {
+    const message = page.locator(`${QUICK_INPUT} .quick-input-message`).filter({ hasText: prompt });
+    await message.first().waitFor({ state: 'visible' });
+    const input = page.locator(`${QUICK_INPUT} .quick-input-box input`);
+    await input.fill(value);
+    await input.press('Enter');
+    await message.first().waitFor({ state: 'hidden' });
+}
+
+/** Pick `label` in the quick pick whose title contains `title`. */
+async function pick(title, label) {
+    await page.locator(`${QUICK_INPUT} .quick-input-title`).filter({ hasText: title }).first().waitFor({ state: 'visible' });
+    await clickRow(label);
+}
+
+try {
+    await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
+    await page.locator(STATUS_BAR).waitFor();
+    step('workbench loaded');
+    console.log(`status: ${await statusLabel(/^MSP: no active session/)}`);
+    step('server running, idle');
+
+    // Open the (empty) Python file now, so the server knows its symbols before the session.
+    await page.keyboard.press(`${MOD}+p`);
+    const quickOpen = page.locator(`${QUICK_INPUT} .quick-input-box input`);
+    await quickOpen.waitFor({ state: 'visible' });
+    await quickOpen.fill('models.py');
+    await clickRow('models.py');
+    await page.locator('.tabs-container .tab', { hasText: 'models.py' }).first().waitFor();
+    step('models.py open');
+
+    await runCommand('MSP: Start Session');
+    await answer('Goal of this session', 'Password reset flow');
+    await answer('Progress at the start', '40');
+    console.log(`status: ${await statusLabel(/^MSP: active session, 40%, running \d+m/)}`);
+    step('session started');
+
+    await runCommand('MSP: Update Progress');
+    await answer('What did you do?', 'Wired the reset form');
+    await answer('Progress now', '45');
+    console.log(`status: ${await statusLabel(/^MSP: active session, 45%/)}`);
+    step('update recorded');
+
+    await runCommand('MSP: Record Decision');
+    await answer('Decision', 'Use signed tokens for password reset');
+    await answer('Why?', 'They need no table');
+    await answer('Alternatives you considered', 'a tokens table; magic links');
+    await pick('impact', 'high');
+    await statusMessage('MSP: decision recorded');
+    step('decision recorded');
+
+    // A new class in the saved file arrives as an entity (batched message in the status bar).
+    await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+    await page.keyboard.type('class ResetToken: pass\n');
+    await page.keyboard.press(`${MOD}+s`);
+    await statusMessage('ResetToken (class)');
+    step('entity captured');
+    await page.locator(STATUS_ITEM).hover();
+    await page.locator('.monaco-hover', { hasText: '1 entity' }).first().waitFor();
+    await page.locator(STATUS_BAR).screenshot({ path: join(artifacts, 'statusbar-active.png') });
+    await page.screenshot({ path: join(artifacts, 'workbench-active.png') });
+    await page.mouse.move(700, 400);
+    step('status bar screenshot');
+
+    await runCommand('MSP: End Session');
+    await answer('Summary of the session', 'Reset flow works end to end');
+    console.log(`status: ${await statusLabel(/^MSP: no active session/)}`);
+    await page.locator(STATUS_BAR).screenshot({ path: join(artifacts, 'statusbar-ended.png') });
+    step('session ended');
+    console.log('E2E OK');
+} catch (error) {
+    console.error(`E2E FAILED: ${error instanceof Error ? error.stack : String(error)}`);
+    await page.screenshot({ path: join(artifacts, 'failure.png') }).catch(() => undefined);
+    await browser.close();
+    process.exit(1);
+}
+await browser.close();
