@@ -5,7 +5,6 @@
  */
 
 import * as vscode from 'vscode';
-import { ResponseError } from 'vscode-languageclient/node';
 
 import {
     buildArgs,
@@ -25,13 +24,13 @@ import { log } from './log';
 import { copyPayloads, Notifier, openPayloads, SHOW_LOG } from './notifications';
 import { payloadLabel, payloadsFrom } from './payloads';
 import { fillScmInput } from './scm';
-import { MspServer, NotAvailableError, ServerNotRunningError } from './server';
+import { isRpcError, mspErrorCode, NotAvailableError, ServerApi, ServerNotRunningError } from './serverApi';
 import { StatusBar } from './statusBar';
 import { elapsedSince } from './statusModel';
 import { ERROR_CODES, Payload, ServerVerb, StatusResult } from './wire';
 
 export interface Services {
-    server: MspServer;
+    server: ServerApi;
     statusBar: StatusBar;
     notifier: Notifier;
 }
@@ -73,8 +72,8 @@ export async function reportCommandError(error: unknown, title: string, services
         }
         return;
     }
-    if (error instanceof ResponseError) {
-        const code = (error.data as { code?: unknown } | undefined)?.code;
+    if (isRpcError(error)) {
+        const code = mspErrorCode(error);
         const message = `MSP: ${error.message}`;
         log.warn(`${title}: ${error.message} (code ${String(code ?? error.code)})`);
         if (code === ERROR_CODES.noActiveSession) {

@@ -20,6 +20,8 @@ import {
 import { COMMANDS } from './commandIds';
 import { Check, checkLaunch, resolveServerLaunch, ServerLaunch, which } from './interpreter';
 import { log, logChannel } from './log';
+import { pythonFromExtension } from './pythonExtension';
+import { NotAvailableError, ServerApi, ServerNotRunningError } from './serverApi';
 import { ServerState } from './statusModel';
 import { COMMAND_PREFIX, PLANNED_NOTIFICATIONS, NOTIFICATIONS, ServerVerb, serverCommandId, SETTINGS_SECTION } from './wire';
 
@@ -29,22 +31,6 @@ const COPY_INSTALL = 'Copy install command';
 const RESTART_WINDOW_MS = 3 * 60_000;
 const MAX_RESTARTS = 3;
 
-/** The server does not serve this command (an older msp-server). */
-export class NotAvailableError extends Error {
-    constructor(
-        readonly verb: ServerVerb,
-        readonly serverVersion: string | undefined,
-    ) {
-        super(`msp.server.${verb} is not available in this server version`);
-    }
-}
-
-export class ServerNotRunningError extends Error {
-    constructor() {
-        super('the MSP language server is not running');
-    }
-}
-
 export interface NotificationHandlers {
     sessionChanged(params: unknown): void;
     entitiesCaptured(params: unknown): void;
@@ -52,33 +38,7 @@ export interface NotificationHandlers {
     syncStatus(params: unknown): void;
 }
 
-/** The Python extension's selected interpreter for a folder (template: python.ts). */
-async function pythonFromExtension(resource: vscode.Uri | undefined): Promise<string | undefined> {
-    const extension = vscode.extensions.getExtension('ms-python.python');
-    if (!extension) {
-        return undefined;
-    }
-    const api = (extension.isActive ? extension.exports : await extension.activate()) as
-        | {
-              environments?: unknown;
-              environment?: {
-                  getActiveEnvironmentPath(resource?: vscode.Uri): unknown;
-                  resolveEnvironment(env: unknown): Promise<{ executable?: { uri?: vscode.Uri } } | undefined>;
-              };
-              settings?: { getExecutionDetails(resource?: vscode.Uri): { execCommand?: string[] } };
-          }
-        | undefined;
-    if (api?.environment) {
-        const env = await api.environment.resolveEnvironment(api.environment.getActiveEnvironmentPath(resource));
-        if (env?.executable?.uri) {
-            return env.executable.uri.fsPath;
-        }
-    }
-    const exec = api?.settings?.getExecutionDetails(resource).execCommand;
-    return exec && exec.length === 1 ? exec[0] : undefined;
-}
-
-export class MspServer implements vscode.Disposable {
+export class MspServer implements ServerApi, vscode.Disposable {
     private client: LanguageClient | undefined;
     private launch: ServerLaunch | undefined;
     private stateValue: ServerState = 'stopped';

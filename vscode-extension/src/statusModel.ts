@@ -146,7 +146,7 @@ function escapeMd(text: string): string {
 /** Text, tooltip and background of the status bar item. */
 export function renderStatus(input: StatusInput, now: Date): StatusView {
     const label = input.multiRoot && input.folderName ? `MSP (${input.folderName})` : 'MSP';
-    const where = input.folderName ? ` — ${escapeMd(input.folderName)}` : '';
+    const where = input.multiRoot && input.folderName ? ` — folder ${escapeMd(input.folderName)}` : '';
     if (input.server === 'failed' || input.server === 'stopped') {
         return {
             text: `$(error) ${label} off`,

@@ -1,0 +1,145 @@
+import { mock } from './vscodeMock';
+
+import assert from 'node:assert/strict';
+import { beforeEach, describe, it } from 'node:test';
+
+import { entitiesMessage, Notifier } from '../src/notifications';
+import { Payload } from '../src/wire';
+
+const neo4j: Payload = {
+    id: 'pay-1',
+    integration: 'neo4j',
+    hook: 'progress_updated',
+    status: 'generated',
+    kind: 'cypher',
+    title: 'Progress node',
+    statement: 'CREATE (p:Progress {value: $value})',
+    parameters: { value: 45 },
+};
+const slack: Payload = {
+    id: 'pay-2',
+    integration: 'slack',
+    hook: 'progress_updated',
+    status: 'sent',
+    kind: 'http',
+    title: 'Slack notice',
+    method: 'POST',
+    url: { credential: 'slack-webhook' },
+    json: { text: '45%' },
+};
+const event = { folderUri: 'file:///work/app', hook: 'progress_updated', payloads: [neo4j, slack] };
+
+function notifier(): { n: Notifier; sent: { folderUri: string; ids: string[] }[] } {
+    const sent: { folderUri: string; ids: string[] }[] = [];
+    const n = new Notifier({
+        sendPayloads: async (folderUri, payloads) => void sent.push({ folderUri, ids: payloads.map((p) => p.id) }),
+    });
+    return { n, sent };
+}
+
+describe('one notification per event, listing its payloads', () => {
+    beforeEach(() => mock.reset());
+
+    it('shows them with Copy, Open and Send', async () => {
+        await notifier().n.payloadsGenerated(event);
+        assert.equal(mock.shown.length, 1);
+        assert.deepEqual(mock.shown[0], {
+            kind: 'info',
+            message: 'MSP: 2 payloads generated for progress updated — neo4j (cypher): Progress node; slack (http): Slack notice',
+            actions: ['Copy', 'Open', 'Send'],
+        });
+    });
+
+    it('Copy puts the chosen payload on the clipboard', async () => {
+        mock.buttons.push('Copy');
+        mock.picks.push('neo4j · cypher · Progress node');
+        await notifier().n.payloadsGenerated(event);
+        assert.equal(mock.clipboard, 'CREATE (p:Progress {value: $value})\n\n// parameters\n{\n  "value": 45\n}\n');
+    });
+
+    it('Open shows every payload in one Markdown document', async () => {
+        mock.buttons.push('Open');
+        await notifier().n.payloadsGenerated(event);
+        assert.equal(mock.documents.length, 1);
+        assert.equal(mock.documents[0].language, 'markdown');
+        assert.match(mock.documents[0].content ?? '', /## Progress node[\s\S]*## Slack notice/);
+    });
+
+    it('Send delivers the ones not sent yet, for the event’s folder', async () => {
+        mock.buttons.push('Send');
+        const { n, sent } = notifier();
+        await n.payloadsGenerated(event);
+        assert.deepEqual(sent, [{ folderUri: 'file:///work/app', ids: ['pay-1'] }]);
+    });
+
+    it('offers no Send when everything was delivered already', async () => {
+        await notifier().n.payloadsGenerated({ ...event, payloads: [slack] });
+        assert.deepEqual(mock.shown[0].actions, ['Copy', 'Open']);
+    });
+
+    it('stays quiet below level "all" (the log still has it)', async () => {
+        mock.settings['msp.notifications.level'] = 'errors';
+        await notifier().n.payloadsGenerated(event);
+        assert.equal(mock.shown.length, 0);
+        assert.ok(mock.logLines.some((l) => l.includes('2 payloads generated')));
+    });
+
+    it('ignores an event without payloads', async () => {
+        await notifier().n.payloadsGenerated({ folderUri: 'file:///w', payloads: [] });
+        assert.equal(mock.shown.length, 0);
+    });
+});
+
+describe('entity captures: one quiet message per batch', () => {
+    beforeEach(() => mock.reset());
+    const captured = (...names: string[]) => ({
+        folderUri: 'file:///work/app',
+        entities: names.map((name, i) => ({ name, type: 'class', path: 'app.py', language: 'python', line: i + 1 })),
+    });
+
+    it('batches several notifications into one status-bar message', () => {
+        const { n } = notifier();
+        n.entitiesCaptured(captured('ResetToken'));
+        n.entitiesCaptured(captured('Mailer', 'Clock'));
+        assert.equal(mock.statusMessages.length, 0, 'nothing before the batch closes');
+        n.flushEntities();
+        assert.deepEqual(mock.statusMessages, [
+            '$(symbol-class) MSP: recorded 3 entities: ResetToken (class), Mailer (class), Clock (class)',
+        ]);
+        assert.equal(mock.shown.length, 0, 'no pop-up');
+        n.dispose();
+    });
+
+    it('can be turned off by a setting', () => {
+        mock.settings['msp.notifications.entityCaptures'] = false;
+        const { n } = notifier();
+        n.entitiesCaptured(captured('ResetToken'));
+        n.flushEntities();
+        assert.equal(mock.statusMessages.length, 0);
+        assert.ok(mock.logLines.some((l) => l.includes('captured class ResetToken (app.py:1)')));
+    });
+
+    it('summarises long batches', () => {
+        const many = Array.from({ length: 7 }, (_, i) => ({ name: `C${i}`, type: 'class', path: null, language: null, line: null }));
+        assert.equal(entitiesMessage(many), 'MSP: recorded 7 entities: C0 (class), C1 (class), C2 (class), C3 (class), C4 (class) and 2 more');
+    });
+});
+
+describe('errors', () => {
+    beforeEach(() => mock.reset());
+
+    it('are shown once with "Show log", then only logged', () => {
+        const { n } = notifier();
+        n.error('MSP: the store is locked');
+        n.error('MSP: the store is locked');
+        n.error('MSP: another problem');
+        assert.deepEqual(
+            mock.shown.map((s) => [s.kind, s.message, s.actions]),
+            [
+                ['error', 'MSP: the store is locked', ['Show log']],
+                ['error', 'MSP: another problem', ['Show log']],
+            ],
+        );
+        assert.equal(mock.logLines.filter((l) => l.includes('store is locked')).length, 2);
+    });
+});

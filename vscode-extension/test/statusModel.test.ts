@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+
+import {
+    formatAgo,
+    formatElapsed,
+    nextActions,
+    parseSyncStatus,
+    renderStatus,
+    StatusInput,
+} from '../src/statusModel';
+import { SessionChanged } from '../src/wire';
+
+const NOW = new Date('2026-03-02T10:12:30Z');
+
+function active(over: Partial<NonNullable<SessionChanged['session']>> = {}, state: SessionChanged['state'] = 'active'): SessionChanged {
+    return {
+        folderUri: 'file:///work/app',
+        state,
+        session: {
+            id: 'msp-2026-03-02-090000',
+            project: 'app',
+            progress: 45,
+            startTime: '2026-03-02T09:00:00Z',
+            lastActivity: '2026-03-02T10:07:00Z',
+            openBlockers: 0,
+            counts: { updates: 3, decisions: 1, blockers: 0, entities: 2 },
+            goal: 'Password reset',
+            ...over,
+        },
+    };
+}
+
+const running = (change?: SessionChanged, extra: Partial<StatusInput> = {}): StatusInput => ({
+    server: 'running',
+    change,
+    ...extra,
+});
+
+describe('elapsed time', () => {
+    it('reads like a status bar has room for', () => {
+        const min = 60_000;
+        assert.equal(formatElapsed(0), '0m');
+        assert.equal(formatElapsed(59_999), '0m');
+        assert.equal(formatElapsed(12 * min), '12m');
+        assert.equal(formatElapsed(60 * min), '1h');
+        assert.equal(formatElapsed(72 * min), '1h 12m');
+        assert.equal(formatElapsed(26 * 60 * min), '1d 2h');
+        assert.equal(formatElapsed(48 * 60 * min), '2d');
+        assert.equal(formatElapsed(-5 * min), '0m', 'a clock skew never shows a negative time');
+    });
+
+    it('says how long ago the last update was', () => {
+        assert.equal(formatAgo('2026-03-02T10:12:00Z', NOW), 'just now');
+        assert.equal(formatAgo('2026-03-02T10:07:00Z', NOW), '5m ago');
+        assert.equal(formatAgo(null, NOW), 'never');
+    });
+});
+
+describe('status bar text', () => {
+    it('shows progress and elapsed time of an active session: "MSP 45% · 1h 12m"', () => {
+        const view = renderStatus(running(active()), NOW);
+        assert.equal(view.text, '$(pulse) MSP 45% · 1h 12m');
+        assert.equal(view.label, 'MSP: active session, 45%, running 1h 12m');
+        assert.equal(view.background, 'none');
+        assert.match(view.tooltip, /Goal: Password reset/);
+        assert.match(view.tooltip, /Last update: 5m ago/);
+        assert.match(view.tooltip, /3 updates · 1 decision · 0 blockers \(0 open\) · 2 entities/);
+    });
+
+    it('moves with the clock alone (the minute tick re-renders from startTime)', () => {
+        const later = new Date(NOW.getTime() + 60_000);
+        assert.equal(renderStatus(running(active()), later).text, '$(pulse) MSP 45% · 1h 13m');
+    });
+
+    it('warns about open blockers', () => {
+        const view = renderStatus(running(active({ openBlockers: 2 })), NOW);
+        assert.equal(view.text, '$(warning) MSP 45% · 1h 12m · 2 blockers');
+        assert.equal(view.background, 'warning');
+        assert.match(view.label, /2 open blockers/);
+    });
+
+    it('is an empty circle when no session is active', () => {
+        const view = renderStatus(running({ folderUri: 'file:///w', state: 'idle', session: null }), NOW);
+        assert.equal(view.text, '$(circle-large-outline) MSP');
+        assert.equal(view.label, 'MSP: no active session');
+    });
+
+    it('marks a crashed session in red', () => {
+        const view = renderStatus(running(active({}, 'crashed')), NOW);
+        assert.equal(view.text, '$(debug-disconnect) MSP crashed 45%');
+        assert.equal(view.background, 'error');
+        assert.match(view.tooltip, /recover or end it/);
+    });
+
+    it('shows the outbox depth and failed deliveries', () => {
+        const sync = { depth: 3, errors: [{ target: 'slack', message: '429 Too Many Requests' }] };
+        const view = renderStatus(running(active(), { sync }), NOW);
+        assert.equal(view.text, '$(pulse) MSP 45% · 1h 12m · $(cloud-download) 1 failed · $(cloud-upload) 3');
+        assert.equal(view.background, 'warning');
+        assert.match(view.tooltip, /3 payloads waiting in the outbox/);
+        assert.match(view.tooltip, /slack: 429 Too Many Requests/);
+    });
+
+    it('says when the server is starting or not running', () => {
+        assert.equal(renderStatus({ server: 'starting' }, NOW).text, '$(sync~spin) MSP');
+        const failed = renderStatus({ server: 'failed', change: active() }, NOW);
+        assert.equal(failed.text, '$(error) MSP off');
+        assert.equal(failed.background, 'error');
+    });
+
+    it('names the folder in a multi-root window', () => {
+        const view = renderStatus(running(active(), { folderName: 'api', multiRoot: true }), NOW);
+        assert.equal(view.text, '$(pulse) MSP (api) 45% · 1h 12m');
+    });
+
+    it('escapes Markdown in user text of the tooltip', () => {
+        const view = renderStatus(running(active({ goal: 'fix [link](http://x) *now*' })), NOW);
+        assert.match(view.tooltip, /fix \\\[link\\\]\\\(http:\/\/x\\\) \\\*now\\\*/);
+    });
+});
+
+describe('next actions (status bar click)', () => {
+    it('offers to start when idle and to record when active', () => {
+        assert.equal(nextActions(running({ folderUri: 'f', state: 'idle', session: null }))[0], 'startSession');
+        const actions = nextActions(running(active()));
+        assert.deepEqual(actions.slice(0, 2), ['updateProgress', 'recordDecision']);
+        assert.ok(actions.includes('endSession'));
+        assert.ok(!actions.includes('resolveBlocker'), 'no blocker to resolve');
+    });
+
+    it('puts Resolve Blocker up front when one is open, Recover when crashed', () => {
+        assert.equal(nextActions(running(active({ openBlockers: 1 })))[2], 'resolveBlocker');
+        assert.deepEqual(nextActions(running(active({}, 'crashed'))).slice(0, 2), ['recoverSession', 'endSession']);
+    });
+
+    it('offers Restart Server when the server is down, Flush Outbox on sync errors', () => {
+        assert.deepEqual(nextActions({ server: 'failed' }), ['restartServer', 'showLog']);
+        const sync = { depth: 0, errors: [{ target: 'jira', message: '401' }] };
+        assert.ok(nextActions(running(active(), { sync })).includes('flushOutbox'));
+    });
+});
+
+describe('msp/syncStatus parsing', () => {
+    it('reads the outbox depth and the last error per target', () => {
+        const { folderUri, sync } = parseSyncStatus({
+            folderUri: 'file:///w',
+            outboxDepth: 2,
+            targets: { slack: { lastError: 'HTTP 500' }, linear: { lastError: null } },
+        });
+        assert.equal(folderUri, 'file:///w');
+        assert.deepEqual(sync, { depth: 2, errors: [{ target: 'slack', message: 'HTTP 500' }] });
+    });
+
+    it('accepts a list of targets and ignores what it does not know', () => {
+        const { sync } = parseSyncStatus({ depth: 1, targets: [{ integration: 'jira', lastError: { error: '401' } }] });
+        assert.deepEqual(sync, { depth: 1, errors: [{ target: 'jira', message: '401' }] });
+        assert.deepEqual(parseSyncStatus('nonsense').sync, { depth: 0, errors: [] });
+    });
+});

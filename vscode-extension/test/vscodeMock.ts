@@ -1,0 +1,294 @@
+/**
+ * A small fake of the `vscode` module for unit tests under node's test runner. Importing this
+ * file first makes `require('vscode')` return `vscode` below; `mock` scripts the user's answers
+ * (input boxes, quick picks, message buttons) and records what the extension showed.
+ */
+
+import Module = require('node:module');
+import * as path from 'node:path';
+
+type Listener<T> = (e: T) => unknown;
+
+export class EventEmitter<T> {
+    private listeners: Listener<T>[] = [];
+    event = (listener: Listener<T>): { dispose(): void } => {
+        this.listeners.push(listener);
+        return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
+    };
+    fire(e: T): void {
+        for (const l of [...this.listeners]) {
+            l(e);
+        }
+    }
+    dispose(): void {
+        this.listeners = [];
+    }
+}
+
+export class Uri {
+    private constructor(
+        readonly scheme: string,
+        readonly path: string,
+    ) {}
+    static parse(value: string): Uri {
+        const m = /^([a-z][\w+.-]*):\/\/(.*)$/i.exec(value);
+        if (!m) {
+            throw new Error(`not a URI: ${value}`);
+        }
+        return new Uri(m[1].toLowerCase(), decodeURIComponent(m[2].replace(/^[^/]*/, '')));
+    }
+    static file(p: string): Uri {
+        return new Uri('file', path.posix.resolve(p));
+    }
+    get fsPath(): string {
+        return this.path;
+    }
+    toString(): string {
+        return `${this.scheme}://${encodeURI(this.path)}`;
+    }
+}
+
+export class ThemeColor {
+    constructor(readonly id: string) {}
+}
+
+export class MarkdownString {
+    isTrusted = false;
+    constructor(
+        readonly value = '',
+        readonly supportThemeIcons = false,
+    ) {}
+}
+
+export class Position {
+    constructor(
+        readonly line: number,
+        readonly character: number,
+    ) {}
+}
+
+export enum StatusBarAlignment {
+    Left = 1,
+    Right = 2,
+}
+
+export enum QuickPickItemKind {
+    Separator = -1,
+    Default = 0,
+}
+
+export interface FakeFolder {
+    uri: Uri;
+    name: string;
+    index: number;
+}
+
+export interface FakeStatusBarItem {
+    id: string;
+    text: string;
+    tooltip: unknown;
+    command: unknown;
+    name?: string;
+    backgroundColor?: ThemeColor;
+    accessibilityInformation?: { label: string; role?: string };
+    visible: boolean;
+    show(): void;
+    hide(): void;
+    dispose(): void;
+}
+
+type Answer = string | undefined | ((items: unknown[]) => unknown);
+
+/** Scripted answers and recorded effects. */
+export const mock = {
+    folders: [] as FakeFolder[] | undefined,
+    activeEditor: undefined as unknown,
+    settings: {} as Record<string, unknown>,
+    inputs: [] as Answer[],
+    picks: [] as Answer[],
+    buttons: [] as (string | undefined)[],
+    shown: [] as { kind: 'info' | 'warning' | 'error'; message: string; actions: string[] }[],
+    prompts: [] as Record<string, unknown>[],
+    pickTitles: [] as (string | undefined)[],
+    statusMessages: [] as string[],
+    statusItems: [] as FakeStatusBarItem[],
+    clipboard: '',
+    documents: [] as { language?: string; content?: string }[],
+    executed: [] as { command: string; args: unknown[] }[],
+    extensions: {} as Record<string, unknown>,
+    logLines: [] as string[],
+    activeEditorEmitter: new EventEmitter<unknown>(),
+    foldersEmitter: new EventEmitter<unknown>(),
+
+    reset(): void {
+        this.folders = [];
+        this.activeEditor = undefined;
+        this.settings = {};
+        this.inputs = [];
+        this.picks = [];
+        this.buttons = [];
+        this.shown = [];
+        this.prompts = [];
+        this.pickTitles = [];
+        this.statusMessages = [];
+        this.statusItems = [];
+        this.clipboard = '';
+        this.documents = [];
+        this.executed = [];
+        this.extensions = {};
+        this.logLines = [];
+    },
+
+    setFolders(...paths: string[]): FakeFolder[] {
+        this.folders = paths.map((p, index) => ({ uri: Uri.file(p), name: path.basename(p), index }));
+        return this.folders;
+    },
+
+    editorFor(file: string, line = 0, languageId = 'python'): void {
+        const uri = Uri.file(file);
+        this.activeEditor = {
+            document: {
+                uri,
+                languageId,
+                getWordRangeAtPosition: () => undefined,
+                getText: () => '',
+            },
+            selection: { active: new Position(line, 0) },
+        };
+    },
+};
+
+function message(kind: 'info' | 'warning' | 'error') {
+    return (text: string, ...rest: unknown[]): Promise<string | undefined> => {
+        const actions = rest.filter((r): r is string => typeof r === 'string');
+        mock.shown.push({ kind, message: text, actions });
+        const answer = mock.buttons.shift();
+        return Promise.resolve(answer !== undefined && actions.includes(answer) ? answer : undefined);
+    };
+}
+
+function folderOf(uri: Uri): FakeFolder | undefined {
+    return (mock.folders ?? [])
+        .filter((f) => uri.fsPath === f.uri.fsPath || uri.fsPath.startsWith(`${f.uri.fsPath}/`))
+        .sort((a, b) => b.uri.fsPath.length - a.uri.fsPath.length)[0];
+}
+
+export const vscode = {
+    Uri,
+    EventEmitter,
+    ThemeColor,
+    MarkdownString,
+    Position,
+    StatusBarAlignment,
+    QuickPickItemKind,
+    window: {
+        get activeTextEditor(): unknown {
+            return mock.activeEditor;
+        },
+        onDidChangeActiveTextEditor: (l: Listener<unknown>) => mock.activeEditorEmitter.event(l),
+        createStatusBarItem(id: string): FakeStatusBarItem {
+            const item: FakeStatusBarItem = {
+                id,
+                text: '',
+                tooltip: undefined,
+                command: undefined,
+                visible: false,
+                show() {
+                    this.visible = true;
+                },
+                hide() {
+                    this.visible = false;
+                },
+                dispose() {
+                    this.visible = false;
+                },
+            };
+            mock.statusItems.push(item);
+            return item;
+        },
+        showInformationMessage: message('info'),
+        showWarningMessage: message('warning'),
+        showErrorMessage: message('error'),
+        showInputBox(options: Record<string, unknown>): Promise<string | undefined> {
+            mock.prompts.push(options);
+            const answer = mock.inputs.shift();
+            const value = typeof answer === 'function' ? (answer([]) as string | undefined) : answer;
+            const validate = options.validateInput as ((v: string) => string | undefined) | undefined;
+            if (value !== undefined && validate?.(value)) {
+                throw new Error(`input ${JSON.stringify(value)} rejected: ${validate(value)}`);
+            }
+            return Promise.resolve(value);
+        },
+        showQuickPick(items: { label: string }[], options?: { title?: string }): Promise<unknown> {
+            mock.pickTitles.push(options?.title);
+            const answer = mock.picks.shift();
+            if (typeof answer === 'function') {
+                return Promise.resolve(answer(items));
+            }
+            return Promise.resolve(items.find((i) => i.label === answer));
+        },
+        setStatusBarMessage(text: string): { dispose(): void } {
+            mock.statusMessages.push(text);
+            return { dispose: () => undefined };
+        },
+        createOutputChannel(): unknown {
+            const line = (level: string) => (m: string) => mock.logLines.push(`${level} ${m}`);
+            return {
+                info: line('info'),
+                warn: line('warn'),
+                error: line('error'),
+                trace: line('trace'),
+                debug: line('debug'),
+                appendLine: line('line'),
+                append: line('line'),
+                show: () => undefined,
+                dispose: () => undefined,
+            };
+        },
+        showTextDocument: (doc: unknown) => Promise.resolve(doc),
+    },
+    workspace: {
+        get workspaceFolders(): FakeFolder[] | undefined {
+            return mock.folders;
+        },
+        getWorkspaceFolder: (uri: Uri) => folderOf(uri),
+        onDidChangeWorkspaceFolders: (l: Listener<unknown>) => mock.foldersEmitter.event(l),
+        getConfiguration(section?: string) {
+            return {
+                get<T>(key: string, fallback?: T): T | undefined {
+                    const full = section ? `${section}.${key}` : key;
+                    return full in mock.settings ? (mock.settings[full] as T) : fallback;
+                },
+            };
+        },
+        openTextDocument(options: { language?: string; content?: string }): Promise<unknown> {
+            mock.documents.push(options);
+            return Promise.resolve(options);
+        },
+    },
+    env: {
+        clipboard: {
+            writeText(text: string): Promise<void> {
+                mock.clipboard = text;
+                return Promise.resolve();
+            },
+        },
+    },
+    commands: {
+        executeCommand(command: string, ...args: unknown[]): Promise<unknown> {
+            mock.executed.push({ command, args });
+            return Promise.resolve(undefined);
+        },
+        registerCommand: () => ({ dispose: () => undefined }),
+    },
+    extensions: {
+        getExtension: (id: string) => mock.extensions[id],
+    },
+};
+
+// Serve the fake for every `require('vscode')` from here on.
+const moduleWithLoad = Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown };
+const originalLoad = moduleWithLoad._load;
+moduleWithLoad._load = function (request: string, ...rest: unknown[]) {
+    return request === 'vscode' ? vscode : originalLoad.call(this, request, ...rest);
+};
