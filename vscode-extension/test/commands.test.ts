@@ -1,0 +1,288 @@
+import { mock } from './vscodeMock';
+
+import assert from 'node:assert/strict';
+import { beforeEach, describe, it } from 'node:test';
+
+import { Commands, integrationReports } from '../src/commands';
+import { Notifier } from '../src/notifications';
+import { NotAvailableError, ServerApi, ServerNotRunningError } from '../src/serverApi';
+import { StatusBar } from '../src/statusBar';
+import { ServerState } from '../src/statusModel';
+import { EventEmitter } from './vscodeMock';
+import { PLANNED_SERVER_COMMANDS, SERVER_COMMANDS, ServerVerb } from '../src/wire';
+
+/** A server that records every call and answers from a script. */
+class FakeServer implements ServerApi {
+    state: ServerState = 'running';
+    version = '0.1.0';
+    serverLaunch = undefined;
+    calls: { verb: ServerVerb; args: Record<string, unknown> }[] = [];
+    answers: Partial<Record<ServerVerb, unknown>> = {};
+    served = new Set<ServerVerb>(SERVER_COMMANDS);
+    onDidChangeState = new EventEmitter<ServerState>().event as never;
+    restarted = 0;
+
+    isAvailable(verb: ServerVerb): boolean {
+        return this.served.has(verb);
+    }
+    async execute<T>(verb: ServerVerb, args: Record<string, unknown>): Promise<T> {
+        if (this.state !== 'running') {
+            throw new ServerNotRunningError();
+        }
+        if (!this.isAvailable(verb)) {
+            throw new NotAvailableError(verb, this.version);
+        }
+        this.calls.push({ verb, args });
+        const answer = this.answers[verb];
+        if (answer instanceof Error) {
+            throw answer;
+        }
+        return (answer ?? { state: 'active', session: { id: 'msp-1' } }) as T;
+    }
+    async restart(): Promise<void> {
+        this.restarted += 1;
+    }
+}
+
+/** Like vscode-jsonrpc's ResponseError: a numeric code and data.code from wire.json. */
+function refusal(message: string, code: number): Error {
+    return Object.assign(new Error(message), { code: -32001, data: { code } });
+}
+
+let server: FakeServer;
+let commands: Commands;
+let bar: StatusBar;
+let folderUri: string;
+
+describe('palette commands send one object argument: folderUri + camelCase fields', () => {
+    beforeEach(() => {
+        mock.reset();
+        folderUri = mock.setFolders('/work/app')[0].uri.toString();
+        server = new FakeServer();
+        bar = new StatusBar(server as never);
+        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ sendPayloads: async () => undefined }) });
+    });
+
+    it('Start Session: goal and starting progress', async () => {
+        mock.inputs.push('Password reset', '40');
+        await commands.startSession();
+        assert.deepEqual(server.calls, [{ verb: 'startSession', args: { folderUri, goal: 'Password reset', progress: 40 } }]);
+        assert.deepEqual(mock.statusMessages, ['$(check) MSP: session msp-1 started']);
+        bar.dispose();
+    });
+
+    it('Start Session with empty answers leaves the server its defaults; Escape sends nothing', async () => {
+        mock.inputs.push('', '');
+        await commands.startSession();
+        assert.deepEqual(server.calls, [{ verb: 'startSession', args: { folderUri } }]);
+        mock.inputs.push(undefined);
+        await commands.startSession();
+        assert.equal(server.calls.length, 1);
+        bar.dispose();
+    });
+
+    it('Update Progress', async () => {
+        mock.inputs.push('Wired the reset form', '45');
+        await commands.updateProgress();
+        assert.deepEqual(server.calls[0], { verb: 'update', args: { folderUri, text: 'Wired the reset form', progress: 45 } });
+        bar.dispose();
+    });
+
+    it('Record Decision: rationale, alternatives and impact', async () => {
+        mock.inputs.push('Use signed tokens', 'No table needed', 'a tokens table; magic links');
+        mock.picks.push('high');
+        await commands.recordDecision();
+        assert.deepEqual(server.calls[0], {
+            verb: 'decide',
+            args: {
+                folderUri,
+                text: 'Use signed tokens',
+                rationale: 'No table needed',
+                alternatives: ['a tokens table', 'magic links'],
+                impact: 'high',
+            },
+        });
+        bar.dispose();
+    });
+
+    it('Record Blocker: category and severity', async () => {
+        mock.inputs.push('SMTP sandbox is down');
+        mock.picks.push('external', 'high');
+        await commands.recordBlocker();
+        assert.deepEqual(server.calls[0], {
+            verb: 'block',
+            args: { folderUri, text: 'SMTP sandbox is down', category: 'external', severity: 'high' },
+        });
+        bar.dispose();
+    });
+
+    it('Resolve Blocker: a quick pick of the open blockers only', async () => {
+        server.answers.status = {
+            state: 'active',
+            session: {
+                id: 'msp-1',
+                blockers: [
+                    { id: 'blk-1', description: 'SMTP down', status: 'active', severity: 'high' },
+                    { id: 'blk-2', description: 'old one', status: 'resolved' },
+                ],
+            },
+        };
+        let offered: string[] = [];
+        mock.picks.push((items) => {
+            offered = (items as { label: string }[]).map((i) => i.label);
+            return items[0];
+        });
+        mock.inputs.push('Switched to Mailpit');
+        await commands.resolveBlocker();
+        assert.deepEqual(offered, ['SMTP down']);
+        assert.deepEqual(server.calls[1], { verb: 'resolve', args: { folderUri, blocker: 'blk-1', solution: 'Switched to Mailpit' } });
+        bar.dispose();
+    });
+
+    it('Record Entity: path, language and line from the active editor', async () => {
+        mock.editorFor('/work/app/auth/reset.py', 11);
+        mock.inputs.push('ResetToken');
+        mock.picks.push('class');
+        await commands.recordEntity();
+        assert.deepEqual(server.calls[0], {
+            verb: 'recordEntity',
+            args: { folderUri, name: 'ResetToken', type: 'class', path: 'auth/reset.py', language: 'python', line: 12 },
+        });
+        bar.dispose();
+    });
+
+    it('End Session with a summary', async () => {
+        mock.inputs.push('Reset flow works');
+        await commands.endSession();
+        assert.deepEqual(server.calls[0], { verb: 'endSession', args: { folderUri, summary: 'Reset flow works' } });
+        bar.dispose();
+    });
+
+    it('Export Context: format pick, opens the result, offers to copy', async () => {
+        server.answers.exportContext = { format: 'markdown', content: '# Context' };
+        mock.picks.push('markdown');
+        mock.buttons.push('Copy to Clipboard');
+        await commands.exportContext();
+        assert.deepEqual(server.calls[0], { verb: 'exportContext', args: { folderUri, format: 'markdown' } });
+        assert.deepEqual(mock.documents, [{ language: 'markdown', content: '# Context' }]);
+        assert.equal(mock.clipboard, '# Context');
+        bar.dispose();
+    });
+
+    it('Recover Session: crashed sessions first, an ended one only with force after a confirmation', async () => {
+        server.answers.listSessions = {
+            sessions: [
+                { id: 'msp-old', project: 'app', status: 'completed' },
+                { id: 'msp-crash', project: 'app', status: 'crashed', progress: 30 },
+            ],
+        };
+        let order: string[] = [];
+        mock.picks.push((items) => {
+            order = (items as { label: string }[]).map((i) => i.label);
+            return items[0];
+        });
+        await commands.recoverSession();
+        assert.deepEqual(order, ['msp-crash', 'msp-old']);
+        assert.deepEqual(server.calls[1], { verb: 'recover', args: { folderUri, session: 'msp-crash' } });
+
+        mock.picks.push('msp-old');
+        mock.buttons.push('Reopen');
+        await commands.recoverSession();
+        assert.deepEqual(server.calls[3], { verb: 'recover', args: { folderUri, session: 'msp-old', force: true } });
+        bar.dispose();
+    });
+
+    it('Generate Commit Message falls back to an editor without a git repository', async () => {
+        server.answers.commitMessage = { message: 'feat(auth): reset tokens' };
+        await commands.generateCommitMessage();
+        assert.deepEqual(server.calls[0], { verb: 'commitMessage', args: { folderUri } });
+        assert.deepEqual(mock.documents, [{ language: 'git-commit', content: 'feat(auth): reset tokens' }]);
+        bar.dispose();
+    });
+});
+
+describe('when the server refuses, lacks a command or is down', () => {
+    beforeEach(() => {
+        mock.reset();
+        folderUri = mock.setFolders('/work/app')[0].uri.toString();
+        server = new FakeServer();
+        bar = new StatusBar(server as never);
+        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ sendPayloads: async () => undefined }) });
+    });
+
+    it('"no active session" offers Start Session', async () => {
+        server.answers.update = refusal('no active session (start one with `msp start`)', 1);
+        mock.inputs.push('did it', '');
+        mock.buttons.push('Start Session');
+        await commands.updateProgress();
+        assert.deepEqual(mock.shown[0], {
+            kind: 'warning',
+            message: 'MSP: no active session (start one with `msp start`)',
+            actions: ['Start Session'],
+        });
+        assert.deepEqual(mock.executed, [{ command: 'msp.startSession', args: [] }]);
+        bar.dispose();
+    });
+
+    it('a bad argument shows the server’s message naming the field', async () => {
+        server.answers.decide = refusal('alternatives: must be at most 50 items', 64);
+        mock.inputs.push('x', '', '');
+        mock.picks.push('medium');
+        await commands.recordDecision();
+        assert.deepEqual(mock.shown[0], { kind: 'warning', message: 'MSP: alternatives: must be at most 50 items', actions: [] });
+        bar.dispose();
+    });
+
+    for (const [key, verb] of [
+        ['showPayloads', 'listPayloads'],
+        ['sendPayload', 'sendPayload'],
+        ['flushOutbox', 'flushOutbox'],
+        ['validateIntegrations', 'validateIntegrations'],
+    ] as const) {
+        it(`${key} says "not available in this server version" when ${verb} is not served`, async () => {
+            assert.ok((PLANNED_SERVER_COMMANDS as readonly string[]).includes(verb));
+            await commands[key]();
+            assert.equal(server.calls.length, 0, 'nothing is called, nothing is faked');
+            assert.equal(mock.shown.length, 1);
+            assert.equal(mock.shown[0].kind, 'warning');
+            assert.match(mock.shown[0].message, /is not available in this server version \(msp-server 0\.1\.0 does not serve msp\.server\./);
+            bar.dispose();
+        });
+    }
+
+    it('calls a planned command once the server serves it', async () => {
+        server.served.add('flushOutbox');
+        server.answers.flushOutbox = { sent: 2, failed: 0 };
+        await commands.flushOutbox();
+        assert.deepEqual(server.calls, [{ verb: 'flushOutbox', args: { folderUri } }]);
+        assert.equal(mock.shown[0].message, 'MSP: outbox flushed (sent 2, failed 0).');
+        bar.dispose();
+    });
+
+    it('Send from a payload notification goes to msp.server.sendPayload with the payload id', async () => {
+        server.served.add('sendPayload');
+        await commands.sendPayloads(folderUri, [
+            { id: 'pay-1', integration: 'slack', kind: 'http', title: 't' },
+        ]);
+        assert.deepEqual(server.calls, [{ verb: 'sendPayload', args: { folderUri, payload: 'pay-1' } }]);
+        bar.dispose();
+    });
+
+    it('a stopped server offers Restart Server', async () => {
+        server.state = 'failed';
+        mock.inputs.push('', '');
+        mock.buttons.push('Restart Server');
+        await commands.startSession();
+        assert.equal(mock.shown[0].message, 'MSP: the language server is not running.');
+        assert.equal(server.restarted, 1);
+        bar.dispose();
+    });
+
+    it('reads validateIntegrations like `msp integrations --json`', () => {
+        assert.deepEqual(
+            integrationReports([{ name: 'slack', enabled: true, valid: false, delivery: 'send', error: 'bad url', credentials: ['slack-webhook'] }]),
+            [{ name: 'slack', enabled: true, valid: false, delivery: 'send', error: 'bad url', credentials: ['slack-webhook'] }],
+        );
+        assert.deepEqual(integrationReports({ integrations: [] }), []);
+    });
+});

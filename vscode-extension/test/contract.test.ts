@@ -1,0 +1,334 @@
+/**
+ * The wire contract, from the extension's side: msp_server/wire.json (the single source of truth)
+ * must match src/wire.ts, package.json's contributions, and what the real server advertises and
+ * sends. The last part starts `python -m msp_server` over stdio ($MSP_PYTHON, else
+ * ../.venv/bin/python) and talks to it with the same argument builder the commands use.
+ */
+
+import assert from 'node:assert/strict';
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import {
+    createMessageConnection,
+    MessageConnection,
+    ResponseError,
+    StreamMessageReader,
+    StreamMessageWriter,
+} from 'vscode-jsonrpc/node';
+
+import { buildArgs } from '../src/args';
+import { CATEGORY, COMMANDS } from '../src/commandIds';
+import * as wire from '../src/wire';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const WIRE_JSON = path.resolve(ROOT, '..', 'msp_server', 'wire.json');
+const spec = JSON.parse(readFileSync(WIRE_JSON, 'utf8')) as {
+    commandPrefix: string;
+    commands: Record<string, unknown>;
+    plannedCommands: string[];
+    notifications: Record<string, string>;
+    plannedNotifications: Record<string, string>;
+    sessionChanged: { keys: string[]; sessionKeys: string[]; countsKeys: string[]; states: string[] };
+    entitiesCaptured: { keys: string[]; entityKeys: string[] };
+    errorData: { key: string; codes: Record<string, number> };
+    settings: { section: string; captureKeys: string[] };
+};
+const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    name: string;
+    publisher: string;
+    main: string;
+    license: string;
+    icon: string;
+    engines: { vscode: string };
+    activationEvents: string[];
+    contributes: {
+        commands: { command: string; title: string; category: string }[];
+        configuration: { properties: Record<string, { default?: unknown; scope?: string; type?: string }> };
+    };
+};
+
+describe('wire.json and the extension’s constants agree', () => {
+    it('server commands, served and planned', () => {
+        assert.equal(wire.COMMAND_PREFIX, spec.commandPrefix);
+        assert.deepEqual([...wire.SERVER_COMMANDS].sort(), Object.keys(spec.commands).sort());
+        assert.deepEqual([...wire.PLANNED_SERVER_COMMANDS].sort(), [...spec.plannedCommands].sort());
+    });
+
+    it('notifications and their payload keys', () => {
+        assert.deepEqual(wire.NOTIFICATIONS, spec.notifications);
+        assert.deepEqual(wire.PLANNED_NOTIFICATIONS, spec.plannedNotifications);
+        assert.deepEqual([...wire.SESSION_CHANGED_KEYS], spec.sessionChanged.keys);
+        assert.deepEqual([...wire.SESSION_KEYS], spec.sessionChanged.sessionKeys);
+        assert.deepEqual([...wire.COUNTS_KEYS], spec.sessionChanged.countsKeys);
+        assert.deepEqual([...wire.SESSION_STATES], spec.sessionChanged.states);
+        assert.deepEqual([...wire.ENTITIES_CAPTURED_KEYS], spec.entitiesCaptured.keys);
+        assert.deepEqual([...wire.ENTITY_KEYS], spec.entitiesCaptured.entityKeys);
+    });
+
+    it('error data codes and the settings section', () => {
+        assert.equal(spec.errorData.key, 'code');
+        assert.deepEqual(wire.ERROR_CODES, spec.errorData.codes);
+        assert.equal(wire.SETTINGS_SECTION, spec.settings.section);
+        assert.deepEqual([...wire.CAPTURE_KEYS], spec.settings.captureKeys);
+    });
+});
+
+describe('package.json contributes what the code registers', () => {
+    const contributed = pkg.contributes.commands;
+
+    it('every palette command, in category MSP, with the code’s id and title', () => {
+        const expected = Object.values(COMMANDS)
+            .map((c) => ({ command: c.id, title: c.title, category: CATEGORY }))
+            .sort((a, b) => a.command.localeCompare(b.command));
+        const actual = contributed
+            .map((c) => ({ command: c.command, title: c.title, category: c.category }))
+            .sort((a, b) => a.command.localeCompare(b.command));
+        assert.deepEqual(actual, expected);
+    });
+
+    it('client ids are msp.<verb> and never reuse a server id', () => {
+        const serverIds = new Set(
+            [...Object.keys(spec.commands), ...spec.plannedCommands].map((v) => `${spec.commandPrefix}${v}`),
+        );
+        for (const { command } of contributed) {
+            assert.match(command, /^msp\.[a-zA-Z]+$/, command);
+            assert.ok(!serverIds.has(command), `${command} is a server command id`);
+            assert.ok(!command.startsWith(spec.commandPrefix), command);
+        }
+        assert.equal(new Set(contributed.map((c) => c.command)).size, contributed.length, 'duplicate ids');
+    });
+
+    it('the issue’s palette list is all there', () => {
+        const titles = new Set(contributed.map((c) => c.title));
+        for (const title of [
+            'Start Session', 'Update Progress', 'Record Decision', 'Record Blocker', 'Resolve Blocker',
+            'Record Entity', 'End Session', 'Show Status', 'Export Context', 'Recover Session',
+            'Show Payloads', 'Send Payload', 'Flush Outbox', 'Set Credential', 'Validate Integrations',
+            'Generate Commit Message', 'Show Log', 'Restart Server',
+        ]) {
+            assert.ok(titles.has(title), title);
+        }
+    });
+
+    it('activates on start-up or a .msp folder, never on *', () => {
+        assert.deepEqual(pkg.activationEvents, ['onStartupFinished', 'workspaceContains:.msp']);
+        assert.equal(pkg.main, './dist/extension.js');
+        assert.equal(pkg.engines.vscode, '^1.90.0');
+        assert.equal(`${pkg.publisher}.${pkg.name}`, 'msp.msp-vscode');
+        assert.equal(pkg.license, 'MIT');
+        for (const file of [pkg.icon, 'README.md', 'CHANGELOG.md', 'LICENSE']) {
+            assert.ok(existsSync(path.join(ROOT, file)), file);
+        }
+    });
+
+    it('settings live in the msp section; per-folder ones are resource-scoped', () => {
+        const props = pkg.contributes.configuration.properties;
+        for (const key of Object.keys(props)) {
+            assert.ok(key.startsWith(`${spec.settings.section}.`), key);
+        }
+        for (const key of spec.settings.captureKeys) {
+            assert.equal(props[`msp.capture.${key}`]?.scope, 'resource', `msp.capture.${key}`);
+        }
+        assert.equal(props['msp.integrations'].scope, 'resource');
+        assert.equal(props['msp.server.command'].type, 'array');
+        assert.ok(props['msp.notifications.level']);
+    });
+});
+
+/** The `msp` section as VS Code hands it over with every setting at its default. */
+function defaultSettings(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [key, prop] of Object.entries(pkg.contributes.configuration.properties)) {
+        const parts = key.split('.').slice(1);
+        let node = out;
+        for (const part of parts.slice(0, -1)) {
+            node = (node[part] ??= {}) as Record<string, unknown>;
+        }
+        node[parts[parts.length - 1]] = prop.default ?? null;
+    }
+    return out;
+}
+
+function pythonForServer(): string | undefined {
+    const candidate = process.env.MSP_PYTHON ?? path.resolve(ROOT, '..', '.venv', 'bin', 'python');
+    return existsSync(candidate) ? candidate : undefined;
+}
+
+function within<T>(promise: Promise<T>, what: string, ms = 20_000): Promise<T> {
+    let timer: NodeJS.Timeout;
+    return Promise.race([
+        promise,
+        new Promise<T>((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+        }),
+    ]).finally(() => clearTimeout(timer));
+}
+
+const python = pythonForServer();
+const required = process.env.CI === 'true' || process.env.MSP_REQUIRE_E2E === '1';
+const skipServer = !python && !required ? 'no ../.venv/bin/python and no $MSP_PYTHON: the server part is skipped' : false;
+
+describe('the real msp-server speaks the contract', { timeout: 120_000, skip: skipServer }, () => {
+    let proc: ChildProcess | undefined;
+    let conn: MessageConnection;
+    let stderr = '';
+    let folder = '';
+    let folderUri = '';
+    let capabilities: { executeCommandProvider?: { commands: string[] } } = {};
+    const notifications: { method: string; params: Record<string, unknown> }[] = [];
+    const shownErrors: string[] = [];
+    const waiters: { method: string; test: (p: Record<string, unknown>) => boolean; resolve: (p: Record<string, unknown>) => void }[] = [];
+
+    /** The next notification `method` (from now on) whose params pass `test`. */
+    function next(method: string, test: (p: Record<string, unknown>) => boolean = () => true): Promise<Record<string, unknown>> {
+        return within(new Promise((resolve) => waiters.push({ method, test, resolve })), method);
+    }
+
+    function run<T>(verb: wire.ServerVerb, fields: Record<string, unknown> = {}): Promise<T> {
+        return within(
+            conn.sendRequest('workspace/executeCommand', {
+                command: `${spec.commandPrefix}${verb}`,
+                arguments: [buildArgs(folderUri, fields)],
+            }) as Promise<T>,
+            verb,
+        );
+    }
+
+    before(async () => {
+        if (!python) {
+            throw new Error('no Python with msp_server: set MSP_PYTHON or create ../.venv');
+        }
+        folder = mkdtempSync(path.join(tmpdir(), 'msp-contract-'));
+        folderUri = pathToFileURL(folder).toString();
+        const userConfig = path.join(mkdtempSync(path.join(tmpdir(), 'msp-user-')), 'config.json');
+        proc = spawn(python, ['-m', 'msp_server'], {
+            cwd: folder,
+            env: { ...process.env, MSP_CONFIG_PATH: userConfig, MSP_LOG_LEVEL: 'INFO' },
+            stdio: ['pipe', 'pipe', 'pipe'],
+        });
+        proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+        conn = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+        conn.onNotification((method: string, params: unknown) => {
+            const p = (params ?? {}) as Record<string, unknown>;
+            notifications.push({ method, params: p });
+            if (method === 'window/showMessage' && p.type === 1) {
+                shownErrors.push(String(p.message));
+            }
+            for (const w of [...waiters]) {
+                if (w.method === method && w.test(p)) {
+                    waiters.splice(waiters.indexOf(w), 1);
+                    w.resolve(p);
+                }
+            }
+        });
+        // What VS Code answers for section "msp" when every setting is at its default.
+        conn.onRequest('workspace/configuration', (params: { items: { section?: string }[] }) =>
+            params.items.map((item) => (item.section === spec.settings.section ? defaultSettings() : null)),
+        );
+        conn.onRequest('window/workDoneProgress/create', () => null);
+        conn.onRequest('client/registerCapability', () => null);
+        conn.listen();
+        const result = (await within(
+            conn.sendRequest('initialize', {
+                processId: process.pid,
+                rootUri: folderUri,
+                workspaceFolders: [{ uri: folderUri, name: path.basename(folder) }],
+                capabilities: { workspace: { configuration: true, workspaceFolders: true } },
+            }),
+            'initialize',
+        )) as { capabilities: typeof capabilities };
+        capabilities = result.capabilities;
+    });
+
+    after(async () => {
+        if (!proc) {
+            return;
+        }
+        try {
+            await within(conn.sendRequest('shutdown'), 'shutdown', 5000);
+            await conn.sendNotification('exit');
+        } catch {
+            // killed below
+        }
+        const exited = new Promise((resolve) => proc!.once('exit', resolve));
+        await within(exited, 'server exit', 5000).catch(() => proc!.kill('SIGKILL'));
+        conn.dispose();
+    });
+
+    it('advertises exactly wire.json’s commands, none of the planned ones', () => {
+        const advertised = [...(capabilities.executeCommandProvider?.commands ?? [])].sort();
+        assert.deepEqual(advertised, Object.keys(spec.commands).map((v) => `${spec.commandPrefix}${v}`).sort());
+    });
+
+    it('sends msp/sessionChanged with wire.json’s keys, and takes the extension’s default settings', async () => {
+        const idle = next(spec.notifications.sessionChanged);
+        await conn.sendNotification('initialized', {});
+        const first = await idle;
+        assert.deepEqual(Object.keys(first).sort(), [...spec.sessionChanged.keys].sort());
+        assert.equal(first.state, 'idle');
+        assert.equal(first.folderUri, folderUri);
+        assert.deepEqual(shownErrors, [], `the server rejected the default settings:\n${stderr}`);
+    });
+
+    it('accepts the arguments the palette commands build, and pushes the change', async () => {
+        const changed = next(spec.notifications.sessionChanged, (p) => p.state === 'active');
+        const started = await run<wire.StatusResult>('startSession', { goal: 'Contract', progress: 40 });
+        assert.equal(started.state, 'active');
+        const active = await changed;
+        const session = active.session as Record<string, unknown>;
+        assert.deepEqual(Object.keys(session).sort(), [...spec.sessionChanged.sessionKeys].sort());
+        assert.deepEqual(Object.keys(session.counts as object).sort(), [...spec.sessionChanged.countsKeys].sort());
+        assert.equal(session.progress, 40);
+
+        await run('update', { text: 'Wired the form', progress: 45 });
+        await run('decide', { text: 'Signed tokens', rationale: 'no table', alternatives: ['a table'], impact: 'high' });
+        await run('block', { text: 'SMTP down', category: 'external', severity: 'high' });
+        const status = await run<wire.StatusResult>('status');
+        const blocker = status.session?.blockers?.find((b) => b.status === 'active');
+        assert.ok(blocker, 'the open blocker is in the status result (Resolve Blocker’s quick pick)');
+        await run('resolve', { blocker: blocker.id, solution: 'Mailpit' });
+        await run('recordEntity', { name: 'ResetToken', type: 'class', path: 'auth.py', language: 'python', line: 3 });
+        const exported = await run<{ format: string; content: string }>('exportContext', { format: 'markdown' });
+        assert.equal(exported.format, 'markdown');
+        assert.match(exported.content, /Signed tokens/);
+        const sessions = await run<{ sessions: { id: string }[] }>('listSessions', { limit: 20 });
+        assert.equal(sessions.sessions.length, 1);
+        const after = await run<wire.StatusResult>('status');
+        assert.equal(after.session?.progress, 45);
+    });
+
+    it('sends msp/entitiesCaptured with wire.json’s keys after a save', async () => {
+        const file = path.join(folder, 'models.py');
+        writeFileSync(file, 'class Mailer:\n    def send(self):\n        pass\n');
+        const captured = next(spec.notifications.entitiesCaptured);
+        await conn.sendNotification('textDocument/didSave', { textDocument: { uri: pathToFileURL(file).toString() } });
+        const event = await captured;
+        assert.deepEqual(Object.keys(event).sort(), [...spec.entitiesCaptured.keys].sort());
+        const entities = event.entities as Record<string, unknown>[];
+        assert.ok(entities.some((e) => e.name === 'Mailer' && e.type === 'class'));
+        for (const entity of entities) {
+            assert.deepEqual(Object.keys(entity).sort(), [...spec.entitiesCaptured.entityKeys].sort());
+        }
+    });
+
+    it('refuses with error data codes from wire.json', async () => {
+        const codeOf = async (verb: wire.ServerVerb, fields: Record<string, unknown>): Promise<unknown> => {
+            try {
+                await run(verb, fields);
+            } catch (error) {
+                assert.ok(error instanceof ResponseError, String(error));
+                assert.ok(error.message.length > 0);
+                return (error.data as Record<string, unknown>)[spec.errorData.key];
+            }
+            return 'no error';
+        };
+        assert.equal(await codeOf('update', { text: 'x', progress: 101 }), spec.errorData.codes.usage);
+        assert.equal(await codeOf('startSession', {}), spec.errorData.codes.sessionAlreadyActive);
+        await run('endSession', { summary: 'done' });
+        assert.equal(await codeOf('update', { text: 'after the end' }), spec.errorData.codes.noActiveSession);
+    });
+});
