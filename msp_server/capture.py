@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic import ValidationError
 
+from msp_server.config import CaptureConfig
 from msp_server.core.commands import EntityArgs
 from msp_server.core.timeutil import parse_iso
 from msp_server.symbols import Symbol, extract_symbols, language_for_path
@@ -49,15 +49,6 @@ CLOCK_SLACK_SECONDS = 0.1
 
 Mode = Literal["open", "save"]
 SymbolKey = tuple[str, str]  # (qualified name, type)
-
-
-class CaptureSettings(BaseModel):
-    """Editor settings `msp.capture`: per folder on/off and exclude globs (workspace-relative)."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
-    enabled: bool = True
-    exclude: list[str] = Field(default_factory=list, max_length=500)
 
 
 # --- globs ---------------------------------------------------------------------------------
@@ -231,7 +222,7 @@ def scan_batch(
     folder: Path,
     state_dir: Path,
     requests: dict[Path, Mode],
-    settings: CaptureSettings,
+    settings: CaptureConfig,
     has_baseline: set[str],
     session_start: str | None,
 ) -> ScanResult:
@@ -339,19 +330,14 @@ def apply_batch(ws: Workspace, files: Sequence[ScannedFile]) -> list[dict[str, A
     """
     if not files:
         return []
-    now = ws._now()
+    now = ws.now_iso()
     recorded: list[dict[str, Any]] = []
-    with ws.store.write() as conn:
-        ws._begin_action()
-        row = ws.store.open_session_row()
-        active = (
-            row is not None
-            and ws._effective_status(row["status"], row["last_activity"]) == "active"
-        )
+    with ws.action() as conn:
+        session_id = ws.active_session_id()
         fresh: list[tuple[str, Symbol]] = []
         for scanned in files:
             baseline = _baseline(conn, scanned, now)
-            if active and scanned.mode == "save":
+            if session_id is not None and scanned.mode == "save":
                 fresh += [
                     (scanned.rel, s) for s in scanned.symbols if (s.name, s.type) not in baseline
                 ]
@@ -360,12 +346,18 @@ def apply_batch(ws: Workspace, files: Sequence[ScannedFile]) -> list[dict[str, A
                 "VALUES (?, ?, ?, ?)",
                 [(scanned.rel, n, t, now) for n, t in baseline | _keys(scanned.symbols)],
             )
-        if fresh and row is not None:
-            ws._touch(row["id"], now)  # first, as `msp entity` does: hooks see the activity
-            for rel, symbol in fresh:
-                entity = _record(ws, row["id"], rel, symbol, now)
-                if entity is not None:
-                    recorded.append(entity)
+        if fresh and session_id is not None:
+            candidates = [a for a in (_entity_args(rel, symbol) for rel, symbol in fresh) if a]
+            recorded = [
+                {
+                    "name": a.name,
+                    "type": a.type,
+                    "path": a.path,
+                    "language": a.language,
+                    "line": a.line,
+                }
+                for a in ws.add_entities(session_id, candidates, source="save")
+            ]
     return recorded
 
 
@@ -385,22 +377,11 @@ def _baseline(conn: sqlite3.Connection, scanned: ScannedFile, now: str) -> set[S
     return scanned.fallback if scanned.fallback is not None else _keys(scanned.symbols)
 
 
-def _record(
-    ws: Workspace, session_id: str, rel: str, symbol: Symbol, now: str
-) -> dict[str, Any] | None:
+def _entity_args(rel: str, symbol: Symbol) -> EntityArgs | None:
     try:
-        args = EntityArgs(
+        return EntityArgs(
             name=symbol.name, type=symbol.type, path=rel, language=symbol.language, line=symbol.line
         )
     except ValidationError as exc:  # a 300-character C++ template name, for instance
         log.info("not recording %s in %s: %s", symbol.name[:80], rel, exc.errors()[0]["msg"])
         return None
-    if not ws._insert_entity(session_id, args, now, source="save"):
-        return None  # already recorded in this session
-    return {
-        "name": args.name,
-        "type": args.type,
-        "path": rel,
-        "language": args.language,
-        "line": args.line,
-    }

@@ -219,7 +219,9 @@ def _run(ns: argparse.Namespace) -> int:
                 try:
                     atomic_write_text(Path(ns.output), text if text.endswith("\n") else text + "\n")
                 except OSError as exc:
-                    raise InvalidInput(f"output: cannot write {ns.output} ({exc.strerror})") from None
+                    raise InvalidInput(
+                        f"output: cannot write {ns.output} ({exc.strerror})"
+                    ) from None
                 _note(f"Context written to {ns.output}")
             else:
                 _emit(text)

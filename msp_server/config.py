@@ -56,6 +56,13 @@ class DetectionConfig(_Section):
     enabled: bool = True
 
 
+class CaptureConfig(_Section):
+    """Entity capture on save (language server): on/off per folder, and privacy globs."""
+
+    enabled: bool = True
+    exclude: list[str] = Field(default_factory=list, max_length=500)
+
+
 class MspConfig(_Section):
     project: str | None = Field(default=None, min_length=1, max_length=200)
     user: str | None = Field(default=None, min_length=1, max_length=200)
@@ -63,6 +70,7 @@ class MspConfig(_Section):
     state_dir: str | None = None
     context_days: int = Field(default=7, ge=1, le=3650)
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
+    capture: CaptureConfig = Field(default_factory=CaptureConfig)
     integrations: dict[str, IntegrationEntry] = Field(default_factory=dict)
 
     @field_validator("session_timeout", mode="before")

@@ -9,8 +9,10 @@ import getpass
 import hashlib
 import json
 import os
+import sqlite3
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -146,7 +148,7 @@ class Workspace:
         self._begin_action()
         if self._runnable("export_context"):
             latest = sessions[-1].id if sessions else None
-            with self.store.write():
+            with self.action():
                 self._emit(
                     "export_context",
                     latest,
@@ -238,12 +240,37 @@ class Workspace:
     def _begin_action(self) -> None:
         self.last_generated, self.last_failures = [], []
 
+    @contextmanager
+    def action(self) -> Iterator[sqlite3.Connection]:
+        """One user action: a store transaction, with this action's payload lists fresh."""
+        with self.store.write() as conn:
+            self._begin_action()
+            yield conn
+
+    def now_iso(self) -> str:
+        return self._now()
+
+    def active_session_id(self) -> str | None:
+        """The session that may take events now (inside an action), or None."""
+        row = self.store.open_session_row()
+        if row is None or self._effective_status(row["status"], row["last_activity"]) != "active":
+            return None
+        return str(row["id"])
+
+    def add_entities(
+        self, session_id: str, entities: Sequence[EntityArgs], source: str
+    ) -> list[EntityArgs]:
+        """Record several entities inside the caller's action (capture on save batches them);
+        returns those that were new to the session. Hooks fire for each."""
+        now = self._now()
+        self._touch(session_id, now)
+        return [args for args in entities if self._insert_entity(session_id, args, now, source)]
+
     def validate_integrations(self) -> list[dict[str, Any]]:
         """Load every configured integration, run `initialize`, report each one's health."""
         from msp_server.adapters.registry import load_integration
 
-        self._begin_action()
-        with self.store.write():
+        with self.action():
             self._emit("initialize", None, None)
         reports = []
         loaded = {i.name: i for i in self.integrations}
@@ -333,7 +360,7 @@ class Workspace:
         moment = self.clock()
         now = to_iso(moment)
         project = self._project(args.project)
-        with self.store.write():
+        with self.action():
             row = self.store.open_session_row()
             if row is not None:
                 if self._effective_status(row["status"], row["last_activity"]) == "active":
@@ -347,7 +374,6 @@ class Workspace:
                     f"{row['last_activity']} (crashed). Resume it with `msp recover` or close it "
                     "with `msp end` before starting a new one."
                 )
-            self._begin_action()
             previous = self.store.last_completed(project)
             if args.progress is not None:
                 progress = args.progress
@@ -379,8 +405,7 @@ class Workspace:
 
     def update(self, args: UpdateArgs) -> StatusReport:
         now = self._now()
-        with self.store.write():
-            self._begin_action()
+        with self.action():
             row = self._require_active()
             update_id = self._new_id("updates", "upd")
             found = detect.detect(args.text) if self.config.detection.enabled else None
@@ -513,8 +538,7 @@ class Workspace:
 
     def decide(self, args: DecideArgs) -> StatusReport:
         now = self._now()
-        with self.store.write():
-            self._begin_action()
+        with self.action():
             row = self._require_active()
             self._touch(row["id"], now)
             self._insert_decision(row["id"], args, now)
@@ -522,8 +546,7 @@ class Workspace:
 
     def block(self, args: BlockArgs) -> StatusReport:
         now = self._now()
-        with self.store.write():
-            self._begin_action()
+        with self.action():
             row = self._require_active()
             self._touch(row["id"], now)
             self._insert_blocker(row["id"], args, now)
@@ -531,8 +554,7 @@ class Workspace:
 
     def resolve(self, args: ResolveArgs) -> StatusReport:
         now = self._now()
-        with self.store.write():
-            self._begin_action()
+        with self.action():
             row = self._require_active()
             blocker = self._find_blocker(args.blocker)
             self.store.resolve_blocker(blocker.id, now, args.solution, row["id"])
@@ -563,8 +585,7 @@ class Workspace:
 
     def entity(self, args: EntityArgs, source: str = "manual") -> StatusReport:
         now = self._now()
-        with self.store.write():
-            self._begin_action()
+        with self.action():
             row = self._require_active()
             self._touch(row["id"], now)
             self._insert_entity(row["id"], args, now, source)
@@ -574,8 +595,7 @@ class Workspace:
         """Close the open session in one transaction: repeating it after a crash is safe because
         either nothing was committed (the session is still open) or all of it was."""
         now = self._now()
-        with self.store.write():
-            self._begin_action()
+        with self.action():
             row = self.store.open_session_row()
             if row is None:
                 raise NoActiveSession("No active session to end. Start one with `msp start`.")

@@ -5,8 +5,8 @@ one only in temporal values and schema statements (no Neo4j server can be instal
 from __future__ import annotations
 
 import json
-import time
 import re
+import time
 from collections import Counter
 from typing import Any
 

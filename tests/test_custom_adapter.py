@@ -37,16 +37,22 @@ def test_loads_by_module_path(msp: Msp, example_on_path: None) -> None:
     report = msp.ok("integrations", "--json").json()["integrations"][0]
     assert report["valid"] and report["credentials"] == ["webhook-url"]
     assert report["hooks"] == [
-        "session_started", "decision_recorded", "blocker_recorded", "session_ended"
+        "session_started",
+        "decision_recorded",
+        "blocker_recorded",
+        "session_ended",
     ]
 
 
-def test_loads_by_entry_point(msp: Msp, example_on_path: None, tmp_path: Path,
-                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_loads_by_entry_point(
+    msp: Msp, example_on_path: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An installed package announces the adapter in the `msp_server.adapters` group."""
     dist = tmp_path / "site" / "msp_webhook_example-1.0.dist-info"
     dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: msp-webhook-example\nVersion: 1.0\n")
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: msp-webhook-example\nVersion: 1.0\n"
+    )
     (dist / "entry_points.txt").write_text(
         "[msp_server.adapters]\nwebhook = webhook_adapter:WebhookAdapter\n"
     )
@@ -56,13 +62,19 @@ def test_loads_by_entry_point(msp: Msp, example_on_path: None, tmp_path: Path,
 
 
 def test_bad_custom_config_is_reported_with_its_path(msp: Msp, example_on_path: None) -> None:
-    entry = {"enabled": True, "module": "webhook_adapter:WebhookAdapter",
-             "config": {"notifyOn": ["lunch"], "maxText": 5}}
+    entry = {
+        "enabled": True,
+        "module": "webhook_adapter:WebhookAdapter",
+        "config": {"notifyOn": ["lunch"], "maxText": 5},
+    }
     msp.ok("config", "set", "integrations.webhook", json.dumps(entry))
     result = msp("integrations")
     assert result.code == 4
     assert "integrations.webhook.config.notifyOn.0: input should be" in result.out
-    assert "integrations.webhook.config.maxText: input should be greater than or equal to 20" in result.out
+    assert (
+        "integrations.webhook.config.maxText: input should be greater than or equal to 20"
+        in result.out
+    )
     started = msp("start", "--project", "demo")  # the session still works, with a warning
     assert started.code == 0 and "integration webhook is not running" in started.err
 

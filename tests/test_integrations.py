@@ -29,11 +29,19 @@ def _enable_all(msp: Msp, vault: Path) -> None:
     integrations = {
         "neo4j": {"enabled": True, "config": {"dialect": "falkordb", "database": "msp"}},
         "obsidian": {"enabled": True, "config": {"vaultPath": str(vault)}},
-        "linear": {"enabled": True, "config": {"issueId": "ENG-123",
-                                               "commentOn": ["decision_recorded"]}},
+        "linear": {
+            "enabled": True,
+            "config": {"issueId": "ENG-123", "commentOn": ["decision_recorded"]},
+        },
         "slack": {"enabled": True, "config": {"notifyOn": ["blocker_recorded"]}},
-        "jira": {"enabled": True, "config": {"baseUrl": "https://acme.atlassian.net",
-                                             "issueKey": "ABC-123", "email": "ada@example.com"}},
+        "jira": {
+            "enabled": True,
+            "config": {
+                "baseUrl": "https://acme.atlassian.net",
+                "issueKey": "ABC-123",
+                "email": "ada@example.com",
+            },
+        },
     }
     for name, entry in integrations.items():
         msp.ok("config", "set", f"integrations.{name}", json.dumps(entry))
@@ -42,8 +50,16 @@ def _enable_all(msp: Msp, vault: Path) -> None:
 def _scripted_session(msp: Msp, text: str) -> None:
     msp.ok("start", "--project", "demo", "--goal", f"Goal {text}", "--progress", "10")
     msp.ok("update", f"Progress {text}", "30")
-    msp.ok("decide", f"Decision {text}", "--rationale", f"Because {text}",
-           "--alternative", f"Alt {text}", "--alternative", "plain")
+    msp.ok(
+        "decide",
+        f"Decision {text}",
+        "--rationale",
+        f"Because {text}",
+        "--alternative",
+        f"Alt {text}",
+        "--alternative",
+        "plain",
+    )
     msp.ok("block", f"Blocker {text}", "--severity", "high")
     blocker_id = msp.status()["session"]["blockers"][-1]["id"]
     msp.ok("resolve", blocker_id, "--solution", f"Solved {text}")
@@ -67,11 +83,24 @@ def test_a_session_through_all_five_builtins_validates(
     _scripted_session(msp, text)
     payloads = _payloads(msp)
     hooks = Counter((p["integration"], p["hook"]) for p in payloads)
-    for hook in ("initialize", "session_started", "progress_updated", "decision_recorded",
-                 "blocker_recorded", "blocker_resolved", "entity_recorded", "session_ended"):
+    for hook in (
+        "initialize",
+        "session_started",
+        "progress_updated",
+        "decision_recorded",
+        "blocker_recorded",
+        "blocker_resolved",
+        "entity_recorded",
+        "session_ended",
+    ):
         assert hooks[("neo4j", hook)] >= 1, hook
-    for hook in ("session_started", "progress_updated", "decision_recorded", "session_ended",
-                 "export_context"):
+    for hook in (
+        "session_started",
+        "progress_updated",
+        "decision_recorded",
+        "session_ended",
+        "export_context",
+    ):
         assert hooks[("obsidian", hook)] >= 1, hook
     assert hooks[("linear", "decision_recorded")] == 1 and hooks[("linear", "session_ended")] == 1
     assert hooks[("slack", "blocker_recorded")] == 1 and hooks[("slack", "session_ended")] == 1
@@ -90,7 +119,9 @@ def test_a_session_through_all_five_builtins_validates(
             assert validate(linear_schema(), document) == []
             operation = document.definitions[0]
             coerced = get_variable_values(
-                linear_schema(), operation.variable_definitions, payload["variables"]  # type: ignore[attr-defined]
+                linear_schema(),
+                operation.variable_definitions,
+                payload["variables"],  # type: ignore[attr-defined]
             )
             assert not isinstance(coerced, list), coerced
             assert text not in payload["query"]
@@ -114,13 +145,18 @@ def test_a_session_through_all_five_builtins_validates(
             pytest.fail(f"unexpected payload {payload['integration']} {payload['kind']}")
 
     graph_sessions = graph.query("MATCH (s:Session) RETURN s.id, s.summary").result_set
-    assert graph_sessions == [[msp.ok("sessions", "--json").json()["sessions"][0]["id"],
-                               f"Summary {text}"]]
+    assert graph_sessions == [
+        [msp.ok("sessions", "--json").json()["sessions"][0]["id"], f"Summary {text}"]
+    ]
 
 
 def test_payloads_are_stored_with_their_event(msp: Msp, tmp_path: Path) -> None:
-    msp.ok("config", "set", "integrations.obsidian",
-           json.dumps({"enabled": True, "config": {"vaultPath": str(tmp_path)}}))
+    msp.ok(
+        "config",
+        "set",
+        "integrations.obsidian",
+        json.dumps({"enabled": True, "config": {"vaultPath": str(tmp_path)}}),
+    )
     msp.ok("start", "--project", "demo")
     out = msp.ok("update", "Decided to use WAL because readers", "20").out
     assert "Payloads:" in out and "obsidian" in out
@@ -131,7 +167,10 @@ def test_payloads_are_stored_with_their_event(msp: Msp, tmp_path: Path) -> None:
     assert {p["hook"] for p in by_update} == {"progress_updated"}
     assert {p["hook"] for p in by_decision} == {"decision_recorded"}
     for payload in by_update + by_decision:
-        assert payload["sessionId"] == session["id"] and payload["eventId"] in (update_id, decision_id)
+        assert payload["sessionId"] == session["id"] and payload["eventId"] in (
+            update_id,
+            decision_id,
+        )
         assert payload["id"].startswith("pay-") and payload["createdAt"].endswith("Z")
     assert "No payloads." in msp.ok("payloads", "--integration", "slack").out
 
@@ -145,7 +184,7 @@ def test_initialize_payloads_are_not_duplicated(msp: Msp) -> None:
     assert first and {p["hook"] for p in first} == {"initialize"}
 
 
-BROKEN = '''
+BROKEN = """
 from msp_server.adapters.base import Adapter
 
 class Broken(Adapter):
@@ -156,7 +195,7 @@ class Broken(Adapter):
 
     def decision_recorded(self, event):
         return [{"kind": "cypher", "title": "missing statement"}]
-'''
+"""
 
 
 def test_a_broken_adapter_breaks_nothing_else(
@@ -164,10 +203,18 @@ def test_a_broken_adapter_breaks_nothing_else(
 ) -> None:
     (tmp_path / "broken_adapter.py").write_text(BROKEN)
     monkeypatch.syspath_prepend(str(tmp_path))
-    msp.ok("config", "set", "integrations.broken",
-           '{"enabled": true, "module": "broken_adapter:Broken"}')
-    msp.ok("config", "set", "integrations.obsidian",
-           json.dumps({"enabled": True, "config": {"vaultPath": str(tmp_path / "v")}}))
+    msp.ok(
+        "config",
+        "set",
+        "integrations.broken",
+        '{"enabled": true, "module": "broken_adapter:Broken"}',
+    )
+    msp.ok(
+        "config",
+        "set",
+        "integrations.obsidian",
+        json.dumps({"enabled": True, "config": {"vaultPath": str(tmp_path / "v")}}),
+    )
     msp.ok("start", "--project", "demo")
     updated = msp("update", "still recorded", "15")
     assert updated.code == 0
@@ -177,7 +224,8 @@ def test_a_broken_adapter_breaks_nothing_else(
     session = msp.status()["session"]
     assert session["progress"] == 15 and session["decisions"][0]["content"] == "also recorded"
     assert {p["hook"] for p in _payloads(msp, integration="obsidian")} >= {
-        "progress_updated", "decision_recorded"
+        "progress_updated",
+        "decision_recorded",
     }
     assert _payloads(msp, integration="broken") == []
     report = {r["name"]: r for r in msp.ok("integrations", "--json").json()["integrations"]}

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from msp_server import capture
+from msp_server.config import CaptureConfig
 from msp_server.core.commands import BlockArgs, StartArgs
+from msp_server.core.errors import ConfigError
 from msp_server.lsp.app import session_payload, split_settings
 from msp_server.workspace import Workspace
 from tests.lsp_helpers import git_commit, git_init
@@ -73,8 +75,12 @@ def test_apply_batch_is_one_transaction_and_never_records_twice(tmp_path: Path) 
         state = capture.batch_state(ws, ["m.py"])
         assert state.session_start is not None and state.has_baseline == set()
         scan = capture.scan_batch(
-            tmp_path, ws.state_dir, {source: "save"}, capture.CaptureSettings(),
-            state.has_baseline, state.session_start,
+            tmp_path,
+            ws.state_dir,
+            {source: "save"},
+            CaptureConfig(),
+            state.has_baseline,
+            state.session_start,
         )
         scan.files[0].fallback = {("Kept", "class")}  # as if HEAD held Kept
         recorded = capture.apply_batch(ws, scan.files)
@@ -87,15 +93,24 @@ def test_apply_batch_is_one_transaction_and_never_records_twice(tmp_path: Path) 
         ws.close()
 
 
-def test_settings_split_and_validation() -> None:
-    overrides, settings = split_settings(
-        {"project": "p", "contextDays": 3, "capture": {"exclude": ["a/**"]}, "pythonPath": "x",
-         "sessionTimeout": None}
+def test_settings_split_and_validation(tmp_path: Path) -> None:
+    overrides = split_settings(
+        {
+            "project": "p",
+            "contextDays": 3,
+            "capture": {"exclude": ["a/**"], "enabled": None},
+            "pythonPath": "x",
+            "sessionTimeout": None,
+        }
     )
-    assert overrides == {"project": "p", "contextDays": 3}
-    assert settings.exclude == ["a/**"] and settings.enabled is True
-    with pytest.raises(Exception, match=r"capture\.enabled"):
-        split_settings({"capture": {"enabled": "sometimes"}})
+    assert overrides == {"project": "p", "contextDays": 3, "capture": {"exclude": ["a/**"]}}
+    ws = Workspace(tmp_path, overrides=overrides)
+    try:
+        assert ws.config.capture.exclude == ["a/**"] and ws.config.capture.enabled is True
+    finally:
+        ws.close()
+    with pytest.raises(ConfigError, match=r"capture\.enabled"):
+        Workspace(tmp_path, overrides=split_settings({"capture": {"enabled": "sometimes"}}))
 
 
 def test_session_changed_payload_matches_wire_json(tmp_path: Path) -> None:

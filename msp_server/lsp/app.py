@@ -16,18 +16,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from lsprotocol import types
-from pydantic import ValidationError
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from msp_server import __version__
-from msp_server.capture import CaptureSettings
-from msp_server.config import MspConfig
+from msp_server.config import CaptureConfig, MspConfig
 from msp_server.core.errors import (
     ConfigError,
     InvalidInput,
     MspError,
-    describe_validation_error,
 )
 from msp_server.core.models import StatusReport
 from msp_server.lsp import wire
@@ -47,26 +44,22 @@ _CONFIG_KEYS = {f.alias or name for name, f in MspConfig.model_fields.items()} |
 )
 
 
-def split_settings(settings: dict[str, Any]) -> tuple[dict[str, Any], CaptureSettings]:
-    """Editor settings -> (overrides for Workspace, capture settings). Nulls mean "unset"."""
+def split_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Editor settings -> overrides for Workspace. Nulls mean "unset"; keys the server does not
+    know (the extension's own, such as its interpreter path) are not ours to reject."""
     overrides = {
-        k: v for k, v in settings.items() if k in _CONFIG_KEYS and v is not None
+        k: _without_nulls(v) for k, v in settings.items() if k in _CONFIG_KEYS and v is not None
     }
-    ignored = sorted(k for k in settings if k not in _CONFIG_KEYS and k != "capture")
+    ignored = sorted(k for k in settings if k not in _CONFIG_KEYS)
     if ignored:
         log.debug("settings not used by the server: %s", ", ".join(ignored))
-    raw_capture = settings.get("capture") or {}
-    try:
-        capture = CaptureSettings.model_validate(
-            {k: v for k, v in raw_capture.items() if v is not None}
-            if isinstance(raw_capture, dict)
-            else raw_capture
-        )
-    except ValidationError as exc:
-        raise ConfigError(
-            f"editor settings: {describe_validation_error(exc, 'capture.')}"
-        ) from None
-    return overrides, capture
+    return overrides
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    return value
 
 
 def session_payload(folder_uri: str, report: StatusReport) -> dict[str, Any]:
@@ -102,7 +95,7 @@ class Folder:
         self.name = path.name or str(path)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"msp-{self.name}")
         self.ws: Workspace | None = None
-        self.capture = CaptureSettings()
+        self.capture = CaptureConfig()
         self.error: str | None = None  # why the last (re)configuration failed
         self.shown_error: str | None = None  # shown to the user once, not at every retry
         self.ready = asyncio.Event()
@@ -239,7 +232,7 @@ class MspLanguageServer(LanguageServer):
         """(Re)open the folder's Workspace with these settings; on a config error keep the last
         good one, log it and show it to the user once."""
         try:
-            overrides, capture = split_settings(settings)
+            overrides = split_settings(settings)
 
             def reopen() -> Workspace:
                 fresh = Workspace(folder.path, overrides=overrides)
@@ -249,7 +242,7 @@ class MspLanguageServer(LanguageServer):
                 folder.data_version = fresh.store.data_version()
                 return fresh
 
-            await folder.call(reopen)
+            capture = (await folder.call(reopen)).config.capture
             folder.capture = capture
             folder.error = folder.shown_error = None
             log.info(
@@ -293,6 +286,7 @@ class MspLanguageServer(LanguageServer):
         while not folder.closed:
             await asyncio.sleep(POLL_SECONDS)
             try:
+
                 def version() -> int | None:
                     return folder.ws.store.data_version() if folder.ws else None
 

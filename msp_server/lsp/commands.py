@@ -119,9 +119,7 @@ COMMANDS: dict[str, Spec] = {
 def parse_arguments(arguments: tuple[Any, ...], model: type[Args]) -> tuple[Any, Args]:
     """(folderUri, validated args) from the command's single object argument."""
     if len(arguments) > 1:
-        raise invalid_params(
-            f"arguments: expected one object, got {len(arguments)} arguments"
-        )
+        raise invalid_params(f"arguments: expected one object, got {len(arguments)} arguments")
     raw = arguments[0] if arguments else {}
     if raw is None:
         raw = {}

@@ -109,9 +109,7 @@ async def process_batch(
         f" ({skipped})" if skipped else "",
     )
     if recorded:
-        ls.protocol.notify(
-            wire.ENTITIES_CAPTURED, {"folderUri": folder.uri, "entities": recorded}
-        )
+        ls.protocol.notify(wire.ENTITIES_CAPTURED, {"folderUri": folder.uri, "entities": recorded})
         await ls.push_status(folder)
 
 
