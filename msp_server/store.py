@@ -190,11 +190,19 @@ def _migration_3(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_4(conn: sqlite3.Connection) -> None:
+    """The outbox lease: `claimed_by` names the process sending a payload right now (with
+    `next_attempt_at` as the lease's end), so a crashed send is retried once the lease ends and
+    `msp outbox` can tell in-flight payloads from waiting ones."""
+    _run_script(conn, "ALTER TABLE payloads ADD COLUMN claimed_by TEXT")
+
+
 # Forward-only migrations; index i upgrades schema version i to i + 1.
 MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
     _migration_1,
     _migration_2,
     _migration_3,
+    _migration_4,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -479,6 +487,33 @@ class Store:
             data["body"] = json.loads(data["body"])
             result.append(data)
         return result
+
+    def event_ids_at(self, rel_path: str, lines: Sequence[int]) -> list[str]:
+        """Ids of events recorded at these 1-based lines of a workspace file."""
+        marks = ", ".join("?" for _ in lines)
+        ids = [
+            row[0]
+            for row in self.conn.execute(
+                f"SELECT id FROM entities WHERE path = ? AND line IN ({marks}) ORDER BY seq",
+                [rel_path, *lines],
+            )
+        ]
+        suffixes = [f"({rel_path}:{line})" for line in lines]
+        for table, column in (
+            ("updates", "description"),
+            ("decisions", "content"),
+            ("blockers", "description"),
+        ):
+            # An exact suffix test: no LIKE wildcards, no case folding of paths.
+            matches = " OR ".join(f"substr({column}, -?) = ?" for _ in suffixes)
+            params = [value for suffix in suffixes for value in (len(suffix), suffix)]
+            ids += [
+                row[0]
+                for row in self.conn.execute(
+                    f"SELECT id FROM {table} WHERE {matches} ORDER BY seq", params
+                )
+            ]
+        return ids
 
     def insert_failure(self, row: dict[str, Any]) -> None:
         columns = list(row)

@@ -240,6 +240,51 @@ class Workspace:
     def _begin_action(self) -> None:
         self.last_generated, self.last_failures = [], []
 
+    def take_generated(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The payloads (wire form) and failures of the last action, handed over once."""
+        generated = [payload_wire(row) for row in self.last_generated]
+        failures, self.last_generated, self.last_failures = self.last_failures, [], []
+        return generated, failures
+
+    def payloads_at(self, rel_path: str, lines: Sequence[int]) -> list[dict[str, Any]]:
+        """Payloads of the events recorded at these (1-based) lines of a file: entities by
+        their path and line, and updates/decisions/blockers recorded from a code action, whose
+        text ends with `(path:line)`."""
+        if not lines:
+            return []
+        with self.store.read():
+            event_ids = self.store.event_ids_at(rel_path, lines)
+            rows = [
+                row for event_id in event_ids for row in self.store.payload_rows(event_id=event_id)
+            ]
+        return [payload_wire(row) for row in rows]
+
+    def render_payload_file(self, payload_id: str) -> Path:
+        """A payload as a file a person can read (and an editor open): the state folder's
+        `payloads/` keeps one per payload. Payloads hold no secrets, only credential names."""
+        from msp_server.fsutil import atomic_write_text
+
+        with self.store.read():
+            rows = self.store.payload_rows(payload_id=payload_id)
+        if not rows:
+            raise InvalidInput(f"id: no payload with id {payload_id!r}")
+        body = rows[0]["body"]
+        kind = body["kind"]
+        if kind == "cypher":
+            text = f"// {body['title']}\n// parameters: {json.dumps(body['parameters'])}\n"
+            text += body["statement"] + "\n"
+        elif kind == "graphql":
+            text = f"# {body['title']}\n# variables: {json.dumps(body['variables'])}\n"
+            text += body["query"] + "\n"
+        elif kind == "file":
+            text = body["content"]
+        else:
+            text = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+        suffix = {"cypher": ".cypher", "graphql": ".graphql", "file": ".md"}.get(kind, ".json")
+        path = self.state_dir / "payloads" / f"{payload_id}{suffix}"
+        atomic_write_text(path, text)
+        return path
+
     @contextmanager
     def action(self) -> Iterator[sqlite3.Connection]:
         """One user action: a store transaction, with this action's payload lists fresh."""

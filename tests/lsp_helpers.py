@@ -23,6 +23,7 @@ from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, LanguageClient, register_
 TIMEOUT = 20.0
 SESSION_CHANGED = "msp/sessionChanged"
 ENTITIES_CAPTURED = "msp/entitiesCaptured"
+PAYLOADS_GENERATED = "msp/payloadsGenerated"
 
 
 def uri(path: Path) -> str:
@@ -209,7 +210,13 @@ async def start_server(
 
         return handler
 
-    for method in (SESSION_CHANGED, ENTITIES_CAPTURED, "window/logMessage", "window/showMessage"):
+    for method in (
+        SESSION_CHANGED,
+        ENTITIES_CAPTURED,
+        PAYLOADS_GENERATED,
+        "window/logMessage",
+        "window/showMessage",
+    ):
         features[method] = record(method)
 
     def show_message_request(
@@ -219,6 +226,14 @@ async def start_server(
         return types.MessageActionItem(title=message_choice) if message_choice else None
 
     features["window/showMessageRequest"] = show_message_request
+
+    def show_document(
+        ls: LanguageClient, params: types.ShowDocumentParams
+    ) -> types.ShowDocumentResult:
+        recorder.add("window/showDocument", _plain(params))
+        return types.ShowDocumentResult(success=True)
+
+    features["window/showDocument"] = show_document
     register_lsp_features(client, features)
     for scope, settings in (configuration or {}).items():
         client.set_configuration(settings, section="msp", scope_uri=scope)

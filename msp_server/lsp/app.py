@@ -268,6 +268,22 @@ class MspLanguageServer(LanguageServer):
 
     # -- notifications -------------------------------------------------------------------------
 
+    async def act(self, folder: Folder, action: Callable[[Workspace], T]) -> T:
+        """Run a changing action; then tell the client what the integrations made of it."""
+
+        def call(ws: Workspace) -> tuple[T, list[dict[str, Any]], list[dict[str, Any]]]:
+            ws.take_generated()  # nothing stale from an action that failed earlier
+            result = action(ws)
+            return (result, *ws.take_generated())
+
+        result, generated, failures = await folder.run(call)
+        if generated or failures:
+            self.protocol.notify(
+                wire.PAYLOADS_GENERATED,
+                {"folderUri": folder.uri, "payloads": generated, "failures": failures},
+            )
+        return result
+
     async def push_status(self, folder: Folder, *, only_if_changed: bool = False) -> None:
         """Send `msp/sessionChanged` for a folder (after a change, or when the store moved)."""
         if folder.ws is None or folder.closed:

@@ -1,22 +1,27 @@
 """Code actions: record a marker comment or a selection as a decision, blocker or update.
 
 The handler builds one `ActionContext` (lines read from disk: documents are not synced) and asks
-each provider in `PROVIDERS` for actions. A later provider (the payloads of an event recorded on
-this line) is one more function appended to that list.
+each provider in `PROVIDERS` for actions. The payloads of events recorded on these lines (an
+entity captured there, or an event recorded from a code action, whose text ends `(path:line)`)
+come from the store and are offered as Open (a server command) and Copy (a client command).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lsprotocol import types
 
 from msp_server.lsp import wire
 from msp_server.lsp.app import MspLanguageServer, uri_to_path
+
+log = logging.getLogger(__name__)
 
 MAX_LINES = 500  # a code action over a huge selection reads no more than this
 KIND = types.CodeActionKind.QuickFix
@@ -155,4 +160,31 @@ def register(server: MspLanguageServer) -> None:
         if ctx is None:
             return None
         actions = [action for provider in PROVIDERS for action in provider(ctx)]
+        lines = sorted(number + 1 for number in ctx.lines)
+        try:
+            payloads = await folder.run(lambda ws: ws.payloads_at(rel, lines))
+        except Exception as exc:  # a folder whose config is broken still offers the rest
+            log.info("no payload actions for %s: %s", rel, exc)
+            payloads = []
+        actions += payload_actions(folder.uri, payloads)
         return actions or None
+
+
+def payload_actions(folder_uri: str, payloads: list[dict[str, Any]]) -> list[types.CodeAction]:
+    """On a recorded event's line: open or copy each payload its integrations generated."""
+    actions = []
+    for payload in payloads:
+        argument = {"folderUri": folder_uri, "id": payload["id"]}
+        label = f"{payload['integration']}: {payload['title']}"
+        for title, command in (
+            (f"MSP: Open payload — {label}", wire.command_id("openPayload")),
+            (f"MSP: Copy payload — {label}", wire.COPY_PAYLOAD),
+        ):
+            actions.append(
+                types.CodeAction(
+                    title=title,
+                    kind=KIND,
+                    command=types.Command(title=title, command=command, arguments=[argument]),
+                )
+            )
+    return actions

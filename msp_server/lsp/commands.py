@@ -28,6 +28,7 @@ from msp_server.core.commands import (
     StartArgs,
     UpdateArgs,
 )
+from msp_server.core.models import Name
 from msp_server.lsp import wire
 from msp_server.lsp.app import Folder, MspLanguageServer
 from msp_server.lsp.errors import invalid_params, to_rpc_error
@@ -38,6 +39,41 @@ log = logging.getLogger(__name__)
 
 class StatusArgs(Args):
     """`status` takes nothing but `folderUri`; anything else is a typo worth reporting."""
+
+
+class ListPayloadsArgs(Args):
+    session_id: Name | None = None
+    event_id: Name | None = None
+    integration: Name | None = None
+
+
+class PayloadArgs(Args):
+    id: Name
+
+
+async def _list_payloads(ls: MspLanguageServer, folder: Folder, args: ListPayloadsArgs) -> Any:
+    payloads = await folder.run(
+        lambda ws: ws.payloads(
+            session_id=args.session_id, event_id=args.event_id, integration=args.integration
+        )
+    )
+    return {"payloads": payloads}
+
+
+async def _validate_integrations(ls: MspLanguageServer, folder: Folder, args: Any) -> Any:
+    return {"integrations": await ls.act(folder, lambda ws: ws.validate_integrations())}
+
+
+async def _open_payload(ls: MspLanguageServer, folder: Folder, args: PayloadArgs) -> Any:
+    """Write the payload as a readable file in the state folder and ask the client to show it
+    (window/showDocument works in any LSP 3.16 client, not only VS Code)."""
+    path = await folder.run(lambda ws: ws.render_payload_file(args.id))
+    uri = path.as_uri()
+    try:
+        await ls.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True))
+    except Exception as exc:  # a client without showDocument still gets the uri back
+        log.info("showDocument for %s failed: %s", uri, exc)
+    return {"uri": uri}
 
 
 Run = Callable[[MspLanguageServer, Folder, Any], Awaitable[Any]]
@@ -54,7 +90,7 @@ def _action(method: Callable[[Workspace, Any], Any]) -> Run:
     """A command that changes the session and answers like `msp status --json`."""
 
     async def run(ls: MspLanguageServer, folder: Folder, args: Any) -> Any:
-        report = await folder.run(lambda ws: method(ws, args))
+        report = await ls.act(folder, lambda ws: method(ws, args))
         return report.wire()
 
     return run
@@ -113,6 +149,9 @@ COMMANDS: dict[str, Spec] = {
     "exportContext": Spec(ContextArgs, _export, False),
     "commitMessage": Spec(GitArgs, _commit_message, False),
     "listSessions": Spec(SessionsArgs, _sessions, False),
+    "listPayloads": Spec(ListPayloadsArgs, _list_payloads, False),
+    "validateIntegrations": Spec(StatusArgs, _validate_integrations, False),
+    "openPayload": Spec(PayloadArgs, _open_payload, False),
 }
 
 

@@ -97,7 +97,7 @@ async def process_batch(
         state.has_baseline,
         state.session_start,
     )
-    recorded = await folder.run(lambda ws: capture.apply_batch(ws, result.files))
+    recorded = await ls.act(folder, lambda ws: capture.apply_batch(ws, result.files))
     skipped = "; ".join(f"{path}: {why}" for path, why in sorted(result.skipped.items())[:20])
     log.info(
         "capture: %s: %d file(s) scanned, %d entit%s recorded, %d skipped%s",
