@@ -16,12 +16,10 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
-from msp_server.adapters.base import HookEvent
-from msp_server.adapters.registry import Integration, dispatch, load_enabled
 from msp_server.config import CONFIG_FILE, MspConfig, load_config
 from msp_server.core import detect, export
 from msp_server.core.commands import (
@@ -47,6 +45,9 @@ from msp_server.core.git import commit_message, current_branch
 from msp_server.core.models import Blocker, Decision, Entity, Session, StatusReport, Update
 from msp_server.core.timeutil import hours_between, parse_iso, to_iso, utc_now
 from msp_server.store import DB_FILE, OPEN_STATUSES, Store
+
+if TYPE_CHECKING:
+    from msp_server.adapters.registry import Integration
 
 MSP_DIR = ".msp"
 RecordT = TypeVar("RecordT", Update, Decision, Blocker, Entity)
@@ -180,7 +181,12 @@ class Workspace:
 
     @cached_property
     def integrations(self) -> list[Integration]:
-        """Enabled integrations, loaded once per Workspace (a config change makes a new one)."""
+        """Enabled integrations, loaded once per Workspace (a config change makes a new one).
+        Imported lazily: a workspace without integrations never pays for the adapter layer."""
+        if not any(entry.enabled for entry in self.config.integrations.values()):
+            return []
+        from msp_server.adapters.registry import load_enabled
+
         return load_enabled(self.config.integrations)
 
     def _runnable(self, hook: str) -> list[Integration]:
@@ -196,6 +202,8 @@ class Workspace:
         runnable = self._runnable(hook)
         if not runnable:
             return
+        from msp_server.adapters.base import HookEvent
+        from msp_server.adapters.registry import dispatch
         session = self.store.load_session(session_id) if session_id else None
         snapshot = self._snapshot(session) if session else None
         now = self._now()

@@ -33,7 +33,7 @@ HOOKS: tuple[str, ...] = get_args(Hook)
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(
+    model_config = ConfigDict(defer_build=True, 
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
     )
 
@@ -106,7 +106,7 @@ class HookEvent(_Wire):
 class AdapterConfig(BaseModel):
     """Base of every adapter's `config` block: camelCase keys, unknown keys are errors."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
 ConfigT = TypeVar("ConfigT", bound=AdapterConfig)
