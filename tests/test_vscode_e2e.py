@@ -2,8 +2,9 @@
 playwright-core in headless Chromium (vscode-extension/e2e/drive.mjs).
 
 A user's whole session from the command palette: Start Session (the status bar turns active),
-Update Progress, Record Decision, a saved Python file with a new class (the entity arrives), End
-Session; then the store is checked through the `msp` CLI. Screenshots of the status bar land in
+Update Progress, Record Decision, an update from a terminal (`msp update`, which the status bar
+shows too), a saved Python file with a new class (the entity arrives), End Session; then the store
+is checked through the `msp` CLI. Screenshots of the status bar land in
 vscode-extension/test-artifacts/ (or $MSP_E2E_ARTIFACTS).
 
 Needs the tools that scripts/setup-e2e.sh installs (Node 24 + code-server 4.139.1, chromium,
@@ -48,6 +49,10 @@ USER_SETTINGS = {
     "workbench.tips.enabled": False,
     "extensions.ignoreRecommendations": True,
     "git.openRepositoryInParentFolders": "never",
+    "extensions.autoCheckUpdates": False,
+    "extensions.autoUpdate": False,
+    "update.mode": "none",
+    "workbench.enableExperiments": False,
 }
 
 
@@ -124,12 +129,15 @@ def _stop_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(timeout=10)
 
 
+def _msp_command() -> list[str]:
+    script = Path(sys.executable).with_name("msp")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "msp_server.cli"]
+
+
 def _msp(workspace: Path, *args: str) -> dict:  # type: ignore[type-arg]
     """The `msp` CLI that shares the store, as a user would run it in a terminal."""
-    script = Path(sys.executable).with_name("msp")
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "msp_server.cli"]
     done = subprocess.run(
-        [*cmd, "--workspace", str(workspace), *args],
+        [*_msp_command(), "--workspace", str(workspace), *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -165,9 +173,14 @@ def code_server(tmp_path: Path) -> Iterator[CodeServer]:
 
     data_dir, ext_dir, home = tmp_path / "data", tmp_path / "extensions", tmp_path / "home"
     (data_dir / "User").mkdir(parents=True)
+    (data_dir / "Machine").mkdir()
     home.mkdir()
-    settings = {**USER_SETTINGS, "msp.server.command": [sys.executable, "-m", "msp_server"]}
+    # msp.server.command is machine-overridable: in code-server (a remote window) its place is
+    # the remote's Machine settings; the user settings carry it too, as on a desktop.
+    server_command = {"msp.server.command": [sys.executable, "-m", "msp_server"]}
+    settings = {**USER_SETTINGS, **server_command}
     (data_dir / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
+    (data_dir / "Machine" / "settings.json").write_text(json.dumps(server_command, indent=2))
     config = tmp_path / "code-server.yaml"
     config.write_text("auth: none\n")
 
@@ -225,6 +238,7 @@ def test_a_whole_session_from_the_palette(code_server: CodeServer) -> None:
         "MSP_E2E_WORKSPACE": str(code_server.workspace),
         "MSP_E2E_ARTIFACTS": str(ARTIFACTS),
         "CHROMIUM": str(CHROMIUM),
+        "MSP_E2E_CLI": json.dumps(_msp_command()),
     }
     started = time.monotonic()
     try:
@@ -240,6 +254,7 @@ def test_a_whole_session_from_the_palette(code_server: CodeServer) -> None:
         _keep_logs(code_server)
         raise AssertionError(f"the UI driver hung:\n{exc.stdout}\n{exc.stderr}") from None
     elapsed = time.monotonic() - started
+    print(drive.stdout)  # the step timings, shown with -s or on failure
     if drive.returncode != 0:
         _keep_logs(code_server)
     assert drive.returncode == 0, (
@@ -259,9 +274,9 @@ def test_a_whole_session_from_the_palette(code_server: CodeServer) -> None:
     assert session["status"] == "completed"
     assert session["goal"] == "Password reset flow"
     assert session["startProgress"] == 40
-    assert session["endProgress"] == 45
+    assert session["endProgress"] == 50  # the last update came from the terminal
     assert session["summary"] == "Reset flow works end to end"
-    assert session["counts"]["updates"] >= 1
+    assert session["counts"]["updates"] >= 2
     assert session["counts"]["decisions"] == 1
     assert session["counts"]["entities"] == 1
 

@@ -3,11 +3,13 @@
 //
 // Environment: MSP_E2E_URL (code-server base URL), MSP_E2E_WORKSPACE (the folder it serves),
 // MSP_E2E_ARTIFACTS (where screenshots go), CHROMIUM (default /usr/bin/chromium),
-// MSP_E2E_TIMEOUT_MS (each wait; default 30000).
+// MSP_E2E_TIMEOUT_MS (each wait; default 30000), MSP_E2E_CLI (JSON array: the `msp` command, for
+// the step that changes the session from a terminal).
 // Every wait is for an event on the page (a selector, a status-bar label); no fixed sleeps.
 // Prints one line per step ("step <name> <ms>") and exits non-zero on the first failure, after a
 // full-page screenshot.
 
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -17,6 +19,7 @@ const workspace = process.env.MSP_E2E_WORKSPACE;
 const artifacts = process.env.MSP_E2E_ARTIFACTS ?? 'test-artifacts';
 const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const timeout = Number(process.env.MSP_E2E_TIMEOUT_MS ?? 30000);
+const cli = process.env.MSP_E2E_CLI ? JSON.parse(process.env.MSP_E2E_CLI) : undefined;
 if (!url || !workspace) {
     console.error('MSP_E2E_URL and MSP_E2E_WORKSPACE must be set');
     process.exit(2);
@@ -146,6 +149,14 @@ try {
     await pick('impact', 'high');
     await statusMessage('MSP: decision recorded');
     step('decision recorded');
+
+    if (cli) {
+        // A change made in a terminal reaches the status bar too (the server watches the store).
+        const t0 = Date.now();
+        execFileSync(cli[0], [...cli.slice(1), '--workspace', workspace, 'update', 'Mail template from the terminal', '50']);
+        console.log(`status: ${await statusLabel(/^MSP: active session, 50%/)} (${Date.now() - t0} ms after the CLI)`);
+        step('terminal update shown');
+    }
 
     // A new class in the saved file arrives as an entity (batched message in the status bar).
     await page.locator('.editor-instance .monaco-editor .view-lines').first().click();

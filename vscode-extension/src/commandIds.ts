@@ -22,7 +22,12 @@ export const COMMANDS = {
     showLog: { id: 'msp.showLog', title: 'Show Log' },
     restartServer: { id: 'msp.restartServer', title: 'Restart Server' },
     sessionActions: { id: 'msp.sessionActions', title: 'Session Actions' },
+    /** Called by the server's code actions with `{folderUri, id}` (wire.json clientCommands). */
+    copyPayload: { id: 'msp.copyPayload', title: 'Copy Payload' },
 } as const;
+
+/** Commands that need an argument and so stay out of the command palette. */
+export const HIDDEN_FROM_PALETTE: readonly CommandKey[] = ['copyPayload'];
 
 export type CommandKey = keyof typeof COMMANDS;
 

@@ -135,7 +135,7 @@ export class Commands {
     }
 
     register(): vscode.Disposable[] {
-        const table: Record<CommandKey, () => Promise<unknown>> = {
+        const table: Record<CommandKey, (...args: unknown[]) => Promise<unknown>> = {
             startSession: () => this.startSession(),
             updateProgress: () => this.updateProgress(),
             recordDecision: () => this.recordDecision(),
@@ -155,11 +155,12 @@ export class Commands {
             showLog: async () => log.show(),
             restartServer: () => this.s.server.restart(),
             sessionActions: () => this.sessionActions(),
+            copyPayload: (arg?: unknown) => this.copyPayload(arg),
         };
         return (Object.keys(table) as CommandKey[]).map((key) =>
-            vscode.commands.registerCommand(COMMANDS[key].id, async () => {
+            vscode.commands.registerCommand(COMMANDS[key].id, async (...args: unknown[]) => {
                 try {
-                    await table[key]();
+                    await table[key](...args);
                 } catch (error) {
                     await reportCommandError(error, COMMANDS[key].title, this.s);
                 }
@@ -565,7 +566,14 @@ export class Commands {
         if (!payload) {
             return;
         }
-        await openPayloads([payload]);
+        if (this.s.server.isAvailable('openPayload')) {
+            // The server writes it as a readable file and shows it (window/showDocument).
+            if ((await this.call('showPayloads', 'openPayload', folder, { id: payload.id })) === undefined) {
+                return;
+            }
+        } else {
+            await openPayloads([payload]);
+        }
         const choice = await vscode.window.showInformationMessage(`MSP: ${payload.title}`, 'Copy', 'Send');
         if (choice === 'Copy') {
             await copyPayloads([payload]);
@@ -596,13 +604,42 @@ export class Commands {
         }
         let sent = 0;
         for (const payload of payloads) {
-            const result = await this.call<unknown>('sendPayload', 'sendPayload', folder, { payload: payload.id });
+            const result = await this.call<unknown>('sendPayload', 'sendPayload', folder, { id: payload.id });
             if (result === undefined) {
                 return;
             }
             sent += 1;
         }
         this.s.notifier.confirm(`MSP: ${sent === 1 ? 'payload' : `${sent} payloads`} sent`);
+    }
+
+    /** `msp.copyPayload` {folderUri, id} from a code action; from the palette, pick one. */
+    async copyPayload(arg?: unknown): Promise<void> {
+        const given = (arg ?? {}) as { folderUri?: unknown; id?: unknown };
+        const folder =
+            typeof given.folderUri === 'string'
+                ? vscode.workspace.getWorkspaceFolder(vscode.Uri.parse(given.folderUri))
+                : await chooseFolder();
+        if (!folder || !this.available('copyPayload', 'listPayloads')) {
+            return;
+        }
+        let payload: Payload | undefined;
+        if (typeof given.id === 'string') {
+            const listed = await this.call<unknown>('copyPayload', 'listPayloads', folder);
+            if (listed === undefined) {
+                return;
+            }
+            payload = payloadsFrom(listed).find((p) => p.id === given.id);
+            if (!payload) {
+                void vscode.window.showWarningMessage(`MSP: payload ${given.id} was not found.`);
+                return;
+            }
+        } else {
+            payload = await this.pickPayload('copyPayload', folder);
+        }
+        if (payload) {
+            await copyPayloads([payload]);
+        }
     }
 
     async flushOutbox(): Promise<void> {

@@ -15,6 +15,15 @@ import { SETTINGS_SECTION } from './wire';
 
 let server: MspServer | undefined;
 
+/** Keys of the `msp` section this extension contributes, relative to it ("capture.enabled"). */
+function contributedSettings(context: vscode.ExtensionContext): string[] {
+    const properties = (context.extension.packageJSON as { contributes?: { configuration?: { properties?: object } } })
+        .contributes?.configuration?.properties;
+    return Object.keys(properties ?? {})
+        .filter((key) => key.startsWith(`${SETTINGS_SECTION}.`))
+        .map((key) => key.slice(SETTINGS_SECTION.length + 1));
+}
+
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
     context.subscriptions.push(logChannel());
     let statusBar: StatusBar | undefined;
@@ -25,7 +34,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         syncStatus: (p) => statusBar?.syncStatus(p),
         entitiesCaptured: (p) => notifier?.entitiesCaptured(p),
         payloadsGenerated: (p) => void notifier?.payloadsGenerated(p),
-    });
+    }, contributedSettings(context));
     notifier = new Notifier({ sendPayloads: (folderUri, payloads) => commands!.sendPayloads(folderUri, payloads) });
     statusBar = new StatusBar(server);
     commands = new Commands({ server, statusBar, notifier });

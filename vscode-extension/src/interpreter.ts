@@ -22,6 +22,8 @@ export interface ServerLaunch {
     source: LaunchSource;
     /** The Python interpreter, when the launch is `<python> -m msp_server`. */
     python?: string;
+    /** Working directory of the server (and of the import check: `-m` imports from it). */
+    cwd?: string;
 }
 
 export interface ResolveDeps {
@@ -122,7 +124,7 @@ export type Check = { ok: true } | { ok: false; reason: string; install: string 
  */
 export async function checkLaunch(
     launch: ServerLaunch,
-    run: (cmd: string, args: string[]) => Promise<{ code: number | null; stderr: string }> = runQuiet,
+    run: (cmd: string, args: string[], cwd?: string) => Promise<{ code: number | null; stderr: string }> = runQuiet,
     find: (name: string) => Promise<string | undefined> = which,
 ): Promise<Check> {
     const install = installCommand(launch.python);
@@ -133,7 +135,7 @@ export async function checkLaunch(
     if (!launch.python) {
         return { ok: true };
     }
-    const result = await run(launch.python, ['-c', `import ${SERVER_MODULE}`]);
+    const result = await run(launch.python, ['-c', `import ${SERVER_MODULE}`], launch.cwd);
     if (result.code === 0) {
         return { ok: true };
     }
@@ -148,9 +150,9 @@ export async function checkLaunch(
     };
 }
 
-function runQuiet(cmd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+function runQuiet(cmd: string, args: string[], cwd?: string): Promise<{ code: number | null; stderr: string }> {
     return new Promise((resolve) => {
-        execFile(cmd, args, { timeout: 20_000, windowsHide: true }, (error, _stdout, stderr) => {
+        execFile(cmd, args, { cwd, timeout: 20_000, windowsHide: true }, (error, _stdout, stderr) => {
             const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
             resolve({ code, stderr: String(stderr ?? '') || (error ? String(error.message) : '') });
         });

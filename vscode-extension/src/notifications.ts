@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 
 import { log } from './log';
 import { payloadLabel, payloadsDocument, payloadsFrom, payloadsMessage, payloadText } from './payloads';
-import { CapturedEntity, Payload, SETTINGS_SECTION } from './wire';
+import { CapturedEntity, IntegrationFailure, Payload, SETTINGS_SECTION } from './wire';
 
 export type Level = 'all' | 'errors' | 'off';
 export const COPY = 'Copy';
@@ -49,8 +49,16 @@ export class Notifier implements vscode.Disposable {
 
     constructor(private readonly deps: NotifierDeps) {}
 
-    /** msp/payloadsGenerated: one notification for the event, with Copy / Open / Send. */
+    /**
+     * msp/payloadsGenerated: one notification for the event, with Copy / Open / Send; an
+     * integration that failed on it is an error (shown once).
+     */
     async payloadsGenerated(raw: unknown): Promise<void> {
+        for (const failure of failuresFrom(raw)) {
+            this.error(
+                `MSP: integration ${failure.integration} failed at ${failure.hook.replace(/_/g, ' ')}: ${failure.error} (the event itself was recorded)`,
+            );
+        }
         const payloads = payloadsFrom(raw);
         if (!payloads.length) {
             return;
@@ -155,6 +163,16 @@ export class Notifier implements vscode.Disposable {
         }
         this.entityMessage?.dispose();
     }
+}
+
+export function failuresFrom(raw: unknown): IntegrationFailure[] {
+    const list = (raw as { failures?: unknown } | undefined)?.failures;
+    return Array.isArray(list)
+        ? list.filter(
+              (f): f is IntegrationFailure =>
+                  !!f && typeof f === 'object' && typeof (f as IntegrationFailure).integration === 'string' && typeof (f as IntegrationFailure).error === 'string',
+          ).map((f) => ({ ...f, hook: typeof f.hook === 'string' ? f.hook : 'an event' }))
+        : [];
 }
 
 export async function copyPayloads(payloads: Payload[]): Promise<void> {

@@ -3,6 +3,8 @@
  * message when it cannot start, restarts, and calls to `msp.server.*` commands.
  */
 
+import { spawn } from 'node:child_process';
+import { homedir } from 'node:os';
 import * as vscode from 'vscode';
 import {
     CloseAction,
@@ -14,13 +16,14 @@ import {
     RevealOutputChannelOn,
     ServerOptions,
     State,
-    TransportKind,
 } from 'vscode-languageclient/node';
+import type { ConfigurationParams } from 'vscode-languageclient/node';
 
 import { COMMANDS } from './commandIds';
 import { Check, checkLaunch, resolveServerLaunch, ServerLaunch, which } from './interpreter';
 import { log, logChannel } from './log';
 import { pythonFromExtension } from './pythonExtension';
+import { explicitlySet, settingsForServer } from './settings';
 import { NotAvailableError, ServerApi, ServerNotRunningError } from './serverApi';
 import { ServerState } from './statusModel';
 import { COMMAND_PREFIX, PLANNED_NOTIFICATIONS, NOTIFICATIONS, ServerVerb, serverCommandId, SETTINGS_SECTION } from './wire';
@@ -30,6 +33,7 @@ const SHOW_LOG = 'Show log';
 const COPY_INSTALL = 'Copy install command';
 const RESTART_WINDOW_MS = 3 * 60_000;
 const MAX_RESTARTS = 3;
+const STDERR_TAIL_LINES = 20;
 
 export interface NotificationHandlers {
     sessionChanged(params: unknown): void;
@@ -48,8 +52,16 @@ export class MspServer implements ServerApi, vscode.Disposable {
     private failureShown = false;
     private starting: Promise<void> | undefined;
     private stopping = false;
+    private stderrTail: string[] = [];
 
-    constructor(private readonly handlers: NotificationHandlers) {}
+    /**
+     * @param handlers the server's notifications
+     * @param contributedSettings keys of the `msp` section package.json contributes ("capture.enabled")
+     */
+    constructor(
+        private readonly handlers: NotificationHandlers,
+        private readonly contributedSettings: readonly string[] = [],
+    ) {}
 
     get state(): ServerState {
         return this.stateValue;
@@ -101,7 +113,7 @@ export class MspServer implements ServerApi, vscode.Disposable {
             this.fail(resolution);
             return;
         }
-        this.launch = resolution.launch;
+        this.launch = { ...resolution.launch, cwd: folder?.uri.scheme === 'file' ? folder.uri.fsPath : homedir() };
         const shown = [this.launch.command, ...this.launch.args].join(' ');
         log.info(`starting msp-server: ${shown} (from ${this.launch.source})`);
         const check = await checkLaunch(this.launch);
@@ -117,7 +129,7 @@ export class MspServer implements ServerApi, vscode.Disposable {
             if (this.client === client) {
                 this.fail({
                     ok: false,
-                    reason: `msp-server did not start: ${error instanceof Error ? error.message : String(error)}`,
+                    reason: `msp-server did not start: ${this.lastWords() ?? (error instanceof Error ? error.message : String(error))}`,
                     install: '',
                 });
             }
@@ -130,11 +142,21 @@ export class MspServer implements ServerApi, vscode.Disposable {
     }
 
     private createClient(launch: ServerLaunch): LanguageClient {
-        const serverOptions: ServerOptions = {
-            command: launch.command,
-            args: launch.args,
-            transport: TransportKind.stdio,
-            options: { env: { ...process.env, PYTHONUNBUFFERED: '1' } },
+        // Spawned here (not by the client) to keep the tail of stderr for the failure message;
+        // the client still copies stderr into the log.
+        const serverOptions: ServerOptions = async () => {
+            this.stderrTail = [];
+            const child = spawn(launch.command, launch.args, {
+                cwd: launch.cwd,
+                env: { ...process.env, PYTHONUNBUFFERED: '1' },
+                stdio: 'pipe',
+                windowsHide: true,
+            });
+            child.stderr.on('data', (data: Buffer) => {
+                const lines = data.toString().split(/\r?\n/).filter((l) => l.trim());
+                this.stderrTail = [...this.stderrTail, ...lines].slice(-STDERR_TAIL_LINES);
+            });
+            return child;
         };
         const clientOptions: LanguageClientOptions = {
             // Saved files of any language (entity capture) and code actions on marker lines.
@@ -144,20 +166,26 @@ export class MspServer implements ServerApi, vscode.Disposable {
             revealOutputChannelOn: RevealOutputChannelOn.Never,
             initializationFailedHandler: (error) => {
                 const message = error instanceof ResponseError || error instanceof Error ? error.message : String(error);
-                this.fail({ ok: false, reason: `msp-server failed to initialize: ${message}`, install: '' });
+                this.fail({ ok: false, reason: `msp-server failed to initialize: ${this.lastWords() ?? message}`, install: '' });
                 return false;
             },
             errorHandler: {
                 error: () => ({ action: ErrorAction.Continue, handled: true }),
                 closed: () => this.onClosed(),
             },
+            middleware: {
+                workspace: {
+                    configuration: async (params, token, next) => {
+                        const result = await next(params, token);
+                        return Array.isArray(result) ? result.map((value, i) => this.forServer(params, i, value)) : result;
+                    },
+                },
+            },
         };
         const client = new LanguageClient(CLIENT_ID, 'MSP', serverOptions, clientOptions);
         client.onNotification(NOTIFICATIONS.sessionChanged, (p: unknown) => this.handlers.sessionChanged(p));
         client.onNotification(NOTIFICATIONS.entitiesCaptured, (p: unknown) => this.handlers.entitiesCaptured(p));
-        client.onNotification(PLANNED_NOTIFICATIONS.payloadsGenerated, (p: unknown) =>
-            this.handlers.payloadsGenerated(p),
-        );
+        client.onNotification(NOTIFICATIONS.payloadsGenerated, (p: unknown) => this.handlers.payloadsGenerated(p));
         client.onNotification(PLANNED_NOTIFICATIONS.syncStatus, (p: unknown) => this.handlers.syncStatus(p));
         client.onDidChangeState((e) => {
             if (e.newState === State.Running) {
@@ -167,6 +195,17 @@ export class MspServer implements ServerApi, vscode.Disposable {
             }
         });
         return client;
+    }
+
+    /** The `msp` section of one workspace/configuration item, as the server should see it. */
+    private forServer(params: ConfigurationParams, index: number, value: unknown): unknown {
+        const item = params.items[index];
+        if (item?.section !== SETTINGS_SECTION) {
+            return value;
+        }
+        const scope = item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined;
+        const config = vscode.workspace.getConfiguration(SETTINGS_SECTION, scope);
+        return settingsForServer(value, this.contributedSettings, (key) => explicitlySet(config.inspect(key)));
     }
 
     private onClosed(): { action: CloseAction; handled: boolean } {
@@ -181,12 +220,20 @@ export class MspServer implements ServerApi, vscode.Disposable {
             this.setState('starting');
             return { action: CloseAction.Restart, handled: true };
         }
+        const why = this.lastWords();
         this.fail({
             ok: false,
-            reason: `msp-server stopped ${MAX_RESTARTS + 1} times in 3 minutes; it will not be restarted until you run "MSP: ${COMMANDS.restartServer.title}"`,
+            reason:
+                `msp-server stopped ${MAX_RESTARTS + 1} times in 3 minutes${why ? ` (last: ${why})` : ''}; ` +
+                `it will not be restarted until you run "MSP: ${COMMANDS.restartServer.title}"`,
             install: '',
         });
         return { action: CloseAction.DoNotRestart, handled: true };
+    }
+
+    /** The server's last stderr line: usually why it stopped (a traceback's last line). */
+    private lastWords(): string | undefined {
+        return this.stderrTail.at(-1)?.trim();
     }
 
     /** One clear message per failure, with the log and the install command; never repeated. */

@@ -19,15 +19,13 @@ export const SERVER_COMMANDS = [
     'exportContext',
     'commitMessage',
     'listSessions',
+    'listPayloads',
+    'validateIntegrations',
+    'openPayload',
 ] as const;
 
 /** Reserved names a newer server may serve; the extension checks before it calls them. */
-export const PLANNED_SERVER_COMMANDS = [
-    'validateIntegrations',
-    'listPayloads',
-    'sendPayload',
-    'flushOutbox',
-] as const;
+export const PLANNED_SERVER_COMMANDS = ['sendPayload', 'flushOutbox'] as const;
 
 export type ServerVerb = (typeof SERVER_COMMANDS)[number] | (typeof PLANNED_SERVER_COMMANDS)[number];
 
@@ -38,11 +36,16 @@ export function serverCommandId(verb: ServerVerb): string {
 export const NOTIFICATIONS = {
     sessionChanged: 'msp/sessionChanged',
     entitiesCaptured: 'msp/entitiesCaptured',
+    payloadsGenerated: 'msp/payloadsGenerated',
 } as const;
 
 export const PLANNED_NOTIFICATIONS = {
-    payloadsGenerated: 'msp/payloadsGenerated',
     syncStatus: 'msp/syncStatus',
+} as const;
+
+/** Client commands the server's code actions call (only the client reaches the clipboard). */
+export const CLIENT_COMMANDS = {
+    copyPayload: { id: 'msp.copyPayload', args: ['folderUri', 'id'] },
 } as const;
 
 export const SESSION_CHANGED_KEYS = ['folderUri', 'state', 'session'] as const;
@@ -60,6 +63,9 @@ export const COUNTS_KEYS = ['updates', 'decisions', 'blockers', 'entities'] as c
 export const SESSION_STATES = ['idle', 'active', 'crashed'] as const;
 export const ENTITIES_CAPTURED_KEYS = ['folderUri', 'entities'] as const;
 export const ENTITY_KEYS = ['name', 'type', 'path', 'language', 'line'] as const;
+export const PAYLOADS_GENERATED_KEYS = ['folderUri', 'payloads', 'failures'] as const;
+export const PAYLOAD_KEYS = ['id', 'integration', 'hook', 'eventId', 'sessionId', 'status', 'createdAt', 'kind', 'title'] as const;
+export const FAILURE_KEYS = ['integration', 'hook', 'eventId', 'error', 'createdAt'] as const;
 
 /** `error.data.code` of a refused command (the CLI's exit code for the same failure). */
 export const ERROR_CODES = {
@@ -109,6 +115,15 @@ export interface CapturedEntity {
     path: string | null;
     language: string | null;
     line: number | null;
+}
+
+/** An adapter that failed on an event (the event itself was recorded). */
+export interface IntegrationFailure {
+    integration: string;
+    hook: string;
+    eventId: string | null;
+    error: string;
+    createdAt: string;
 }
 
 export interface EntitiesCaptured {

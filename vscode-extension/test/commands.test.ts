@@ -201,6 +201,53 @@ describe('palette commands send one object argument: folderUri + camelCase field
     });
 });
 
+describe('payloads and integrations', () => {
+    const payload = { id: 'pay-7', integration: 'obsidian', hook: 'session_started', status: 'generated', kind: 'file', title: 'Daily note', path: 'Daily/x.md', content: '## MSP' };
+    beforeEach(() => {
+        mock.reset();
+        folderUri = mock.setFolders('/work/app')[0].uri.toString();
+        server = new FakeServer();
+        bar = new StatusBar(server as never);
+        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ sendPayloads: async () => undefined }) });
+        server.answers.listPayloads = { payloads: [payload] };
+    });
+
+    it('Show Payloads lists them and asks the server to open the chosen one', async () => {
+        server.answers.openPayload = { uri: 'file:///work/app/.msp/payloads/pay-7.md' };
+        mock.picks.push('obsidian · file · Daily note');
+        mock.buttons.push('Copy');
+        await commands.showPayloads();
+        assert.deepEqual(server.calls, [
+            { verb: 'listPayloads', args: { folderUri } },
+            { verb: 'openPayload', args: { folderUri, id: 'pay-7' } },
+        ]);
+        assert.equal(mock.clipboard, '## MSP');
+        bar.dispose();
+    });
+
+    it('msp.copyPayload {folderUri, id} (a code action) copies that payload', async () => {
+        await commands.copyPayload({ folderUri, id: 'pay-7' });
+        assert.equal(mock.clipboard, '## MSP');
+        await commands.copyPayload({ folderUri, id: 'pay-gone' });
+        assert.match(mock.shown.at(-1)?.message ?? '', /pay-gone was not found/);
+        bar.dispose();
+    });
+
+    it('Validate Integrations shows each one and logs the report', async () => {
+        server.answers.validateIntegrations = {
+            integrations: [
+                { name: 'obsidian', enabled: true, valid: true, delivery: 'generate', error: null, credentials: [] },
+                { name: 'jira', enabled: true, valid: false, delivery: 'send', error: 'baseUrl: required', credentials: ['jira-api-token'] },
+            ],
+        };
+        await commands.validateIntegrations();
+        assert.deepEqual(server.calls, [{ verb: 'validateIntegrations', args: { folderUri } }]);
+        assert.equal(mock.shown[0].kind, 'error', 'an enabled integration that cannot run is an error');
+        assert.match(mock.shown[0].message, /obsidian: ok \(delivery generate\); jira: ERROR \(delivery send\) — baseUrl: required/);
+        bar.dispose();
+    });
+});
+
 describe('when the server refuses, lacks a command or is down', () => {
     beforeEach(() => {
         mock.reset();
@@ -234,10 +281,8 @@ describe('when the server refuses, lacks a command or is down', () => {
     });
 
     for (const [key, verb] of [
-        ['showPayloads', 'listPayloads'],
         ['sendPayload', 'sendPayload'],
         ['flushOutbox', 'flushOutbox'],
-        ['validateIntegrations', 'validateIntegrations'],
     ] as const) {
         it(`${key} says "not available in this server version" when ${verb} is not served`, async () => {
             assert.ok((PLANNED_SERVER_COMMANDS as readonly string[]).includes(verb));
@@ -264,7 +309,15 @@ describe('when the server refuses, lacks a command or is down', () => {
         await commands.sendPayloads(folderUri, [
             { id: 'pay-1', integration: 'slack', kind: 'http', title: 't' },
         ]);
-        assert.deepEqual(server.calls, [{ verb: 'sendPayload', args: { folderUri, payload: 'pay-1' } }]);
+        assert.deepEqual(server.calls, [{ verb: 'sendPayload', args: { folderUri, id: 'pay-1' } }]);
+        bar.dispose();
+    });
+
+    it('an older server without listPayloads gets the same clear message for Show Payloads', async () => {
+        server.served.delete('listPayloads');
+        await commands.showPayloads();
+        assert.equal(server.calls.length, 0);
+        assert.match(mock.shown[0].message, /"Show Payloads" is not available in this server version/);
         bar.dispose();
     });
 

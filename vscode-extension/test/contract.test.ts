@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,7 +21,8 @@ import {
 } from 'vscode-jsonrpc/node';
 
 import { buildArgs } from '../src/args';
-import { CATEGORY, COMMANDS } from '../src/commandIds';
+import { CATEGORY, COMMANDS, HIDDEN_FROM_PALETTE } from '../src/commandIds';
+import { settingsForServer } from '../src/settings';
 import * as wire from '../src/wire';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -34,6 +35,8 @@ const spec = JSON.parse(readFileSync(WIRE_JSON, 'utf8')) as {
     plannedNotifications: Record<string, string>;
     sessionChanged: { keys: string[]; sessionKeys: string[]; countsKeys: string[]; states: string[] };
     entitiesCaptured: { keys: string[]; entityKeys: string[] };
+    payloadsGenerated: { keys: string[]; payloadKeys: string[]; failureKeys: string[] };
+    clientCommands: Record<string, { id: string; args: string[] }>;
     errorData: { key: string; codes: Record<string, number> };
     settings: { section: string; captureKeys: string[] };
 };
@@ -47,6 +50,7 @@ const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as
     activationEvents: string[];
     contributes: {
         commands: { command: string; title: string; category: string }[];
+        menus: { commandPalette: { command: string; when: string }[] };
         configuration: { properties: Record<string, { default?: unknown; scope?: string; type?: string }> };
     };
 };
@@ -67,6 +71,14 @@ describe('wire.json and the extension’s constants agree', () => {
         assert.deepEqual([...wire.SESSION_STATES], spec.sessionChanged.states);
         assert.deepEqual([...wire.ENTITIES_CAPTURED_KEYS], spec.entitiesCaptured.keys);
         assert.deepEqual([...wire.ENTITY_KEYS], spec.entitiesCaptured.entityKeys);
+        assert.deepEqual([...wire.PAYLOADS_GENERATED_KEYS], spec.payloadsGenerated.keys);
+        assert.deepEqual([...wire.PAYLOAD_KEYS], spec.payloadsGenerated.payloadKeys);
+        assert.deepEqual([...wire.FAILURE_KEYS], spec.payloadsGenerated.failureKeys);
+    });
+
+    it('client commands the server’s code actions call', () => {
+        const ids = Object.fromEntries(Object.entries(spec.clientCommands).map(([k, v]) => [k, { id: v.id, args: v.args }]));
+        assert.deepEqual(wire.CLIENT_COMMANDS, ids);
     });
 
     it('error data codes and the settings section', () => {
@@ -100,6 +112,16 @@ describe('package.json contributes what the code registers', () => {
             assert.ok(!command.startsWith(spec.commandPrefix), command);
         }
         assert.equal(new Set(contributed.map((c) => c.command)).size, contributed.length, 'duplicate ids');
+    });
+
+    it('registers the client commands wire.json names, out of the palette when they need arguments', () => {
+        const ids = new Set<string>(Object.values(COMMANDS).map((c) => c.id));
+        const hidden = new Set(pkg.contributes.menus.commandPalette.filter((m) => m.when === 'false').map((m) => m.command));
+        for (const { id } of Object.values(spec.clientCommands)) {
+            assert.ok(ids.has(id), `${id} is not registered`);
+            assert.ok(!id.startsWith(spec.commandPrefix), id);
+        }
+        assert.deepEqual([...hidden].sort(), HIDDEN_FROM_PALETTE.map((k) => COMMANDS[k].id).sort());
     });
 
     it('the issue’s palette list is all there', () => {
@@ -181,6 +203,7 @@ describe('the real msp-server speaks the contract', { timeout: 120_000, skip: sk
     let capabilities: { executeCommandProvider?: { commands: string[] } } = {};
     const notifications: { method: string; params: Record<string, unknown> }[] = [];
     const shownErrors: string[] = [];
+    const shownDocuments: string[] = [];
     const waiters: { method: string; test: (p: Record<string, unknown>) => boolean; resolve: (p: Record<string, unknown>) => void }[] = [];
 
     /** The next notification `method` (from now on) whose params pass `test`. */
@@ -204,6 +227,13 @@ describe('the real msp-server speaks the contract', { timeout: 120_000, skip: sk
         }
         folder = mkdtempSync(path.join(tmpdir(), 'msp-contract-'));
         folderUri = pathToFileURL(folder).toString();
+        // One integration in generate mode, so that events make payloads.
+        mkdirSync(path.join(folder, '.msp'));
+        const vault = path.join(folder, 'vault');
+        writeFileSync(
+            path.join(folder, '.msp', 'config.json'),
+            JSON.stringify({ integrations: { obsidian: { enabled: true, config: { vaultPath: vault } } } }),
+        );
         const userConfig = path.join(mkdtempSync(path.join(tmpdir(), 'msp-user-')), 'config.json');
         proc = spawn(python, ['-m', 'msp_server'], {
             cwd: folder,
@@ -225,10 +255,15 @@ describe('the real msp-server speaks the contract', { timeout: 120_000, skip: sk
                 }
             }
         });
-        // What VS Code answers for section "msp" when every setting is at its default.
+        // Every contributed setting at its default: what VS Code itself would answer (the
+        // extension's middleware sends only what the user set, see below).
         conn.onRequest('workspace/configuration', (params: { items: { section?: string }[] }) =>
             params.items.map((item) => (item.section === spec.settings.section ? defaultSettings() : null)),
         );
+        conn.onRequest('window/showDocument', (p: { uri: string }) => {
+            shownDocuments.push(p.uri);
+            return { success: true };
+        });
         conn.onRequest('window/workDoneProgress/create', () => null);
         conn.onRequest('client/registerCapability', () => null);
         conn.listen();
@@ -264,7 +299,9 @@ describe('the real msp-server speaks the contract', { timeout: 120_000, skip: sk
         assert.deepEqual(advertised, Object.keys(spec.commands).map((v) => `${spec.commandPrefix}${v}`).sort());
     });
 
-    it('sends msp/sessionChanged with wire.json’s keys, and takes the extension’s default settings', async () => {
+    it('sends msp/sessionChanged with wire.json’s keys, and takes the extension’s settings', async () => {
+        const contributed = Object.keys(pkg.contributes.configuration.properties).map((k) => k.slice('msp.'.length));
+        assert.deepEqual(settingsForServer(defaultSettings(), contributed, () => false), {}, 'defaults stay home');
         const idle = next(spec.notifications.sessionChanged);
         await conn.sendNotification('initialized', {});
         const first = await idle;
@@ -274,10 +311,24 @@ describe('the real msp-server speaks the contract', { timeout: 120_000, skip: sk
         assert.deepEqual(shownErrors, [], `the server rejected the default settings:\n${stderr}`);
     });
 
-    it('accepts the arguments the palette commands build, and pushes the change', async () => {
+    it('accepts the arguments the palette commands build, and pushes the change and the payloads', async () => {
         const changed = next(spec.notifications.sessionChanged, (p) => p.state === 'active');
+        const generated = next(spec.notifications.payloadsGenerated);
         const started = await run<wire.StatusResult>('startSession', { goal: 'Contract', progress: 40 });
         assert.equal(started.state, 'active');
+        const payloads = await generated;
+        assert.deepEqual(Object.keys(payloads).sort(), [...spec.payloadsGenerated.keys].sort());
+        const first = (payloads.payloads as Record<string, unknown>[])[0];
+        for (const key of spec.payloadsGenerated.payloadKeys) {
+            assert.ok(key in first, `payload key ${key}`);
+        }
+        assert.equal(first.integration, 'obsidian');
+        const listed = await run<{ payloads: wire.Payload[] }>('listPayloads');
+        assert.ok(listed.payloads.some((p) => p.id === first.id));
+        const opened = await run<{ uri: string }>('openPayload', { id: first.id });
+        assert.deepEqual(shownDocuments, [opened.uri]);
+        const integrations = await run<{ integrations: { name: string; valid: boolean }[] }>('validateIntegrations');
+        assert.deepEqual(integrations.integrations.map((i) => [i.name, i.valid]), [['obsidian', true]]);
         const active = await changed;
         const session = active.session as Record<string, unknown>;
         assert.deepEqual(Object.keys(session).sort(), [...spec.sessionChanged.sessionKeys].sort());

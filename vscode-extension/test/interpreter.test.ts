@@ -136,15 +136,15 @@ describe('checking the launch before starting', () => {
         });
     });
 
-    it('passes a Python that imports msp_server', async () => {
-        const ran: string[][] = [];
+    it('passes a Python that imports msp_server, checked in the server’s working directory', async () => {
+        const ran: (string | undefined)[][] = [];
         const check = await checkLaunch(
-            { command: '/py', args: ['-m', 'msp_server'], source: 'path', python: '/py' },
-            async (cmd, args) => (ran.push([cmd, ...args]), { code: 0, stderr: '' }),
+            { command: '/py', args: ['-m', 'msp_server'], source: 'path', python: '/py', cwd: '/work/app' },
+            async (cmd, args, cwd) => (ran.push([cmd, ...args, cwd]), { code: 0, stderr: '' }),
             async (n) => n,
         );
         assert.deepEqual(check, { ok: true });
-        assert.deepEqual(ran, [['/py', '-c', 'import msp_server']]);
+        assert.deepEqual(ran, [['/py', '-c', 'import msp_server', '/work/app']]);
     });
 
     it('quotes an interpreter path with spaces in the install command', () => {

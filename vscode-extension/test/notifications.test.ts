@@ -84,6 +84,20 @@ describe('one notification per event, listing its payloads', () => {
         assert.ok(mock.logLines.some((l) => l.includes('2 payloads generated')));
     });
 
+    it('reports an integration that failed on the event, once', async () => {
+        const failure = { integration: 'jira', hook: 'session_ended', eventId: 'evt-1', error: 'issueKey: required', createdAt: '2026-03-02T10:00:00Z' };
+        const { n } = notifier();
+        await n.payloadsGenerated({ folderUri: 'file:///w', payloads: [], failures: [failure] });
+        await n.payloadsGenerated({ folderUri: 'file:///w', payloads: [], failures: [failure] });
+        assert.deepEqual(mock.shown, [
+            {
+                kind: 'error',
+                message: 'MSP: integration jira failed at session ended: issueKey: required (the event itself was recorded)',
+                actions: ['Show log'],
+            },
+        ]);
+    });
+
     it('ignores an event without payloads', async () => {
         await notifier().n.payloadsGenerated({ folderUri: 'file:///w', payloads: [] });
         assert.equal(mock.shown.length, 0);
