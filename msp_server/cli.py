@@ -136,6 +136,41 @@ def _build_parser() -> Parser:
 
     p = command("import", "import sessions in the MSP JSON session format")
     p.add_argument("files", nargs="+", metavar="FILE")
+
+    p = command("credentials", "store secrets in the OS keyring (values never on argv)")
+    cred_sub = p.add_subparsers(dest="credentials_command", metavar="ACTION", parser_class=Parser)
+    cred_sub.required = True
+    q = cred_sub.add_parser(
+        "set", parents=[common], help="store NAME; the secret is read from stdin"
+    )
+    q.add_argument("name")
+    q = cred_sub.add_parser("delete", parents=[common], help="remove NAME from the keyring")
+    q.add_argument("name")
+    q = cred_sub.add_parser(
+        "list", parents=[common], help="credentials the enabled integrations need, and where"
+    )
+    q.add_argument("--json", action="store_true")
+
+    p = command("outbox", "payloads waiting to be delivered: status, flush, retry, drop, send")
+    p.add_argument("--json", action="store_true")
+    box_sub = p.add_subparsers(dest="outbox_command", metavar="ACTION", parser_class=Parser)
+    q = box_sub.add_parser("flush", parents=[common], help="deliver due payloads now")
+    q.add_argument(
+        "--wait", metavar="SECONDS", help="keep delivering (retries too) until empty or time is up"
+    )
+    q.add_argument("--json", action="store_true")
+    q = box_sub.add_parser("retry", parents=[common], help="queue a dead payload again")
+    q.add_argument("id", nargs="?")
+    q.add_argument("--all-dead", action="store_true", help="every dead payload")
+    q = box_sub.add_parser(
+        "drop", parents=[common], help="take a payload out of the outbox, unsent"
+    )
+    q.add_argument("id")
+    q = box_sub.add_parser(
+        "send", parents=[common], help="send one payload now (e.g. a generated one)"
+    )
+    q.add_argument("id")
+    q.add_argument("--json", action="store_true")
     return parser
 
 
@@ -171,6 +206,10 @@ def _run(ns: argparse.Namespace) -> int:
     name = ns.command
     if name == "config":
         return _config(ns)
+    if name == "credentials":
+        return _credentials(ns)
+    if name == "outbox":
+        return _outbox(ns)
     ws = open_workspace(getattr(ns, "workspace", None))
     try:
         actions: dict[str, Callable[[], Any]] = {
@@ -305,6 +344,154 @@ def _config(ns: argparse.Namespace) -> int:
         return 0
     _emit(json.dumps(config.model_dump(mode="json", by_alias=True), indent=2))
     return 0
+
+
+def _credentials(ns: argparse.Namespace) -> int:
+    """Secrets go to the keyring from stdin only; no value is ever printed."""
+    from msp_server import credentials as creds
+    from msp_server.adapters.registry import load_enabled
+    from msp_server.config import CONFIG_FILE, load_config
+    from msp_server.workspace import MSP_DIR, find_workspace
+
+    raw = getattr(ns, "workspace", None)
+    folder = Path(raw).resolve() if raw else find_workspace(Path.cwd())
+    config = load_config(folder / MSP_DIR / CONFIG_FILE)
+    allow = config.credentials.allow_plaintext_keyring
+    integrations = load_enabled(config.integrations)
+    action = ns.credentials_command
+    if action == "list":
+        resolver = creds.Resolver(allow_plaintext=allow)
+        rows = [
+            {
+                "name": name,
+                "integrations": users,
+                "source": resolver.lookup(name).source,
+                "env": creds.env_var(name),
+            }
+            for name, users in creds.needed(integrations).items()
+        ]
+        problem = resolver.keyring_error
+        if ns.json:
+            _emit(json.dumps({"credentials": rows, "keyringError": problem}, indent=2))
+        else:
+            lines = [
+                f"{r['name']:<24} {r['source']:<8} {r['env']:<28} {', '.join(r['integrations'])}"
+                for r in rows
+            ]
+            _emit("\n".join(lines) or "No enabled integration needs a credential.")
+        if problem and rows:
+            _note(f"msp: {problem}")
+        missing = [r["name"] for r in rows if r["source"] == "missing"]
+        return ExitCode.CONFIG_ERROR if problem and missing else 0
+    name = creds.resolve_alias(ns.name, integrations)
+    creds.validate_name(name)
+    if name != ns.name:
+        _note(f"msp: {ns.name} is an integration; using its credential {name}")
+    if action == "set":
+        creds.set_secret(name, _read_secret(name), allow_plaintext=allow)
+        _note(f"Stored {name} in the OS keyring (service {creds.SERVICE}).")
+        return 0
+    if creds.delete_secret(name, allow_plaintext=allow):
+        _note(f"Deleted {name} from the OS keyring.")
+    else:
+        _note(f"{name} was not in the OS keyring; nothing to delete.")
+    return 0
+
+
+def _read_secret(name: str) -> str:
+    """A hidden prompt on a terminal, else all of stdin minus the final line break."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(f"Secret for {name} (input hidden): ")
+    data = sys.stdin.read() if sys.stdin is not None else ""
+    return data[:-1] if data.endswith("\n") else data
+
+
+def _outbox(ns: argparse.Namespace) -> int:
+    from msp_server import delivery
+    from msp_server.workspace import open_workspace
+
+    ws = open_workspace(getattr(ns, "workspace", None))
+    try:
+        action = ns.outbox_command
+        if action is None:
+            status = delivery.outbox_status(ws)
+            _emit(json.dumps(status, indent=2) if ns.json else _outbox_text(status))
+            return 0
+        if action == "flush":
+            wait = _float_arg("wait", ns.wait)
+            report = delivery.flush(ws) if wait is None else delivery.flush_for(ws, wait)
+            if ns.json:
+                _emit(json.dumps(report.wire(), indent=2))
+            else:
+                _emit(
+                    f"Sent {len(report.sent)}, retrying {len(report.retrying)}, dead "
+                    f"{len(report.dead)}; left in the outbox: {report.queued_left} queued, "
+                    f"{report.dead_total} dead."
+                )
+            for payload_id, error in report.errors.items():
+                _note(f"msp: {payload_id}: {error}")
+            for target, reason in report.blocked.items():
+                _note(f"msp: {target} is blocked: {reason}")
+            return 0 if report.clean else ExitCode.INTEGRATION_ERROR
+        if action == "retry":
+            if bool(ns.id) == bool(ns.all_dead):
+                raise UsageError("msp outbox retry: give a payload ID or --all-dead")
+            ids = delivery.retry(ws, None if ns.all_dead else ns.id)
+            _note(f"Queued again: {len(ids)} payload(s)" + (f" ({', '.join(ids)})" if ids else ""))
+            return 0
+        if action == "drop":
+            delivery.drop(ws, ns.id)
+            _note(f"Dropped {ns.id} from the outbox (still listed by msp payloads, unsent).")
+            return 0
+        payload = delivery.send_now(ws, ns.id)
+        if ns.json:
+            _emit(json.dumps(payload, indent=2, ensure_ascii=False))
+        else:
+            _emit(f"{payload['id']}  {payload['status']}  {payload['title']}")
+        if payload["status"] != "sent":
+            _note(f"msp: {payload['id']} was not sent: {payload['lastError']}")
+            return ExitCode.INTEGRATION_ERROR
+        return 0
+    finally:
+        ws.close()
+
+
+def _float_arg(name: str, raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidInput(f"{name}: must be a number of seconds") from None
+    if not 0 <= value <= 86400:
+        raise InvalidInput(f"{name}: must be between 0 and 86400 seconds")
+    return value
+
+
+def _outbox_text(status: dict[str, Any]) -> str:
+    targets = status["integrations"]
+    if not targets:
+        return "The outbox is empty: no payloads yet."
+    lines = [
+        f"Outbox: {status['queued']} queued ({status['inFlight']} in flight), "
+        f"{status['dead']} dead, {status['sent']} sent, {status['generated']} generated (not "
+        "queued)"
+    ]
+    for name, t in sorted(targets.items()):
+        line = (
+            f"{name:<10} queued {t['queued']:<4} in flight {t['inFlight']:<3} dead {t['dead']:<4} "
+            f"sent {t['sent']:<5} generated {t['generated']}"
+        )
+        if t["queued"]:
+            line += f"  next attempt {t['nextAttemptAt']}"
+        lines.append(line)
+        if t.get("blocked"):
+            lines.append(f"  blocked: {t['blocked']}")
+        if t["lastError"]:
+            lines.append(f"  last error ({t['lastErrorPayload']}): {t['lastError']}")
+    return "\n".join(lines)
 
 
 def _counts(ws: Any) -> dict[str, int]:

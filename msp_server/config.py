@@ -11,7 +11,14 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from msp_server.core.errors import ConfigError, describe_validation_error
@@ -52,6 +59,42 @@ class IntegrationEntry(_Section):
     config: dict[str, Any] = Field(default_factory=dict)
 
 
+class TargetConfig(_Section):
+    """`delivery.targets.<integration>`: per-target overrides of the delivery defaults."""
+
+    rate_per_second: float | None = Field(default=None, gt=0, le=1000)
+    burst: int | None = Field(default=None, ge=1, le=1000)
+    # FalkorDB (neo4j adapter with dialect falkordb): redis://host:port, rediss://, unix:///path
+    falkordb_url: str | None = Field(default=None, pattern=r"^(rediss?://[^\s]+|unix:///[^\s]+)$")
+
+
+class DeliveryConfig(_Section):
+    """The outbox worker: retries, backoff, timeouts. Times are seconds (fractions allowed)."""
+
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    base_delay: float = Field(default=2.0, gt=0, le=3600)
+    max_delay: float = Field(default=1800.0, gt=0, le=86400)
+    timeout: float = Field(default=30.0, gt=0, le=600)
+    # How long a claimed payload stays reserved for the process sending it; after a crash it
+    # is sent again once this has passed. Must exceed two request timeouts (Neo4j fallback).
+    lease: float = Field(default=120.0, gt=0, le=86400)
+    targets: dict[str, TargetConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _lease_covers_requests(self) -> DeliveryConfig:
+        if self.lease <= 2 * self.timeout:
+            raise ValueError("lease: must be more than twice timeout")
+        if self.max_delay < self.base_delay:
+            raise ValueError("maxDelay: must be at least baseDelay")
+        return self
+
+
+class CredentialsConfig(_Section):
+    """Where secrets may live. A plain-text keyring backend is refused unless opted in here."""
+
+    allow_plaintext_keyring: bool = False
+
+
 class DetectionConfig(_Section):
     enabled: bool = True
 
@@ -72,6 +115,8 @@ class MspConfig(_Section):
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
     capture: CaptureConfig = Field(default_factory=CaptureConfig)
     integrations: dict[str, IntegrationEntry] = Field(default_factory=dict)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    credentials: CredentialsConfig = Field(default_factory=CredentialsConfig)
 
     @field_validator("session_timeout", mode="before")
     @classmethod
