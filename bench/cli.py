@@ -1,0 +1,64 @@
+"""7. CLI: `msp update` as a whole process (interpreter start, imports, store open, one
+transaction, output) against `python -c pass` on the same interpreter, run alternately.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.common import Figures, median, ms, ratio, report, scratch, standalone
+from bench.rpc import clean_env
+
+
+def msp_command() -> list[str]:
+    """The console script users type, next to this interpreter, else `python -m`."""
+    script = Path(sys.executable).with_name("msp")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "msp_server.cli"]
+
+
+def _run(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, capture_output=True, env=env)
+    return time.perf_counter() - start
+
+
+def run(quick: bool) -> Figures:
+    rounds = 10 if quick else 40
+    with scratch("cli") as tmp:
+        folder = tmp / "project"
+        folder.mkdir()
+        env = clean_env(tmp)
+        msp = [*msp_command(), "--workspace", str(folder)]
+        subprocess.run([*msp, "start", "--project", "cli"], check=True, capture_output=True, env=env)
+        msp_times, bare_times = [], []
+        for i in range(rounds + 2):
+            a = _run([*msp, "update", f"Step {i} done", str(i % 101)], env)
+            b = _run([sys.executable, "-c", "pass"], env)
+            if i >= 2:  # the first runs fill the page cache
+                msp_times.append(a)
+                bare_times.append(b)
+    figures: Figures = {
+        "cli_ratio": ratio(median(msp_times), median(bare_times)),
+        "msp_update_process_ms": ms(median(msp_times)),
+        "python_pass_ms": ms(median(bare_times)),
+        "rounds": rounds,
+        "command": " ".join(os.path.basename(p) for p in msp_command()),
+    }
+    report(
+        "cli",
+        figures,
+        [
+            f"msp update: {figures['msp_update_process_ms']} ms, python -c pass: "
+            f"{figures['python_pass_ms']} ms (median of {rounds}) -> {figures['cli_ratio']}x "
+            "(target <= 4)",
+        ],
+    )
+    return figures
+
+
+if __name__ == "__main__":
+    standalone(run)
