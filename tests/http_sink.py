@@ -49,7 +49,7 @@ class Reply:
 
 @dataclass
 class Fault:
-    kind: str  # "status" | "drop" | "hang"
+    kind: str  # "status" | "drop" | "hang" | "pass"
     reply: Reply | None = None
     seconds: float = 0.0
 
@@ -61,6 +61,11 @@ class Fault:
         if retry_after is not None:
             extra["Retry-After"] = retry_after
         return cls("status", Reply(code, body, extra))
+
+    @classmethod
+    def through(cls) -> Fault:
+        """No fault for this request: the responder answers (to aim at the Nth request)."""
+        return cls("pass")
 
     @classmethod
     def drop(cls) -> Fault:
@@ -142,7 +147,9 @@ class HttpSink:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -5,7 +5,8 @@ The recipe of ../shared/TESTING.md: a temp HOME, a private `dbus-daemon`, and
 keyring writes stays in the temp HOME; the daemon exits with its bus at teardown. Tests run
 `msp` as a subprocess with `KeyringEnv.env`, exactly as the VS Code extension will.
 
-Import the fixture into a test module: `from tests.keyring_env import keyring_env_fixture  # noqa: F401`.
+Import the fixture (it registers as `keyring_env`) into a test module:
+`from tests.keyring_env import keyring_env_fixture  # noqa: F401`.
 """
 
 from __future__ import annotations

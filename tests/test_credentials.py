@@ -43,7 +43,9 @@ LINEAR_SLACK_JIRA = {
 def test_set_list_delete_with_the_real_keyring(workspace: Path, keyring_env: KeyringEnv) -> None:
     configure(workspace, LINEAR_SLACK_JIRA)
     env = keyring_env.child_env(SLACK_WEBHOOK_URL="https://hooks.slack.com/services/T/B/X")
-    stored = run_cli(workspace, "credentials", "set", "linear-api-key", env=env, stdin=SECRET + "\n")
+    stored = run_cli(
+        workspace, "credentials", "set", "linear-api-key", env=env, stdin=SECRET + "\n"
+    )
     assert stored.returncode == 0, stored.stderr
     assert SECRET not in stored.stdout + stored.stderr
     assert keyring_env.lookup("linear-api-key") == SECRET  # the trailing newline is not kept

@@ -73,8 +73,13 @@ def required_credentials(body: dict[str, Any], integration: Integration) -> list
     return names
 
 
+def _settings(integration: Integration) -> Any:
+    """The adapter's validated config model (adapters are pure; delivery reads where to send)."""
+    return getattr(integration.adapter, "config", None)
+
+
 def _dialect(integration: Integration) -> str:
-    settings = getattr(integration.adapter, "settings", None)
+    settings = _settings(integration)
     return str(getattr(settings, "dialect", "neo4j"))
 
 
@@ -286,7 +291,7 @@ def send_http(body: dict[str, Any], integration: Integration, ctx: SendContext) 
     what = {"slack": "Slack", "jira": "Jira"}.get(name, f"{name} endpoint")
     if isinstance(auth, dict):
         secret = ctx.secret(str(auth["credential"]))
-        email = getattr(getattr(integration.adapter, "settings", None), "email", None)
+        email = getattr(_settings(integration), "email", None)
         if type(integration.adapter).__name__ == "JiraAdapter":
             what = "Jira"
             # Cloud: basic auth with the account's email and an API token; Data Center
@@ -319,7 +324,7 @@ def _neo4j_errors(errors: Any, what: str) -> str | None:
 
 
 def send_neo4j(body: dict[str, Any], integration: Integration, ctx: SendContext) -> str | None:
-    settings = getattr(integration.adapter, "settings", None)
+    settings = _settings(integration)
     uri = str(getattr(settings, "uri", ""))
     if urlsplit(uri).scheme not in ("http", "https"):
         raise DeliveryFailure(
@@ -374,7 +379,7 @@ def falkordb_url(integration: Integration, ctx: SendContext) -> str:
     target = ctx.config.targets.get(integration.name)
     if target is not None and target.falkordb_url:
         return target.falkordb_url
-    uri = str(getattr(getattr(integration.adapter, "settings", None), "uri", ""))
+    uri = str(getattr(_settings(integration), "uri", ""))
     host = urlsplit(uri).hostname or "localhost"
     return f"redis://{host}:6379"
 
@@ -389,7 +394,7 @@ def _falkordb_client(url: str, integration: Integration, ctx: SendContext) -> An
             "FalkorDB delivery needs the falkordb package (pip install falkordb)", retryable=False
         ) from None
     password = ctx.resolver.lookup("neo4j-password").value
-    username = str(getattr(getattr(integration.adapter, "settings", None), "username", "neo4j"))
+    username = str(getattr(_settings(integration), "username", "neo4j"))
     options: dict[str, Any] = {
         "socket_timeout": ctx.config.timeout,
         "socket_connect_timeout": ctx.config.timeout,
@@ -415,7 +420,7 @@ def _falkordb_client(url: str, integration: Integration, ctx: SendContext) -> An
 def send_falkordb(body: dict[str, Any], integration: Integration, ctx: SendContext) -> str | None:
     import redis.exceptions
 
-    settings = getattr(integration.adapter, "settings", None)
+    settings = _settings(integration)
     graph_name = str(body.get("database") or getattr(settings, "database", "neo4j"))
     url = falkordb_url(integration, ctx)
     try:
@@ -448,7 +453,7 @@ def send_falkordb(body: dict[str, Any], integration: Integration, ctx: SendConte
 def send_file(
     body: dict[str, Any], integration: Integration, ctx: SendContext, payload_id: str
 ) -> str | None:
-    settings = getattr(integration.adapter, "settings", None) or integration.adapter.config  # type: ignore[union-attr]
+    settings = _settings(integration)
     vault = getattr(settings, "vault_path", None)
     if not vault:
         raise DeliveryFailure(
