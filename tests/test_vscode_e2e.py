@@ -3,8 +3,9 @@ playwright-core in headless Chromium (vscode-extension/e2e/drive.mjs).
 
 A user's whole session from the command palette: Start Session (the status bar turns active),
 Update Progress, Record Decision, an update from a terminal (`msp update`, which the status bar
-shows too), a saved Python file with a new class (the entity arrives), End Session; then the store
-is checked through the `msp` CLI. Screenshots of the status bar land in
+shows too), a saved Python file with a new class (the entity arrives), a `# DECISION:` comment
+recorded through the server's code action, End Session; then the store is checked through the
+`msp` CLI. Screenshots of the status bar land in
 vscode-extension/test-artifacts/ (or $MSP_E2E_ARTIFACTS).
 
 Needs the tools that scripts/setup-e2e.sh installs (Node 24 + code-server 4.139.1, chromium,
@@ -229,6 +230,7 @@ def code_server(tmp_path: Path) -> Iterator[CodeServer]:
         yield CodeServer(url, workspace, data_dir, env)
     finally:
         _stop_group(proc)
+        _keep_logs(data_dir)
 
 
 def test_a_whole_session_from_the_palette(code_server: CodeServer) -> None:
@@ -251,12 +253,9 @@ def test_a_whole_session_from_the_palette(code_server: CodeServer) -> None:
             timeout=180,
         )
     except subprocess.TimeoutExpired as exc:
-        _keep_logs(code_server)
         raise AssertionError(f"the UI driver hung:\n{exc.stdout}\n{exc.stderr}") from None
     elapsed = time.monotonic() - started
     print(drive.stdout)  # the step timings, shown with -s or on failure
-    if drive.returncode != 0:
-        _keep_logs(code_server)
     assert drive.returncode == 0, (
         f"UI driver failed after {elapsed:.1f} s (screenshots and logs in {ARTIFACTS}):\n"
         f"{drive.stdout}\n{drive.stderr}"
@@ -277,22 +276,25 @@ def test_a_whole_session_from_the_palette(code_server: CodeServer) -> None:
     assert session["endProgress"] == 50  # the last update came from the terminal
     assert session["summary"] == "Reset flow works end to end"
     assert session["counts"]["updates"] >= 2
-    assert session["counts"]["decisions"] == 1
+    assert session["counts"]["decisions"] == 2  # the palette's and the code action's
     assert session["counts"]["entities"] == 1
 
     exported = _msp(code_server.workspace, "context", "--format", "json")
     full = exported["sessions"][0] if "sessions" in exported else exported
-    decision = full["decisions"][0]
-    assert decision["content"] == "Use signed tokens for password reset"
-    assert decision["rationale"] == "They need no table"
-    assert decision["alternatives"] == ["a tokens table", "magic links"]
-    assert decision["impact"] == "high"
+    palette, marker = full["decisions"]
+    assert palette["content"] == "Use signed tokens for password reset"
+    assert palette["rationale"] == "They need no table"
+    assert palette["alternatives"] == ["a tokens table", "magic links"]
+    assert palette["impact"] == "high"
+    assert marker["content"] == "tokens expire after one hour (models.py:2)"
     entity = full["entities"][0]
     assert (entity["name"], entity["type"], entity["path"]) == ("ResetToken", "class", "models.py")
 
 
-def _keep_logs(server: CodeServer) -> None:
+def _keep_logs(data_dir: Path) -> None:
     """VS Code's logs (the extension host, the "MSP" output channel) next to the screenshots."""
-    logs = server.data_dir / "logs"
+    logs = data_dir / "logs"
+    target = ARTIFACTS / "vscode-logs"
+    shutil.rmtree(target, ignore_errors=True)
     if logs.exists():
-        shutil.copytree(logs, ARTIFACTS / "vscode-logs", dirs_exist_ok=True)
+        shutil.copytree(logs, target)

@@ -164,7 +164,19 @@ try {
     await page.keyboard.press(`${MOD}+s`);
     await statusMessage('ResetToken (class)');
     step('entity captured');
+
+    // A marker comment gets the server's code action (the light bulb): record it from there.
+    await page.keyboard.type('# DECISION: tokens expire after one hour');
+    await page.keyboard.press(`${MOD}+s`);
+    await page.locator('.tabs-container .tab.dirty').first().waitFor({ state: 'detached' });
+    await page.keyboard.press(`${MOD}+.`);
+    const action = page.locator('.action-widget .monaco-list-row', { hasText: 'MSP: Record decision' }).first();
+    await action.waitFor();
+    await action.click();
+    step('code action offered and run');
+
     await page.locator(STATUS_ITEM).hover();
+    await page.locator('.monaco-hover', { hasText: '2 decisions' }).first().waitFor();
     await page.locator('.monaco-hover', { hasText: '1 entity' }).first().waitFor();
     await page.locator(STATUS_BAR).screenshot({ path: join(artifacts, 'statusbar-active.png') });
     await page.screenshot({ path: join(artifacts, 'workbench-active.png') });
