@@ -35,7 +35,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         entitiesCaptured: (p) => notifier?.entitiesCaptured(p),
         payloadsGenerated: (p) => void notifier?.payloadsGenerated(p),
     }, contributedSettings(context));
-    notifier = new Notifier({ sendPayloads: (folderUri, payloads) => commands!.sendPayloads(folderUri, payloads) });
+    notifier = new Notifier({
+        canSend: () => server?.isAvailable('sendPayload') ?? false,
+        sendPayloads: (folderUri, payloads) => commands!.sendPayloads(folderUri, payloads),
+    });
     statusBar = new StatusBar(server);
     commands = new Commands({ server, statusBar, notifier });
     context.subscriptions.push(server, statusBar, notifier, ...commands.register());

@@ -20,6 +20,8 @@ const ENTITY_MESSAGE_MS = 10_000;
 const ERROR_REPEAT_MS = 5 * 60_000;
 
 export interface NotifierDeps {
+    /** Whether the server can deliver payloads now (it serves msp.server.sendPayload). */
+    canSend(): boolean;
     /** Deliver payloads now (msp.server.sendPayload); reports its own errors. */
     sendPayloads(folderUri: string, payloads: Payload[]): Promise<void>;
 }
@@ -71,7 +73,7 @@ export class Notifier implements vscode.Disposable {
             return;
         }
         const sendable = payloads.filter((p) => !p.status || p.status === 'generated' || p.status === 'dead');
-        const actions = sendable.length ? [COPY, OPEN, SEND] : [COPY, OPEN];
+        const actions = sendable.length && this.deps.canSend() ? [COPY, OPEN, SEND] : [COPY, OPEN];
         const choice = await vscode.window.showInformationMessage(message, ...actions);
         await this.payloadAction(choice, payloads, typeof params.folderUri === 'string' ? params.folderUri : undefined);
     }

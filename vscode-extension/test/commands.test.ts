@@ -60,7 +60,7 @@ describe('palette commands send one object argument: folderUri + camelCase field
         folderUri = mock.setFolders('/work/app')[0].uri.toString();
         server = new FakeServer();
         bar = new StatusBar(server as never);
-        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ sendPayloads: async () => undefined }) });
+        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined }) });
     });
 
     it('Start Session: goal and starting progress', async () => {
@@ -208,7 +208,7 @@ describe('payloads and integrations', () => {
         folderUri = mock.setFolders('/work/app')[0].uri.toString();
         server = new FakeServer();
         bar = new StatusBar(server as never);
-        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ sendPayloads: async () => undefined }) });
+        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined }) });
         server.answers.listPayloads = { payloads: [payload] };
     });
 
@@ -254,7 +254,7 @@ describe('when the server refuses, lacks a command or is down', () => {
         folderUri = mock.setFolders('/work/app')[0].uri.toString();
         server = new FakeServer();
         bar = new StatusBar(server as never);
-        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ sendPayloads: async () => undefined }) });
+        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined }) });
     });
 
     it('"no active session" offers Start Session', async () => {

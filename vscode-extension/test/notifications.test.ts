@@ -29,9 +29,10 @@ const slack: Payload = {
 };
 const event = { folderUri: 'file:///work/app', hook: 'progress_updated', payloads: [neo4j, slack] };
 
-function notifier(): { n: Notifier; sent: { folderUri: string; ids: string[] }[] } {
+function notifier(canSend = true): { n: Notifier; sent: { folderUri: string; ids: string[] }[] } {
     const sent: { folderUri: string; ids: string[] }[] = [];
     const n = new Notifier({
+        canSend: () => canSend,
         sendPayloads: async (folderUri, payloads) => void sent.push({ folderUri, ids: payloads.map((p) => p.id) }),
     });
     return { n, sent };
@@ -72,9 +73,11 @@ describe('one notification per event, listing its payloads', () => {
         assert.deepEqual(sent, [{ folderUri: 'file:///work/app', ids: ['pay-1'] }]);
     });
 
-    it('offers no Send when everything was delivered already', async () => {
+    it('offers no Send when everything was delivered already, or the server cannot send', async () => {
         await notifier().n.payloadsGenerated({ ...event, payloads: [slack] });
         assert.deepEqual(mock.shown[0].actions, ['Copy', 'Open']);
+        await notifier(false).n.payloadsGenerated(event);
+        assert.deepEqual(mock.shown[1].actions, ['Copy', 'Open']);
     });
 
     it('stays quiet below level "all" (the log still has it)', async () => {
