@@ -12,6 +12,7 @@ from typing import Any
 from pygls.lsp.server import LanguageServer
 
 NOOP = "bench.noop"
+NOOP_ASYNC = "bench.noopAsync"
 
 server = LanguageServer(name="bench-bare", version="0")
 
@@ -20,6 +21,13 @@ server = LanguageServer(name="bench-bare", version="0")
 def noop(ls: LanguageServer, *arguments: Any) -> dict[str, Any]:
     """Answer at once: the round trip is pure framing, dispatch and stdio."""
     return {}
+
+
+@server.command(NOOP_ASYNC)
+async def noop_async(ls: LanguageServer, *arguments: Any) -> dict[str, Any]:
+    """The same as an `async def` handler, as MSP's commands are: pygls dispatches the two
+    differently (the memory benchmark shows why that matters)."""
+    return {"echo": list(arguments)}
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from bench.bare_server import NOOP
+from bench.bare_server import NOOP, NOOP_ASYNC
 from bench.common import Figures, ratio, report, scratch, standalone
 from bench.roundtrip import SESSION_SIZE, start_bare, start_msp
 from bench.rpc import RpcClient
@@ -40,6 +40,21 @@ def record_events(client: RpcClient, events: int) -> float:
     return time.perf_counter() - started
 
 
+def pipeline_noops(client: RpcClient, count: int) -> None:
+    """The bare server's async no-op, `count` times, pipelined like `record_events`."""
+    in_flight: deque[object] = deque()
+    for i in range(count):
+        _, pending = client.request_async(
+            "workspace/executeCommand",
+            {"command": NOOP_ASYNC, "arguments": [{"text": f"Event {i} of the run"}]},
+        )
+        in_flight.append(pending)
+        if len(in_flight) >= WINDOW:
+            client.wait(in_flight.popleft())  # type: ignore[arg-type]
+    while in_flight:
+        client.wait(in_flight.popleft())  # type: ignore[arg-type]
+
+
 def run(quick: bool) -> Figures:
     events = 3000 if quick else 50_000
     with scratch("memory") as tmp:
@@ -53,6 +68,10 @@ def run(quick: bool) -> Figures:
             seconds = record_events(msp, events)
             msp.command("msp.server.status", [{}])
             msp_after = msp.rss_kb()
+            # The same number of commands to the bare server's `async def` no-op: what pygls
+            # itself keeps per command (see docs/benchmarks.md, memory).
+            pipeline_noops(bare, events)
+            bare_after = bare.rss_kb()
         finally:
             msp.shutdown()
             bare.shutdown()
@@ -62,6 +81,7 @@ def run(quick: bool) -> Figures:
         "msp_idle_rss_mb": round(msp_idle / 1024, 2),
         "bare_idle_rss_mb": round(bare_idle / 1024, 2),
         "msp_after_rss_mb": round(msp_after / 1024, 2),
+        "bare_async_growth_mb": round((bare_after - bare_idle) / 1024, 2),
         "events": events,
         "events_per_second": round(events / seconds, 1),
     }
@@ -74,6 +94,8 @@ def run(quick: bool) -> Figures:
             f"after {events} events: {figures['msp_after_rss_mb']} MB, growth "
             f"{figures['rss_growth_mb']} MB (target <= 20 MB; "
             f"{figures['events_per_second']} events/s pipelined)",
+            f"bare pygls after {events} async no-op commands: growth "
+            f"{figures['bare_async_growth_mb']} MB",
         ],
     )
     return figures
