@@ -214,12 +214,13 @@ def test_canary_secrets_appear_nowhere(
         return result
 
     for name, secret in (
-        ("linear-api-key", CANARY_LINEAR),
+        ("linear", CANARY_LINEAR),  # the issue's own words: `msp credentials set linear`
         ("slack-webhook", slack_url),
         ("jira-api-token", CANARY_JIRA),
     ):
         assert msp("credentials", "set", name, stdin=secret).returncode == 0
     assert keyring_env.lookup("jira-api-token") == CANARY_JIRA
+    assert keyring_env.lookup("linear-api-key") == CANARY_LINEAR
 
     assert msp("start", "--goal", "sweep").returncode == 0
     assert msp("update", "halfway", "50").returncode == 0
