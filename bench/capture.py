@@ -156,8 +156,10 @@ def in_process(quick: bool) -> Figures:
                 save(path)  # first meeting: the baseline comes from git HEAD
                 counter = iter(range(10**6))
 
-                def edit_and_save(path: Path = path, kind: str = kind) -> None:
-                    n = next(counter)
+                def edit_and_save(
+                    path: Path = path, kind: str = kind, counter: object = counter
+                ) -> None:
+                    n = next(counter)  # type: ignore[call-overload]
                     extra = (
                         f"\ndef added_{n}() -> None:\n    pass\n"
                         if kind == "py"
@@ -217,9 +219,7 @@ def burst(quick: bool) -> Figures:
 
             def saves() -> None:
                 for path in paths:
-                    client.notify(
-                        "textDocument/didSave", {"textDocument": {"uri": path.as_uri()}}
-                    )
+                    client.notify("textDocument/didSave", {"textDocument": {"uri": path.as_uri()}})
 
             sender = threading.Thread(target=saves)
             burst_start = time.perf_counter()

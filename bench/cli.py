@@ -33,7 +33,8 @@ def run(quick: bool) -> Figures:
         folder.mkdir()
         env = clean_env(tmp)
         msp = [*msp_command(), "--workspace", str(folder)]
-        subprocess.run([*msp, "start", "--project", "cli"], check=True, capture_output=True, env=env)
+        start = [*msp, "start", "--project", "cli"]
+        subprocess.run(start, check=True, capture_output=True, env=env)
         msp_times, bare_times = [], []
         for i in range(rounds + 2):
             a = _run([*msp, "update", f"Step {i} done", str(i % 101)], env)

@@ -31,40 +31,94 @@ def build_store(folder: Path, sessions: int) -> None:
     Workspace(folder).close()  # creates .msp/msp.db with the current schema
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     rows: dict[str, list[tuple[object, ...]]] = {
-        "sessions": [], "updates": [], "decisions": [], "blockers": [], "entities": []
+        "sessions": [],
+        "updates": [],
+        "decisions": [],
+        "blockers": [],
+        "entities": [],
     }
     previous = None
     for n in range(sessions):
         start = now - timedelta(hours=(sessions - n) * 24 / SESSIONS_PER_DAY)
         end = start + timedelta(hours=5)
         sid = f"msp-{start:%Y-%m-%d-%H%M%S}-{n}"
-        rows["sessions"].append((
-            sid, "history", "bench", "main", f"Goal {n}", f"Summary {n}", "completed",
-            _iso(start), _iso(end), _iso(end), n % 100, (n + 1) % 100, (n + 1) % 100, previous,
-        ))
+        rows["sessions"].append(
+            (
+                sid,
+                "history",
+                "bench",
+                "main",
+                f"Goal {n}",
+                f"Summary {n}",
+                "completed",
+                _iso(start),
+                _iso(end),
+                _iso(end),
+                n % 100,
+                (n + 1) % 100,
+                (n + 1) % 100,
+                previous,
+            )
+        )
         previous = sid
         for k in range(UPDATES):
             at = _iso(start + timedelta(minutes=3 * k))
-            rows["updates"].append((
-                f"upd-{n:05}{k:03}", sid, at, f"Progress on part {k} of goal {n}", k % 101,
-                "[]", None,
-            ))
+            rows["updates"].append(
+                (
+                    f"upd-{n:05}{k:03}",
+                    sid,
+                    at,
+                    f"Progress on part {k} of goal {n}",
+                    k % 101,
+                    "[]",
+                    None,
+                )
+            )
         for k in range(DECISIONS):
-            rows["decisions"].append((
-                f"dec-{n:05}{k:03}", sid, _iso(start + timedelta(minutes=10 * k)),
-                f"Decided option {k}", "because it is simpler", json.dumps(["other"]),
-                "medium", "architecture", "[]", None,
-            ))
+            rows["decisions"].append(
+                (
+                    f"dec-{n:05}{k:03}",
+                    sid,
+                    _iso(start + timedelta(minutes=10 * k)),
+                    f"Decided option {k}",
+                    "because it is simpler",
+                    json.dumps(["other"]),
+                    "medium",
+                    "architecture",
+                    "[]",
+                    None,
+                )
+            )
         for k in range(BLOCKERS):
-            rows["blockers"].append((
-                f"blk-{n:05}{k:03}", sid, f"Blocked on dependency {k}", "technical", "high",
-                "resolved", _iso(start), _iso(end), "worked around", sid, None,
-            ))
+            rows["blockers"].append(
+                (
+                    f"blk-{n:05}{k:03}",
+                    sid,
+                    f"Blocked on dependency {k}",
+                    "technical",
+                    "high",
+                    "resolved",
+                    _iso(start),
+                    _iso(end),
+                    "worked around",
+                    sid,
+                    None,
+                )
+            )
         for k in range(ENTITIES):
-            rows["entities"].append((
-                f"ent-{n:05}{k:03}", sid, f"Component{n}_{k}", "class", f"src/mod{n}.py",
-                "python", k + 1, _iso(start), "save",
-            ))
+            rows["entities"].append(
+                (
+                    f"ent-{n:05}{k:03}",
+                    sid,
+                    f"Component{n}_{k}",
+                    "class",
+                    f"src/mod{n}.py",
+                    "python",
+                    k + 1,
+                    _iso(start),
+                    "save",
+                )
+            )
     statements = {
         "sessions": "INSERT INTO sessions (id, project, user, branch, goal, summary, status, "
         "start_time, end_time, last_activity, start_progress, end_progress, progress, "

@@ -56,7 +56,7 @@ def pipeline_noops(client: RpcClient, count: int) -> None:
 
 
 def run(quick: bool) -> Figures:
-    events = 3000 if quick else 50_000
+    events = 2000 if quick else 50_000
     with scratch("memory") as tmp:
         folder = tmp / "project"
         folder.mkdir()

@@ -92,8 +92,9 @@ class RpcClient:
     # -- reading -------------------------------------------------------------------------
 
     def _read_stderr(self) -> None:
-        assert self.process.stderr is not None
-        for chunk in iter(lambda: self.process.stderr.read1(65536), b""):  # type: ignore[union-attr]
+        stderr = self.process.stderr
+        assert stderr is not None
+        for chunk in iter(lambda: os.read(stderr.fileno(), 65536), b""):
             self.stderr_chunks.append(chunk)
 
     def stderr_text(self) -> str:
@@ -133,9 +134,11 @@ class RpcClient:
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         if "method" in message and "id" in message:
-            result = self.on_request(message["method"], message.get("params")) if (
-                self.on_request
-            ) else None
+            result = (
+                self.on_request(message["method"], message.get("params"))
+                if (self.on_request)
+                else None
+            )
             with contextlib.suppress(OSError, ValueError):
                 self.send({"jsonrpc": "2.0", "id": message["id"], "result": result})
             return
