@@ -103,7 +103,7 @@ bodies = st.one_of(
             }
         ).encode()[:n],
         st.integers(min_value=0, max_value=120),
-    ),  # fmt: skip
+    ),
     json_values.map(lambda v: json.dumps(v).encode()),  # JSON of the wrong shape
     st.fixed_dictionaries(  # message-like objects with wrong types or unknown methods
         {"jsonrpc": st.sampled_from(["2.0", "1.0", 2]), "method": json_values | st.text()},
