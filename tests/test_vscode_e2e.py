@@ -15,6 +15,7 @@ MSP_REQUIRE_E2E=1 (CI), where it fails.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -110,7 +111,9 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, deadline_s
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.1)  # polling a port that is not open yet: there is no event to wait for
-    raise AssertionError(f"code-server did not answer /healthz in {deadline_s} s:\n{log.read_text()}")
+    raise AssertionError(
+        f"code-server did not answer /healthz in {deadline_s} s:\n{log.read_text()}"
+    )
 
 
 def _stop_group(proc: subprocess.Popen[bytes]) -> None:
@@ -119,14 +122,10 @@ def _stop_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        pass
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait(timeout=10)
 
 
@@ -191,7 +190,14 @@ def code_server(tmp_path: Path) -> Iterator[CodeServer]:
         "HOME": str(home),
     }
     env.pop("VSCODE_IPC_HOOK_CLI", None)
-    common = ["--user-data-dir", str(data_dir), "--extensions-dir", str(ext_dir), "--config", str(config)]
+    common = [
+        "--user-data-dir",
+        str(data_dir),
+        "--extensions-dir",
+        str(ext_dir),
+        "--config",
+        str(config),
+    ]
     installed = subprocess.run(
         [str(CODE_SERVER), *common, "--install-extension", str(VSIX)],
         env=env,
@@ -199,7 +205,9 @@ def code_server(tmp_path: Path) -> Iterator[CodeServer]:
         text=True,
         timeout=120,
     )
-    assert installed.returncode == 0, f"--install-extension failed:\n{installed.stdout}{installed.stderr}"
+    assert installed.returncode == 0, (
+        f"--install-extension failed:\n{installed.stdout}{installed.stderr}"
+    )
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / "code-server.log"
@@ -253,7 +261,7 @@ def test_a_whole_session_from_the_palette(code_server: CodeServer) -> None:
             timeout=180,
         )
     except subprocess.TimeoutExpired as exc:
-        raise AssertionError(f"the UI driver hung:\n{exc.stdout}\n{exc.stderr}") from None
+        raise AssertionError(f"the UI driver hung:\n{exc.stdout!r}\n{exc.stderr!r}") from None
     elapsed = time.monotonic() - started
     print(drive.stdout)  # the step timings, shown with -s or on failure
     assert drive.returncode == 0, (

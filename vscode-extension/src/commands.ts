@@ -694,17 +694,9 @@ export class Commands {
             return;
         }
         const title = paletteLabel('setCredential');
+        // The built-in integrations' names (validateIntegrations would tell more, but it runs
+        // every adapter's initialize hook: too much for a prompt).
         const known = new Set(KNOWN_CREDENTIALS);
-        if (this.s.server.isAvailable('validateIntegrations')) {
-            try {
-                const reports = integrationReports(
-                    await this.s.server.execute('validateIntegrations', buildArgs(folder.uri.toString())),
-                );
-                reports.forEach((r) => r.credentials.forEach((c) => known.add(c)));
-            } catch {
-                // the built-in names are enough to go on
-            }
-        }
         const other = '\u0000other';
         let name = await choose(title, [
             ...[...known].sort().map((n) => ({ label: n, value: n })),

@@ -1,6 +1,9 @@
 import { mock } from './vscodeMock';
 
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
 
 import { Commands, integrationReports } from '../src/commands';
@@ -15,7 +18,7 @@ import { PLANNED_SERVER_COMMANDS, SERVER_COMMANDS, ServerVerb } from '../src/wir
 class FakeServer implements ServerApi {
     state: ServerState = 'running';
     version = '0.1.0';
-    serverLaunch = undefined;
+    serverLaunch: ServerApi['serverLaunch'] = undefined;
     calls: { verb: ServerVerb; args: Record<string, unknown> }[] = [];
     answers: Partial<Record<ServerVerb, unknown>> = {};
     served = new Set<ServerVerb>(SERVER_COMMANDS);
@@ -244,6 +247,35 @@ describe('payloads and integrations', () => {
         assert.deepEqual(server.calls, [{ verb: 'validateIntegrations', args: { folderUri } }]);
         assert.equal(mock.shown[0].kind, 'error', 'an enabled integration that cannot run is an error');
         assert.match(mock.shown[0].message, /obsidian: ok \(delivery generate\); jira: ERROR \(delivery send\) — baseUrl: required/);
+        bar.dispose();
+    });
+});
+
+describe('Set Credential', () => {
+    beforeEach(() => {
+        mock.reset();
+        folderUri = mock.setFolders('/work/app')[0].uri.toString();
+        server = new FakeServer();
+        bar = new StatusBar(server as never);
+        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined }) });
+    });
+
+    it('asks in a password box and hands the secret to the server’s own CLI on stdin, not over LSP', async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'msp-python-'));
+        const python = join(dir, 'python');
+        writeFileSync(python, `#!/bin/sh\necho "$@" > "${dir}/argv"\ncat > "${dir}/stdin"\n`);
+        chmodSync(python, 0o755);
+        mock.setFolders(dir); // the CLI runs in the folder: it must exist
+        server.serverLaunch = { command: python, args: ['-m', 'msp_server'], source: 'setting', python };
+        mock.picks.push('linear-api-key');
+        mock.inputs.push('lin_api_s3cret');
+        await commands.setCredential();
+        assert.equal(mock.prompts[0].password, true);
+        assert.equal(readFileSync(join(dir, 'argv'), 'utf8'), '-m msp_server.cli credentials set linear-api-key\n');
+        assert.equal(readFileSync(join(dir, 'stdin'), 'utf8'), 'lin_api_s3cret\n');
+        assert.deepEqual(server.calls, [], 'nothing went to the language server');
+        assert.equal(mock.shown[0].message, 'MSP: credential linear-api-key stored in the OS keyring.');
+        assert.ok(!mock.logLines.some((l) => l.includes('s3cret')), 'the secret is never logged');
         bar.dispose();
     });
 });
