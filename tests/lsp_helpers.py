@@ -24,6 +24,7 @@ TIMEOUT = 20.0
 SESSION_CHANGED = "msp/sessionChanged"
 ENTITIES_CAPTURED = "msp/entitiesCaptured"
 PAYLOADS_GENERATED = "msp/payloadsGenerated"
+SYNC_STATUS = "msp/syncStatus"
 
 
 def uri(path: Path) -> str:
@@ -214,6 +215,7 @@ async def start_server(
         SESSION_CHANGED,
         ENTITIES_CAPTURED,
         PAYLOADS_GENERATED,
+        SYNC_STATUS,
         "window/logMessage",
         "window/showMessage",
     ):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -103,9 +104,19 @@ class Folder:
         self.data_version: int | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.closed = False
+        # Delivery: its own thread, woken after events; `stop` ends a flush at shutdown.
+        self.delivery_executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"msp-send-{self.name}"
+        )
+        self.wake = asyncio.Event()
+        self.stop = threading.Event()
+        self.last_sync: dict[str, Any] | None = None
 
     async def call(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
+
+    async def deliver(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.delivery_executor, fn)
 
     async def run(self, action: Callable[[Workspace], T]) -> T:
         """Run `action` on this folder's Workspace in its thread; a folder that never opened
@@ -133,8 +144,10 @@ class Folder:
     def close(self) -> None:
         """Stop watching and close the store in its own thread, without waiting for it."""
         self.closed = True
+        self.stop.set()
         for task in list(self.tasks):
             task.cancel()
+        self.delivery_executor.shutdown(wait=False, cancel_futures=True)
         if self.ws is not None:
             ws, self.ws = self.ws, None
             self.executor.submit(ws.close)
@@ -277,6 +290,8 @@ class MspLanguageServer(LanguageServer):
             return (result, *ws.take_generated())
 
         result, generated, failures = await folder.run(call)
+        if any(p["status"] == "queued" for p in generated):
+            folder.wake.set()  # the delivery worker sends them now
         if generated or failures:
             self.protocol.notify(
                 wire.PAYLOADS_GENERATED,
@@ -310,6 +325,7 @@ class MspLanguageServer(LanguageServer):
                 due = loop.time() - last_full > FULL_CHECK_SECONDS
                 if current is not None and (current != folder.data_version or due):
                     folder.data_version = current
+                    folder.wake.set()  # another process may have queued payloads
                     last_full = loop.time()
                     await self.push_status(folder, only_if_changed=True)
             except asyncio.CancelledError:

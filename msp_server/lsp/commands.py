@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lsprotocol import types
+from pydantic import Field
 
 from msp_server.core.commands import (
     Args,
@@ -29,7 +30,7 @@ from msp_server.core.commands import (
     UpdateArgs,
 )
 from msp_server.core.models import Name
-from msp_server.lsp import wire
+from msp_server.lsp import outbox, wire
 from msp_server.lsp.app import Folder, MspLanguageServer
 from msp_server.lsp.errors import invalid_params, to_rpc_error
 from msp_server.workspace import Workspace
@@ -49,6 +50,18 @@ class ListPayloadsArgs(Args):
 
 class PayloadArgs(Args):
     id: Name
+
+
+class FlushArgs(Args):
+    wait: float = Field(default=0, ge=0, le=300)
+
+
+async def _flush(ls: MspLanguageServer, folder: Folder, args: FlushArgs) -> Any:
+    return await outbox.flush_outbox(ls, folder, args.wait)
+
+
+async def _send(ls: MspLanguageServer, folder: Folder, args: PayloadArgs) -> Any:
+    return await outbox.send_payload(ls, folder, args.id)
 
 
 async def _list_payloads(ls: MspLanguageServer, folder: Folder, args: ListPayloadsArgs) -> Any:
@@ -152,6 +165,8 @@ COMMANDS: dict[str, Spec] = {
     "listPayloads": Spec(ListPayloadsArgs, _list_payloads, False),
     "validateIntegrations": Spec(StatusArgs, _validate_integrations, False),
     "openPayload": Spec(PayloadArgs, _open_payload, False),
+    "flushOutbox": Spec(FlushArgs, _flush, False),
+    "sendPayload": Spec(PayloadArgs, _send, False),
 }
 
 

@@ -17,6 +17,7 @@ from lsprotocol import types
 
 from msp_server.core.commands import EndArgs, RecoverArgs
 from msp_server.core.errors import MspError
+from msp_server.lsp import outbox
 from msp_server.lsp.app import (
     Folder,
     MspLanguageServer,
@@ -65,6 +66,7 @@ async def open_folders(ls: MspLanguageServer, folders: list[Folder]) -> None:
             continue
         await ls.push_status(folder)
         folder.spawn(ls.watch(folder))
+        folder.spawn(outbox.worker(ls, folder))
         folder.spawn(offer_recovery(ls, folder))
 
 

@@ -35,5 +35,6 @@ def notification(name: str) -> str:
 SESSION_CHANGED = notification("sessionChanged")
 ENTITIES_CAPTURED = notification("entitiesCaptured")
 PAYLOADS_GENERATED = notification("payloadsGenerated")
+SYNC_STATUS = notification("syncStatus")
 COPY_PAYLOAD: str = spec()["clientCommands"]["copyPayload"]["id"]
 SETTINGS_SECTION: str = spec()["settings"]["section"]

@@ -1,0 +1,88 @@
+"""Delivery in the editor: a background worker per folder, `msp/syncStatus`, and the
+`flushOutbox` / `sendPayload` commands.
+
+Delivery runs in each folder's own delivery thread with its own store connection (the delivery
+layer opens one per call), so a slow target never delays a command or a save.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from functools import partial
+from typing import Any
+
+from msp_server import delivery
+from msp_server.lsp import wire
+from msp_server.lsp.app import Folder, MspLanguageServer
+
+log = logging.getLogger(__name__)
+
+IDLE_SECONDS = 5.0  # retries that come due are picked up at least this often
+
+
+def _sends(folder: Folder) -> bool:
+    ws = folder.ws
+    return ws is not None and any(
+        entry.enabled and entry.delivery == "send" for entry in ws.config.integrations.values()
+    )
+
+
+async def push_sync(ls: MspLanguageServer, folder: Folder) -> None:
+    """`msp/syncStatus` when the outbox changed: depth, dead letters, last error per target."""
+    ws = folder.ws
+    if ws is None or folder.closed:
+        return
+    status = await folder.deliver(lambda: delivery.outbox_status(ws, check_blocked=False))
+    status.pop("checkedAt", None)
+    payload = {"folderUri": folder.uri, **status}
+    if payload != folder.last_sync:
+        folder.last_sync = payload
+        ls.protocol.notify(wire.SYNC_STATUS, payload)
+
+
+async def worker(ls: MspLanguageServer, folder: Folder) -> None:
+    """Send due payloads whenever something may be due: woken after an event, after a change
+    by another process, and every IDLE_SECONDS for retries whose backoff ran out."""
+    await push_sync(ls, folder)
+    while not folder.closed:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(folder.wake.wait(), IDLE_SECONDS)
+        folder.wake.clear()
+        ws = folder.ws
+        if ws is None or folder.closed:
+            continue
+        try:
+            if _sends(folder):
+                report = await folder.deliver(partial(delivery.flush, ws, stop=folder.stop))
+                if report.sent or report.dead:
+                    log.info(
+                        "delivery: %s: %d sent, %d dead",
+                        folder.name,
+                        len(report.sent),
+                        len(report.dead),
+                    )
+            await push_sync(ls, folder)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a delivery bug must not stop the worker or the server
+            log.exception("delivery: %s: worker pass failed", folder.name)
+
+
+async def flush_outbox(ls: MspLanguageServer, folder: Folder, wait: float) -> dict[str, Any]:
+    ws = folder.ws
+    if ws is None:
+        return await folder.run(lambda _: {})  # raises the folder's config error
+    report = await folder.deliver(lambda: delivery.flush_for(ws, wait, stop=folder.stop))
+    await push_sync(ls, folder)
+    return report.wire()
+
+
+async def send_payload(ls: MspLanguageServer, folder: Folder, payload_id: str) -> dict[str, Any]:
+    ws = folder.ws
+    if ws is None:
+        return await folder.run(lambda _: {})
+    sent = await folder.deliver(lambda: delivery.send_now(ws, payload_id))
+    await push_sync(ls, folder)
+    return sent
