@@ -45,8 +45,12 @@ def parse_duration(value: object) -> float:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(defer_build=True, 
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", validate_assignment=True
+    model_config = ConfigDict(
+        defer_build=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        validate_assignment=True,
     )
 
 

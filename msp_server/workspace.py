@@ -810,7 +810,9 @@ def payload_wire(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "createdAt": row["created_at"],
         "attempts": row.get("attempts", 0),
+        "nextAttemptAt": row.get("next_attempt_at"),
         "lastError": row.get("last_error"),
+        "sentAt": row.get("sent_at"),
     }
     return {**envelope, **row["body"]}
 
