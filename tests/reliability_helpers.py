@@ -20,12 +20,16 @@ EVENT_TABLES = {
 }
 
 
-def start_server(tmp: Path, folder: Path, env: dict[str, str] | None = None) -> RpcClient:
-    """A real server on `folder`, ready: its first msp/sessionChanged for the folder arrived."""
+def start_server(
+    tmp: Path, folder: Path, env: dict[str, str] | None = None, *, ready: bool = True
+) -> RpcClient:
+    """A real server on `folder`; with `ready`, once its first msp/sessionChanged for the folder
+    arrived (a folder that cannot open sends none: its commands answer why instead)."""
     client = RpcClient(msp_argv(), env=clean_env(tmp, env))
     client.initialize([folder])
-    target = folder.resolve().as_uri()
-    client.wait_notification("msp/sessionChanged", lambda p: p["folderUri"] == target)
+    if ready:
+        target = folder.resolve().as_uri()
+        client.wait_notification("msp/sessionChanged", lambda p: p["folderUri"] == target)
     return client
 
 
