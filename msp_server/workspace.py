@@ -204,6 +204,7 @@ class Workspace:
             return
         from msp_server.adapters.base import HookEvent
         from msp_server.adapters.registry import dispatch
+
         session = self.store.load_session(session_id) if session_id else None
         snapshot = self._snapshot(session) if session else None
         now = self._now()

@@ -33,8 +33,12 @@ HOOKS: tuple[str, ...] = get_args(Hook)
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(defer_build=True, 
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    model_config = ConfigDict(
+        defer_build=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
     )
 
 
@@ -106,7 +110,9 @@ class HookEvent(_Wire):
 class AdapterConfig(BaseModel):
     """Base of every adapter's `config` block: camelCase keys, unknown keys are errors."""
 
-    model_config = ConfigDict(defer_build=True, alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    model_config = ConfigDict(
+        defer_build=True, alias_generator=to_camel, populate_by_name=True, extra="forbid"
+    )
 
 
 ConfigT = TypeVar("ConfigT", bound=AdapterConfig)

@@ -51,8 +51,12 @@ Scope = Annotated[Name, _pattern(r"[\w][\w./-]{0,39}", "a short scope such as 'a
 class Args(BaseModel):
     """Unknown fields are errors: a typo in an argument must not be silently ignored."""
 
-    model_config = ConfigDict(defer_build=True, 
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    model_config = ConfigDict(
+        defer_build=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
     )
 
 

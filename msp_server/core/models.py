@@ -84,7 +84,9 @@ def _checked(value: str, pattern: str, rule: str) -> str:
 class MspModel(BaseModel):
     """camelCase on the wire, snake_case in Python; unknown keys in imported files are ignored."""
 
-    model_config = ConfigDict(defer_build=True, alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(
+        defer_build=True, alias_generator=to_camel, populate_by_name=True, extra="ignore"
+    )
 
     def wire(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)

@@ -21,7 +21,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from msp_server import __version__
-from msp_server.config import CaptureConfig, MspConfig
+from msp_server.config import CaptureConfig, MspConfig, merge
 from msp_server.core.errors import (
     ConfigError,
     InvalidInput,
@@ -236,7 +236,7 @@ class MspLanguageServer(LanguageServer):
             return result
         for folder, answer in zip(folders, answers or [], strict=False):
             if isinstance(answer, dict):
-                result[folder.path] = merge_settings(result[folder.path], answer)
+                result[folder.path] = merge(result[folder.path], answer)
             elif answer is not None:
                 log.warning("settings for %s: section %r is not an object", folder.uri, "msp")
         return result
@@ -333,16 +333,6 @@ class MspLanguageServer(LanguageServer):
             except Exception as exc:  # a locked or damaged store: say so, keep watching
                 log.warning("%s: could not check the store: %s", folder.name, exc)
                 await asyncio.sleep(5)
-
-
-def merge_settings(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge_settings(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def settings_from_init(options: Any) -> dict[str, Any]:
