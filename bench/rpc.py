@@ -61,6 +61,7 @@ class RpcClient:
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
         on_request: Callable[[str, Any], Any] | None = None,
+        record: bool = False,
     ) -> None:
         self.started = time.perf_counter()
         self.process = subprocess.Popen(
@@ -80,6 +81,8 @@ class RpcClient:
         self.closed = False
         self.stray: list[bytes] = []  # stdout bytes that were not a well-formed frame
         self.stderr_chunks: list[bytes] = []
+        self.record = record
+        self.bodies: list[bytes] = []  # every frame's body, when `record` (log sweeps)
         self._reader = threading.Thread(target=self._read_loop, daemon=True)
         self._reader.start()
         self._err_reader = threading.Thread(target=self._read_stderr, daemon=True)
@@ -124,6 +127,8 @@ class RpcClient:
                 if len(body) < length:
                     self.stray.append(body)
                     return
+                if self.record:
+                    self.bodies.append(body)
                 self._dispatch(json.loads(body))
         finally:
             with self.changed:

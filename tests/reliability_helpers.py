@@ -21,11 +21,16 @@ EVENT_TABLES = {
 
 
 def start_server(
-    tmp: Path, folder: Path, env: dict[str, str] | None = None, *, ready: bool = True
+    tmp: Path,
+    folder: Path,
+    env: dict[str, str] | None = None,
+    *,
+    ready: bool = True,
+    record: bool = False,
 ) -> RpcClient:
     """A real server on `folder`; with `ready`, once its first msp/sessionChanged for the folder
     arrived (a folder that cannot open sends none: its commands answer why instead)."""
-    client = RpcClient(msp_argv(), env=clean_env(tmp, env))
+    client = RpcClient(msp_argv(), env=clean_env(tmp, env), record=record)
     client.initialize([folder])
     if ready:
         target = folder.resolve().as_uri()

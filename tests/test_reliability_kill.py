@@ -12,11 +12,15 @@ from __future__ import annotations
 import os
 import random
 import signal
+import subprocess
 import threading
 from pathlib import Path
 from typing import Any
 
 from bench.rpc import RpcClient, RpcError, ServerGone
+from tests.conftest import run_cli
+from tests.http_sink import HttpSink, sink_fixture, slack_webhook  # noqa: F401
+from tests.keyring_env import KeyringEnv, keyring_env_fixture  # noqa: F401
 from tests.reliability_helpers import (
     check_store,
     command,
@@ -25,6 +29,7 @@ from tests.reliability_helpers import (
     stored_texts,
     write_config,
 )
+from tests.test_delivery_processes import forms
 
 COMMANDS = 200
 
@@ -117,3 +122,69 @@ def test_acknowledged_events_survive_kill_9_of_the_server(tmp_path: Path) -> Non
         assert command(client, "status")["state"] == "active"
     finally:
         assert client.shutdown() == 0
+
+
+# --- the canary-secret sweep over a reliability run -------------------------------------------
+
+CANARY_PATH = "/services/TCANARY9/BCANARY8/CANARYreliabilityWEBHOOK77"
+
+
+def test_canary_secret_appears_in_no_log_of_a_killed_run(
+    tmp_path: Path, sink: HttpSink, keyring_env: KeyringEnv
+) -> None:
+    """A Slack webhook URL (a secret) in the real OS keyring; servers killed mid-command; the
+    outbox flushed by the CLI afterwards. The secret must appear in no server log, no LSP message,
+    no CLI output and no file of the state folder or the vault, in any encoding."""
+    sink.route(CANARY_PATH, slack_webhook)
+    secret = sink.url + CANARY_PATH
+    folder = tmp_path / "project"
+    folder.mkdir()
+    write_config(
+        folder,
+        {
+            "integrations": {
+                **obsidian(tmp_path / "vault"),
+                "slack": {"enabled": True, "delivery": "send"},
+            },
+            "delivery": {"baseDelay": 0.02, "maxDelay": 0.1, "timeout": 2, "lease": 5},
+        },
+    )
+    env = {**keyring_env.env, "MSP_DEBUG": "1", "MSP_LOG_LEVEL": "DEBUG"}
+    outputs: list[str] = []
+
+    def msp(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        result = run_cli(folder, *args, env=keyring_env.child_env(**env), stdin=stdin)
+        outputs.extend([result.stdout, result.stderr])
+        return result
+
+    assert msp("credentials", "set", "slack-webhook", stdin=secret).returncode == 0
+    rng = random.Random(99)
+    steps = script(rng)[:40]
+    acked: list[tuple[str, str]] = []
+    client = start_server(tmp_path, folder, env, record=True)
+    command(client, "startSession", project="canary")
+    clients = [client]
+    index = 0
+    while index < len(steps):
+        index = run_until_killed(client, steps, index, rng.randint(0, 12), rng, acked)
+        client = start_server(tmp_path, folder, env, record=True)
+        clients.append(client)
+    command(client, "endSession", summary="swept")
+    assert client.shutdown() == 0
+    flushed = msp("outbox", "flush", "--wait", "20")
+    assert flushed.returncode == 0, flushed.stderr
+    assert sink.count(CANARY_PATH) >= 2  # the secret was used where it belongs
+    for extra in (("outbox", "--json"), ("payloads", "--json"), ("status", "--json")):
+        assert msp(*extra).returncode == 0
+
+    texts = {f"cli output {i}": out for i, out in enumerate(outputs)}
+    for n, each in enumerate(clients):
+        texts[f"server {n} stderr"] = each.stderr_text()
+        texts[f"server {n} messages"] = b"\n".join(each.bodies).decode("utf-8", "replace")
+    for base in (folder / ".msp", tmp_path / "vault"):
+        for path in base.rglob("*"):
+            if path.is_file():
+                texts[str(path)] = path.read_bytes().decode("latin-1")
+    for form in forms(secret) | forms(CANARY_PATH.rsplit("/", 1)[1]):
+        leaks = [where for where, content in texts.items() if form in content]
+        assert not leaks, f"{form!r} found in {leaks}"
