@@ -27,7 +27,7 @@ import { fillScmInput } from './scm';
 import { isRpcError, mspErrorCode, NotAvailableError, ServerApi, ServerNotRunningError } from './serverApi';
 import { StatusBar } from './statusBar';
 import { elapsedSince } from './statusModel';
-import { ERROR_CODES, Payload, ServerVerb, StatusResult } from './wire';
+import { ERROR_CODES, FlushReport, Payload, ServerVerb, StatusResult } from './wire';
 
 export interface Services {
     server: ServerApi;
@@ -602,15 +602,23 @@ export class Commands {
         if (!folder || !this.available('sendPayload', 'sendPayload')) {
             return;
         }
-        let sent = 0;
         for (const payload of payloads) {
-            const result = await this.call<unknown>('sendPayload', 'sendPayload', folder, { id: payload.id });
+            const result = await this.call<Payload>('sendPayload', 'sendPayload', folder, { id: payload.id });
             if (result === undefined) {
                 return;
             }
-            sent += 1;
+            const status = result.status ?? 'unknown';
+            const lastError = typeof result.lastError === 'string' ? result.lastError : undefined;
+            if (status === 'sent') {
+                this.s.notifier.confirm(`MSP: sent ${payload.title} (${payload.integration})`);
+            } else if (status === 'dead') {
+                void vscode.window.showErrorMessage(`MSP: ${payload.title} could not be delivered${lastError ? `: ${lastError}` : ''}.`);
+            } else {
+                void vscode.window.showWarningMessage(
+                    `MSP: ${payload.title} was not sent yet${lastError ? ` (${lastError})` : ''}; the outbox retries it.`,
+                );
+            }
         }
-        this.s.notifier.confirm(`MSP: ${sent === 1 ? 'payload' : `${sent} payloads`} sent`);
     }
 
     /** `msp.copyPayload` {folderUri, id} from a code action; from the palette, pick one. */
@@ -650,12 +658,20 @@ export class Commands {
         if (!folder) {
             return;
         }
-        const result = await this.call<Record<string, unknown>>('flushOutbox', 'flushOutbox', folder);
-        if (result !== undefined) {
-            const counts = result && typeof result === 'object'
-                ? Object.entries(result).filter(([, v]) => typeof v === 'number').map(([k, v]) => `${k} ${String(v)}`)
-                : [];
-            void vscode.window.showInformationMessage(`MSP: outbox flushed${counts.length ? ` (${counts.join(', ')})` : ''}.`);
+        const report = await this.call<FlushReport>('flushOutbox', 'flushOutbox', folder);
+        if (report === undefined) {
+            return;
+        }
+        const text = flushMessage(report);
+        log.info(text);
+        const problems = Object.entries({ ...report.errors, ...report.blocked });
+        for (const [target, why] of problems) {
+            log.warn(`outbox: ${target}: ${why}`);
+        }
+        const show = problems.length || report.dead?.length ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+        const choice = await show(text, ...(problems.length ? [SHOW_LOG] : []));
+        if (choice === SHOW_LOG) {
+            log.show();
         }
     }
 
@@ -773,6 +789,19 @@ export class Commands {
             await vscode.commands.executeCommand(pick.command);
         }
     }
+}
+
+/** "MSP: outbox flushed — 2 sent, 1 retrying, 0 dead; 3 left in the outbox." */
+export function flushMessage(report: Partial<FlushReport>): string {
+    const n = (list: unknown): number => (Array.isArray(list) ? list.length : 0);
+    const left = typeof report.queuedLeft === 'number' ? report.queuedLeft : 0;
+    const deadTotal = typeof report.deadTotal === 'number' ? report.deadTotal : 0;
+    const blocked = Object.keys(report.blocked ?? {});
+    return (
+        `MSP: outbox flushed — ${n(report.sent)} sent, ${n(report.retrying)} retrying, ${n(report.dead)} dead` +
+        `; ${left} left in the outbox${deadTotal ? `, ${deadTotal} undeliverable` : ''}` +
+        `${blocked.length ? `; blocked: ${blocked.join(', ')}` : ''}.`
+    );
 }
 
 interface IntegrationReport {

@@ -26,7 +26,7 @@ import { pythonFromExtension } from './pythonExtension';
 import { explicitlySet, settingsForServer } from './settings';
 import { NotAvailableError, ServerApi, ServerNotRunningError } from './serverApi';
 import { ServerState } from './statusModel';
-import { COMMAND_PREFIX, PLANNED_NOTIFICATIONS, NOTIFICATIONS, ServerVerb, serverCommandId, SETTINGS_SECTION } from './wire';
+import { COMMAND_PREFIX, NOTIFICATIONS, ServerVerb, serverCommandId, SETTINGS_SECTION } from './wire';
 
 export const CLIENT_ID = 'msp';
 const SHOW_LOG = 'Show log';
@@ -186,7 +186,7 @@ export class MspServer implements ServerApi, vscode.Disposable {
         client.onNotification(NOTIFICATIONS.sessionChanged, (p: unknown) => this.handlers.sessionChanged(p));
         client.onNotification(NOTIFICATIONS.entitiesCaptured, (p: unknown) => this.handlers.entitiesCaptured(p));
         client.onNotification(NOTIFICATIONS.payloadsGenerated, (p: unknown) => this.handlers.payloadsGenerated(p));
-        client.onNotification(PLANNED_NOTIFICATIONS.syncStatus, (p: unknown) => this.handlers.syncStatus(p));
+        client.onNotification(NOTIFICATIONS.syncStatus, (p: unknown) => this.handlers.syncStatus(p));
         client.onDidChangeState((e) => {
             if (e.newState === State.Running) {
                 this.setState('running');

@@ -16,6 +16,8 @@ export interface SyncTargetError {
 export interface SyncState {
     /** Payloads waiting in the outbox. */
     depth: number;
+    /** Payloads that will not be delivered (dead letters). */
+    dead: number;
     /** Targets whose last delivery failed. */
     errors: SyncTargetError[];
 }
@@ -81,45 +83,27 @@ function plural(n: number, word: string, many = `${word}s`): string {
     return `${n} ${n === 1 ? word : many}`;
 }
 
-/** Turn a raw msp/syncStatus payload into a SyncState; unknown shapes give an empty state. */
+/**
+ * msp/syncStatus -> SyncState: `queued` is the outbox depth, `dead` the undeliverable ones, and
+ * each integration's `lastError` (of a payload still queued or dead) a sync error.
+ */
 export function parseSyncStatus(raw: unknown): { folderUri?: string; sync: SyncState } {
-    const sync: SyncState = { depth: 0, errors: [] };
+    const sync: SyncState = { depth: 0, dead: 0, errors: [] };
     if (!raw || typeof raw !== 'object') {
         return { sync };
     }
     const obj = raw as Record<string, unknown>;
-    const depth = obj.outboxDepth ?? obj.depth ?? obj.queued;
-    if (typeof depth === 'number' && Number.isFinite(depth)) {
-        sync.depth = Math.max(0, Math.floor(depth));
-    }
-    const targets = obj.targets ?? obj.lastErrors ?? obj.errors;
-    const add = (target: string, value: unknown): void => {
-        const message =
-            typeof value === 'string'
-                ? value
-                : value && typeof value === 'object'
-                  ? ((value as Record<string, unknown>).lastError ?? (value as Record<string, unknown>).error)
-                  : undefined;
-        if (typeof message === 'string' && message) {
-            sync.errors.push({ target, message });
-        } else if (message && typeof message === 'object') {
-            const inner = (message as Record<string, unknown>).error ?? (message as Record<string, unknown>).message;
-            if (typeof inner === 'string' && inner) {
-                sync.errors.push({ target, message: inner });
+    const count = (value: unknown): number =>
+        typeof value === 'number' && Number.isFinite(value) ? Math.max(0, Math.floor(value)) : 0;
+    sync.depth = count(obj.queued);
+    sync.dead = count(obj.dead);
+    const integrations = obj.integrations;
+    if (integrations && typeof integrations === 'object' && !Array.isArray(integrations)) {
+        for (const [target, value] of Object.entries(integrations as Record<string, unknown>)) {
+            const lastError = value && typeof value === 'object' ? (value as { lastError?: unknown }).lastError : undefined;
+            if (typeof lastError === 'string' && lastError) {
+                sync.errors.push({ target, message: lastError });
             }
-        }
-    };
-    if (Array.isArray(targets)) {
-        for (const item of targets) {
-            if (item && typeof item === 'object') {
-                const rec = item as Record<string, unknown>;
-                const name = rec.target ?? rec.integration ?? rec.name;
-                add(typeof name === 'string' ? name : '?', rec);
-            }
-        }
-    } else if (targets && typeof targets === 'object') {
-        for (const [name, value] of Object.entries(targets as Record<string, unknown>)) {
-            add(name, value);
         }
     }
     return { folderUri: typeof obj.folderUri === 'string' ? obj.folderUri : undefined, sync };
@@ -130,8 +114,8 @@ function syncSuffix(sync: SyncState | undefined): string {
         return '';
     }
     let out = '';
-    if (sync.errors.length) {
-        out += ` · $(cloud-download) ${sync.errors.length} failed`;
+    if (sync.errors.length || sync.dead) {
+        out += ` · $(sync-ignored) ${sync.errors.length || sync.dead} failed`;
     }
     if (sync.depth > 0) {
         out += ` · $(cloud-upload) ${sync.depth}`;
@@ -172,7 +156,7 @@ export function renderStatus(input: StatusInput, now: Date): StatusView {
             text: `$(circle-large-outline) ${label}${sync}`,
             label: `${label}: no active session${syncLabel(input.sync)}`,
             tooltip: `**MSP**${where}\n\nNo active session. Click to start one.${syncLines}`,
-            background: input.sync?.errors.length ? 'warning' : 'none',
+            background: input.sync?.errors.length || input.sync?.dead ? 'warning' : 'none',
         };
     }
     const progress = session.progress === null || session.progress === undefined ? '' : ` ${session.progress}%`;
@@ -210,7 +194,7 @@ export function renderStatus(input: StatusInput, now: Date): StatusView {
             `${label}: active session${progress ? `,${progress}` : ''}${elapsed ? `, running ${elapsed}` : ''}` +
             `${session.openBlockers ? `, ${plural(session.openBlockers, 'open blocker')}` : ''}${syncLabel(input.sync)}`,
         tooltip: `${lines.join('\n')}${syncLines}`,
-        background: session.openBlockers > 0 || input.sync?.errors.length ? 'warning' : 'none',
+        background: session.openBlockers > 0 || input.sync?.errors.length || input.sync?.dead ? 'warning' : 'none',
     };
 }
 
@@ -219,8 +203,8 @@ function syncLabel(sync: SyncState | undefined): string {
         return '';
     }
     const parts: string[] = [];
-    if (sync.errors.length) {
-        parts.push(`${plural(sync.errors.length, 'failed delivery', 'failed deliveries')}`);
+    if (sync.errors.length || sync.dead) {
+        parts.push(`${plural(sync.errors.length || sync.dead, 'failed delivery', 'failed deliveries')}`);
     }
     if (sync.depth) {
         parts.push(`${plural(sync.depth, 'payload')} in the outbox`);
@@ -233,6 +217,9 @@ function syncTooltip(sync: SyncState | undefined): string {
         return '';
     }
     const parts = [`\n\nSync: ${sync.depth ? `${plural(sync.depth, 'payload')} waiting in the outbox` : 'outbox empty'}`];
+    if (sync.dead) {
+        parts.push(` · ${plural(sync.dead, 'payload')} undeliverable`);
+    }
     for (const error of sync.errors) {
         parts.push(`\n\n$(error) ${escapeMd(error.target)}: ${escapeMd(error.message)}`);
     }
@@ -245,7 +232,7 @@ export function nextActions(input: StatusInput): CommandKey[] {
         return ['restartServer', 'showLog'];
     }
     const syncActions: CommandKey[] = [];
-    if (input.sync?.errors.length || input.sync?.depth) {
+    if (input.sync?.errors.length || input.sync?.depth || input.sync?.dead) {
         syncActions.push('flushOutbox', 'showPayloads');
     }
     const change = input.change;

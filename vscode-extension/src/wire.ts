@@ -22,12 +22,17 @@ export const SERVER_COMMANDS = [
     'listPayloads',
     'validateIntegrations',
     'openPayload',
+    'flushOutbox',
+    'sendPayload',
 ] as const;
 
-/** Reserved names a newer server may serve; the extension checks before it calls them. */
-export const PLANNED_SERVER_COMMANDS = ['sendPayload', 'flushOutbox'] as const;
+/**
+ * Reserved names a newer server may serve (none at the moment). Every call checks the running
+ * server's executeCommandProvider first, so an older server says "not available" instead.
+ */
+export const PLANNED_SERVER_COMMANDS = [] as const;
 
-export type ServerVerb = (typeof SERVER_COMMANDS)[number] | (typeof PLANNED_SERVER_COMMANDS)[number];
+export type ServerVerb = (typeof SERVER_COMMANDS)[number];
 
 export function serverCommandId(verb: ServerVerb): string {
     return `${COMMAND_PREFIX}${verb}`;
@@ -37,11 +42,10 @@ export const NOTIFICATIONS = {
     sessionChanged: 'msp/sessionChanged',
     entitiesCaptured: 'msp/entitiesCaptured',
     payloadsGenerated: 'msp/payloadsGenerated',
-} as const;
-
-export const PLANNED_NOTIFICATIONS = {
     syncStatus: 'msp/syncStatus',
 } as const;
+
+export const PLANNED_NOTIFICATIONS = {} as const;
 
 /** Client commands the server's code actions call (only the client reaches the clipboard). */
 export const CLIENT_COMMANDS = {
@@ -66,6 +70,8 @@ export const ENTITY_KEYS = ['name', 'type', 'path', 'language', 'line'] as const
 export const PAYLOADS_GENERATED_KEYS = ['folderUri', 'payloads', 'failures'] as const;
 export const PAYLOAD_KEYS = ['id', 'integration', 'hook', 'eventId', 'sessionId', 'status', 'createdAt', 'kind', 'title'] as const;
 export const FAILURE_KEYS = ['integration', 'hook', 'eventId', 'error', 'createdAt'] as const;
+export const SYNC_STATUS_KEYS = ['folderUri', 'integrations', 'queued', 'inFlight', 'dead', 'sent', 'generated'] as const;
+export const FLUSH_REPORT_KEYS = ['sent', 'retrying', 'dead', 'errors', 'blocked', 'queuedLeft', 'deadTotal'] as const;
 
 /** `error.data.code` of a refused command (the CLI's exit code for the same failure). */
 export const ERROR_CODES = {
@@ -124,6 +130,17 @@ export interface IntegrationFailure {
     eventId: string | null;
     error: string;
     createdAt: string;
+}
+
+/** `msp.server.flushOutbox`'s result (as `msp outbox flush --json`). */
+export interface FlushReport {
+    sent: string[];
+    retrying: string[];
+    dead: string[];
+    errors: Record<string, string>;
+    blocked: Record<string, string>;
+    queuedLeft: number;
+    deadTotal: number;
 }
 
 export interface EntitiesCaptured {

@@ -12,7 +12,7 @@ import { NotAvailableError, ServerApi, ServerNotRunningError } from '../src/serv
 import { StatusBar } from '../src/statusBar';
 import { ServerState } from '../src/statusModel';
 import { EventEmitter } from './vscodeMock';
-import { PLANNED_SERVER_COMMANDS, SERVER_COMMANDS, ServerVerb } from '../src/wire';
+import { SERVER_COMMANDS, ServerVerb } from '../src/wire';
 
 /** A server that records every call and answers from a script. */
 class FakeServer implements ServerApi {
@@ -315,9 +315,11 @@ describe('when the server refuses, lacks a command or is down', () => {
     for (const [key, verb] of [
         ['sendPayload', 'sendPayload'],
         ['flushOutbox', 'flushOutbox'],
+        ['validateIntegrations', 'validateIntegrations'],
+        ['showPayloads', 'listPayloads'],
     ] as const) {
-        it(`${key} says "not available in this server version" when ${verb} is not served`, async () => {
-            assert.ok((PLANNED_SERVER_COMMANDS as readonly string[]).includes(verb));
+        it(`${key} says "not available in this server version" when an older server lacks ${verb}`, async () => {
+            server.served.delete(verb);
             await commands[key]();
             assert.equal(server.calls.length, 0, 'nothing is called, nothing is faked');
             assert.equal(mock.shown.length, 1);
@@ -327,29 +329,27 @@ describe('when the server refuses, lacks a command or is down', () => {
         });
     }
 
-    it('calls a planned command once the server serves it', async () => {
-        server.served.add('flushOutbox');
-        server.answers.flushOutbox = { sent: 2, failed: 0 };
+    it('Flush Outbox reports what the flush did', async () => {
+        server.answers.flushOutbox = { sent: ['p1', 'p2'], retrying: ['p3'], dead: [], errors: { slack: 'HTTP 503' }, blocked: {}, queuedLeft: 1, deadTotal: 0 };
         await commands.flushOutbox();
         assert.deepEqual(server.calls, [{ verb: 'flushOutbox', args: { folderUri } }]);
-        assert.equal(mock.shown[0].message, 'MSP: outbox flushed (sent 2, failed 0).');
+        assert.deepEqual(mock.shown[0], {
+            kind: 'warning',
+            message: 'MSP: outbox flushed — 2 sent, 1 retrying, 0 dead; 1 left in the outbox.',
+            actions: ['Show log'],
+        });
+        assert.ok(mock.logLines.some((l) => l.includes('outbox: slack: HTTP 503')));
         bar.dispose();
     });
 
     it('Send from a payload notification goes to msp.server.sendPayload with the payload id', async () => {
-        server.served.add('sendPayload');
-        await commands.sendPayloads(folderUri, [
-            { id: 'pay-1', integration: 'slack', kind: 'http', title: 't' },
-        ]);
+        server.answers.sendPayload = { id: 'pay-1', integration: 'slack', kind: 'http', title: 'Notice', status: 'sent' };
+        await commands.sendPayloads(folderUri, [{ id: 'pay-1', integration: 'slack', kind: 'http', title: 'Notice' }]);
         assert.deepEqual(server.calls, [{ verb: 'sendPayload', args: { folderUri, id: 'pay-1' } }]);
-        bar.dispose();
-    });
-
-    it('an older server without listPayloads gets the same clear message for Show Payloads', async () => {
-        server.served.delete('listPayloads');
-        await commands.showPayloads();
-        assert.equal(server.calls.length, 0);
-        assert.match(mock.shown[0].message, /"Show Payloads" is not available in this server version/);
+        assert.deepEqual(mock.statusMessages, ['$(check) MSP: sent Notice (slack)']);
+        server.answers.sendPayload = { id: 'pay-1', integration: 'slack', kind: 'http', title: 'Notice', status: 'queued', lastError: 'HTTP 503' };
+        await commands.sendPayloads(folderUri, [{ id: 'pay-1', integration: 'slack', kind: 'http', title: 'Notice' }]);
+        assert.equal(mock.shown[0].message, 'MSP: Notice was not sent yet (HTTP 503); the outbox retries it.');
         bar.dispose();
     });
 

@@ -37,6 +37,8 @@ const spec = JSON.parse(readFileSync(WIRE_JSON, 'utf8')) as {
     entitiesCaptured: { keys: string[]; entityKeys: string[] };
     payloadsGenerated: { keys: string[]; payloadKeys: string[]; failureKeys: string[] };
     clientCommands: Record<string, { id: string; args: string[] }>;
+    syncStatus: { keys: string[] };
+    results: Record<string, string[]>;
     errorData: { key: string; codes: Record<string, number> };
     settings: { section: string; captureKeys: string[] };
 };
@@ -64,7 +66,7 @@ describe('wire.json and the extension’s constants agree', () => {
 
     it('notifications and their payload keys', () => {
         assert.deepEqual(wire.NOTIFICATIONS, spec.notifications);
-        assert.deepEqual(wire.PLANNED_NOTIFICATIONS, spec.plannedNotifications);
+        assert.deepEqual(wire.PLANNED_NOTIFICATIONS, spec.plannedNotifications ?? {});
         assert.deepEqual([...wire.SESSION_CHANGED_KEYS], spec.sessionChanged.keys);
         assert.deepEqual([...wire.SESSION_KEYS], spec.sessionChanged.sessionKeys);
         assert.deepEqual([...wire.COUNTS_KEYS], spec.sessionChanged.countsKeys);
@@ -74,6 +76,8 @@ describe('wire.json and the extension’s constants agree', () => {
         assert.deepEqual([...wire.PAYLOADS_GENERATED_KEYS], spec.payloadsGenerated.keys);
         assert.deepEqual([...wire.PAYLOAD_KEYS], spec.payloadsGenerated.payloadKeys);
         assert.deepEqual([...wire.FAILURE_KEYS], spec.payloadsGenerated.failureKeys);
+        assert.deepEqual([...wire.SYNC_STATUS_KEYS], spec.syncStatus.keys);
+        assert.deepEqual([...wire.FLUSH_REPORT_KEYS], spec.results.flushReport);
     });
 
     it('client commands the server’s code actions call', () => {
@@ -230,6 +234,7 @@ describe('the real msp-server speaks the contract', { timeout: 120_000, skip: sk
         // One integration in generate mode, so that events make payloads.
         mkdirSync(path.join(folder, '.msp'));
         const vault = path.join(folder, 'vault');
+        mkdirSync(vault);
         writeFileSync(
             path.join(folder, '.msp', 'config.json'),
             JSON.stringify({ integrations: { obsidian: { enabled: true, config: { vaultPath: vault } } } }),
@@ -329,6 +334,12 @@ describe('the real msp-server speaks the contract', { timeout: 120_000, skip: sk
         assert.deepEqual(shownDocuments, [opened.uri]);
         const integrations = await run<{ integrations: { name: string; valid: boolean }[] }>('validateIntegrations');
         assert.deepEqual(integrations.integrations.map((i) => [i.name, i.valid]), [['obsidian', true]]);
+        // Delivery: "Send" on a generated payload (obsidian writes the note into the vault).
+        const sent = await run<wire.Payload>('sendPayload', { id: first.id });
+        assert.equal(sent.id, first.id);
+        assert.equal(sent.status, 'sent', JSON.stringify(sent));
+        const report = await run<wire.FlushReport>('flushOutbox');
+        assert.deepEqual(Object.keys(report).sort(), [...spec.results.flushReport].sort());
         const active = await changed;
         const session = active.session as Record<string, unknown>;
         assert.deepEqual(Object.keys(session).sort(), [...spec.sessionChanged.sessionKeys].sort());
@@ -350,6 +361,13 @@ describe('the real msp-server speaks the contract', { timeout: 120_000, skip: sk
         assert.equal(sessions.sessions.length, 1);
         const after = await run<wire.StatusResult>('status');
         assert.equal(after.session?.progress, 45);
+    });
+
+    it('sends msp/syncStatus with wire.json’s keys', async () => {
+        const sync = notifications.find((n) => n.method === spec.notifications.syncStatus)?.params
+            ?? (await next(spec.notifications.syncStatus));
+        assert.deepEqual(Object.keys(sync).sort(), [...spec.syncStatus.keys].sort());
+        assert.equal(sync.folderUri, folderUri);
     });
 
     it('sends msp/entitiesCaptured with wire.json’s keys after a save', async () => {

@@ -90,9 +90,9 @@ describe('the status bar follows msp/sessionChanged', () => {
         const server = new FakeServer();
         const bar = new StatusBar(server as never, () => clock);
         bar.sessionChanged(changed(folder.uri.toString()));
-        bar.syncStatus({ folderUri: folder.uri.toString(), outboxDepth: 2, targets: { jira: { lastError: '401' } } });
+        bar.syncStatus({ folderUri: folder.uri.toString(), queued: 2, dead: 0, integrations: { jira: { queued: 2, lastError: '401' } } });
         const item = mock.statusItems[0];
-        assert.equal(item.text, '$(pulse) MSP 45% · 1h 12m · $(cloud-download) 1 failed · $(cloud-upload) 2');
+        assert.equal(item.text, '$(pulse) MSP 45% · 1h 12m · $(sync-ignored) 1 failed · $(cloud-upload) 2');
         assert.deepEqual(item.backgroundColor, new ThemeColor('statusBarItem.warningBackground'));
         server.set('failed');
         assert.equal(item.text, '$(error) MSP off');

@@ -94,9 +94,9 @@ describe('status bar text', () => {
     });
 
     it('shows the outbox depth and failed deliveries', () => {
-        const sync = { depth: 3, errors: [{ target: 'slack', message: '429 Too Many Requests' }] };
+        const sync = { depth: 3, dead: 0, errors: [{ target: 'slack', message: '429 Too Many Requests' }] };
         const view = renderStatus(running(active(), { sync }), NOW);
-        assert.equal(view.text, '$(pulse) MSP 45% · 1h 12m · $(cloud-download) 1 failed · $(cloud-upload) 3');
+        assert.equal(view.text, '$(pulse) MSP 45% · 1h 12m · $(sync-ignored) 1 failed · $(cloud-upload) 3');
         assert.equal(view.background, 'warning');
         assert.match(view.tooltip, /3 payloads waiting in the outbox/);
         assert.match(view.tooltip, /slack: 429 Too Many Requests/);
@@ -136,25 +136,37 @@ describe('next actions (status bar click)', () => {
 
     it('offers Restart Server when the server is down, Flush Outbox on sync errors', () => {
         assert.deepEqual(nextActions({ server: 'failed' }), ['restartServer', 'showLog']);
-        const sync = { depth: 0, errors: [{ target: 'jira', message: '401' }] };
+        const sync = { depth: 0, dead: 1, errors: [{ target: 'jira', message: '401' }] };
         assert.ok(nextActions(running(active(), { sync })).includes('flushOutbox'));
     });
 });
 
 describe('msp/syncStatus parsing', () => {
-    it('reads the outbox depth and the last error per target', () => {
+    it('reads the outbox depth, dead letters and the last error per integration', () => {
         const { folderUri, sync } = parseSyncStatus({
             folderUri: 'file:///w',
-            outboxDepth: 2,
-            targets: { slack: { lastError: 'HTTP 500' }, linear: { lastError: null } },
+            integrations: {
+                slack: { generated: 0, queued: 2, sent: 5, dead: 0, inFlight: 1, nextAttemptAt: null, lastError: 'HTTP 500' },
+                linear: { generated: 1, queued: 0, sent: 3, dead: 1, inFlight: 0, nextAttemptAt: null, lastError: null },
+            },
+            queued: 2,
+            inFlight: 1,
+            dead: 1,
+            sent: 8,
+            generated: 1,
         });
         assert.equal(folderUri, 'file:///w');
-        assert.deepEqual(sync, { depth: 2, errors: [{ target: 'slack', message: 'HTTP 500' }] });
+        assert.deepEqual(sync, { depth: 2, dead: 1, errors: [{ target: 'slack', message: 'HTTP 500' }] });
     });
 
-    it('accepts a list of targets and ignores what it does not know', () => {
-        const { sync } = parseSyncStatus({ depth: 1, targets: [{ integration: 'jira', lastError: { error: '401' } }] });
-        assert.deepEqual(sync, { depth: 1, errors: [{ target: 'jira', message: '401' }] });
-        assert.deepEqual(parseSyncStatus('nonsense').sync, { depth: 0, errors: [] });
+    it('ignores what it does not know', () => {
+        assert.deepEqual(parseSyncStatus({ queued: 'x', integrations: [1] }).sync, { depth: 0, dead: 0, errors: [] });
+        assert.deepEqual(parseSyncStatus('nonsense').sync, { depth: 0, dead: 0, errors: [] });
+    });
+
+    it('shows undeliverable payloads even without a last error', () => {
+        const view = renderStatus(running(active(), { sync: { depth: 0, dead: 2, errors: [] } }), NOW);
+        assert.equal(view.text, '$(pulse) MSP 45% · 1h 12m · $(sync-ignored) 2 failed');
+        assert.match(view.tooltip, /2 payloads undeliverable/);
     });
 });
