@@ -351,13 +351,17 @@ class Workspace:
     def payloads(
         self,
         *,
+        payload_id: str | None = None,
         session_id: str | None = None,
         event_id: str | None = None,
         integration: str | None = None,
     ) -> list[dict[str, Any]]:
         with self.store.read():
             rows = self.store.payload_rows(
-                session_id=session_id, event_id=event_id, integration=integration
+                payload_id=payload_id,
+                session_id=session_id,
+                event_id=event_id,
+                integration=integration,
             )
         return [payload_wire(row) for row in rows]
 

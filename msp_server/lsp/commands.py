@@ -43,6 +43,7 @@ class StatusArgs(Args):
 
 
 class ListPayloadsArgs(Args):
+    id: Name | None = None
     session_id: Name | None = None
     event_id: Name | None = None
     integration: Name | None = None
@@ -67,7 +68,10 @@ async def _send(ls: MspLanguageServer, folder: Folder, args: PayloadArgs) -> Any
 async def _list_payloads(ls: MspLanguageServer, folder: Folder, args: ListPayloadsArgs) -> Any:
     payloads = await folder.run(
         lambda ws: ws.payloads(
-            session_id=args.session_id, event_id=args.event_id, integration=args.integration
+            payload_id=args.id,
+            session_id=args.session_id,
+            event_id=args.event_id,
+            integration=args.integration,
         )
     )
     return {"payloads": payloads}
@@ -205,9 +209,17 @@ def _handler(verb: str, spec: Spec) -> Callable[..., Awaitable[Any]]:
     return handler
 
 
+def argument_fields(model: type[Args]) -> list[str]:
+    """The camelCase fields a command's object argument takes (besides folderUri)."""
+    return sorted(field.alias or name for name, field in model.model_fields.items())
+
+
 def register(server: MspLanguageServer) -> None:
     implemented, listed = set(COMMANDS), set(wire.spec()["commands"])
     if implemented != listed:  # wire.json and this table must never drift apart
         raise RuntimeError(f"wire.json commands differ from the server's: {implemented ^ listed}")
+    for verb, spec in COMMANDS.items():
+        if wire.spec()["commands"][verb]["fields"] != argument_fields(spec.args):
+            raise RuntimeError(f"wire.json fields of {verb} differ from {spec.args.__name__}")
     for verb, spec in COMMANDS.items():
         server.command(wire.command_id(verb))(_handler(verb, spec))
