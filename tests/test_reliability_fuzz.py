@@ -39,6 +39,7 @@ FIELDS = [
 INTERNAL_ERROR = -32603
 SETTINGS = settings(
     max_examples=120,
+    database=None,  # no .hypothesis/ folder in the checkout
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
