@@ -80,6 +80,7 @@ class RpcClient:
         self.write_lock = threading.Lock()
         self.closed = False
         self.stray: list[bytes] = []  # stdout bytes that were not a well-formed frame
+        self.odd_replies: list[dict[str, Any]] = []  # well-formed, but for no request of ours
         self.stderr_chunks: list[bytes] = []
         self.record = record
         self.bodies: list[bytes] = []  # every frame's body, when `record` (log sweeps)
@@ -152,7 +153,11 @@ class RpcClient:
                 self.notifications.append((message["method"], message.get("params")))
                 self.changed.notify_all()
             return
-        pending = self.pending.pop(message.get("id"), None)  # type: ignore[arg-type]
+        reply_id = message.get("id")
+        if not isinstance(reply_id, int):  # ours are ints; a fuzzed request's odd id comes back
+            self.odd_replies.append(message)
+            return
+        pending = self.pending.pop(reply_id, None)
         if pending is not None:
             pending.reply = message
             pending.done.set()
