@@ -163,12 +163,6 @@ def test_a_broken_header_desynchronises_and_the_server_exits_cleanly(
     assert "Traceback" not in b"".join(client.stray).decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pygls 2.1 drops a request whose params do not fit the method's type (logs "
-    "'Unable to deserialize message' and sends no reply): the client waits forever. "
-    "See docs/reliability.md for the fix in msp_server.",
-)
 def test_a_request_with_malformed_params_gets_an_error_reply(tmp_path: Path) -> None:
     folder = tmp_path / "project"
     folder.mkdir()

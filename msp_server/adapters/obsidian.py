@@ -21,6 +21,7 @@ written to front matter only as JSON-quoted strings, which are valid YAML double
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
 from datetime import date, datetime
@@ -81,6 +82,10 @@ class ObsidianConfig(AdapterConfig):
             raise ValueError("must be the path of the Obsidian vault (it is empty)")
         if _CONTROL.search(value):
             raise ValueError("must not contain control characters")
+        # The one look at the disk a config check makes: a vault that is a file is a mistake
+        # the user should hear about now, not as retries in the outbox.
+        if os.path.isfile(os.path.expanduser(value.strip())):
+            raise ValueError("must be a folder (the vault), but it is a file")
         return value.strip()
 
     @field_validator(

@@ -30,6 +30,7 @@ from msp_server.core.errors import (
 from msp_server.core.models import StatusReport
 from msp_server.lsp import wire
 from msp_server.lsp.errors import invalid_params
+from msp_server.lsp.protocol import MspProtocol
 from msp_server.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class Folder:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"msp-{self.name}")
         self.ws: Workspace | None = None
         self.capture = CaptureConfig()
-        self.error: str | None = None  # why the last (re)configuration failed
+        self.error: MspError | None = None  # why the last (re)configuration failed
         self.shown_error: str | None = None  # shown to the user once, not at every retry
         self.ready = asyncio.Event()
         self.last_payload: dict[str, Any] | None = None
@@ -127,7 +128,9 @@ class Folder:
 
         def call() -> T:
             if self.ws is None:
-                raise ConfigError(self.error or f"{self.path}: the MSP workspace is not open")
+                if self.error is not None:  # the same kind, so the same data.code as the CLI's exit
+                    raise type(self.error)(self.error.message)
+                raise ConfigError(f"{self.path}: the MSP workspace is not open")
             return action(self.ws)
 
         return await self.call(call)
@@ -167,6 +170,7 @@ class MspLanguageServer(LanguageServer):
             name="msp-server",
             version=__version__,
             text_document_sync_kind=types.TextDocumentSyncKind.None_,
+            protocol_cls=MspProtocol,
             max_workers=8,  # pygls reads stdin through this pool too: keep it roomy
         )
         self.folders: dict[Path, Folder] = {}
@@ -265,7 +269,7 @@ class MspLanguageServer(LanguageServer):
                 f", excluding {', '.join(capture.exclude)}" if capture.exclude else "",
             )
         except MspError as exc:
-            folder.error = exc.message
+            folder.error = exc
             kept = "keeping the previous configuration" if folder.ws else "MSP is off here"
             log.error("%s: %s (%s)", folder.name, exc.message, kept)
             if folder.shown_error != exc.message:
