@@ -653,12 +653,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def server_main() -> int:
-    """The language server entry point (`msp-server`, `python -m msp_server`)."""
-    from msp_server.lsp.server import run
-
-    return run()
-
-
 if __name__ == "__main__":
     sys.exit(main())

@@ -85,6 +85,8 @@ def session_payload(folder_uri: str, report: StatusReport) -> dict[str, Any]:
             },
             "goal": session.goal,
         }
+    if report.state == "idle":
+        summary = None  # `end` answers with the ended session; the folder itself is idle
     return {"folderUri": folder_uri, "state": report.state, "session": summary}
 
 
@@ -308,6 +310,13 @@ class MspLanguageServer(LanguageServer):
         if folder.ws is None or folder.closed:
             return
         report = await folder.run(lambda ws: ws.status())
+        self.publish_status(folder, report, only_if_changed=only_if_changed)
+
+    def publish_status(
+        self, folder: Folder, report: StatusReport, *, only_if_changed: bool = False
+    ) -> None:
+        """`msp/sessionChanged` from a report in hand: a command's own answer is not loaded
+        from the store a second time."""
         payload = session_payload(folder.uri, report)
         if only_if_changed and payload == folder.last_payload:
             return

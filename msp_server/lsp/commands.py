@@ -99,8 +99,7 @@ Run = Callable[[MspLanguageServer, Folder, Any], Awaitable[Any]]
 @dataclass(frozen=True)
 class Spec:
     args: type[Args]
-    run: Run
-    changes: bool  # push msp/sessionChanged afterwards
+    run: Run  # an `_action` publishes msp/sessionChanged from its own answer
 
 
 def _action(method: Callable[[Workspace, Any], Any]) -> Run:
@@ -108,6 +107,7 @@ def _action(method: Callable[[Workspace, Any], Any]) -> Run:
 
     async def run(ls: MspLanguageServer, folder: Folder, args: Any) -> Any:
         report = await ls.act(folder, lambda ws: method(ws, args))
+        ls.publish_status(folder, report)
         return report.wire()
 
     return run
@@ -154,23 +154,23 @@ async def _export(ls: MspLanguageServer, folder: Folder, args: ContextArgs) -> A
 
 
 COMMANDS: dict[str, Spec] = {
-    "startSession": Spec(StartArgs, _action(Workspace.start), True),
-    "update": Spec(UpdateArgs, _action(Workspace.update), True),
-    "decide": Spec(DecideArgs, _action(Workspace.decide), True),
-    "block": Spec(BlockArgs, _action(Workspace.block), True),
-    "resolve": Spec(ResolveArgs, _action(Workspace.resolve), True),
-    "recordEntity": Spec(EntityArgs, _action(Workspace.entity), True),
-    "endSession": Spec(EndArgs, _action(Workspace.end), True),
-    "status": Spec(StatusArgs, _status, False),
-    "recover": Spec(RecoverArgs, _action(Workspace.recover), True),
-    "exportContext": Spec(ContextArgs, _export, False),
-    "commitMessage": Spec(GitArgs, _commit_message, False),
-    "listSessions": Spec(SessionsArgs, _sessions, False),
-    "listPayloads": Spec(ListPayloadsArgs, _list_payloads, False),
-    "validateIntegrations": Spec(StatusArgs, _validate_integrations, False),
-    "openPayload": Spec(PayloadArgs, _open_payload, False),
-    "flushOutbox": Spec(FlushArgs, _flush, False),
-    "sendPayload": Spec(PayloadArgs, _send, False),
+    "startSession": Spec(StartArgs, _action(Workspace.start)),
+    "update": Spec(UpdateArgs, _action(Workspace.update)),
+    "decide": Spec(DecideArgs, _action(Workspace.decide)),
+    "block": Spec(BlockArgs, _action(Workspace.block)),
+    "resolve": Spec(ResolveArgs, _action(Workspace.resolve)),
+    "recordEntity": Spec(EntityArgs, _action(Workspace.entity)),
+    "endSession": Spec(EndArgs, _action(Workspace.end)),
+    "status": Spec(StatusArgs, _status),
+    "recover": Spec(RecoverArgs, _action(Workspace.recover)),
+    "exportContext": Spec(ContextArgs, _export),
+    "commitMessage": Spec(GitArgs, _commit_message),
+    "listSessions": Spec(SessionsArgs, _sessions),
+    "listPayloads": Spec(ListPayloadsArgs, _list_payloads),
+    "validateIntegrations": Spec(StatusArgs, _validate_integrations),
+    "openPayload": Spec(PayloadArgs, _open_payload),
+    "flushOutbox": Spec(FlushArgs, _flush),
+    "sendPayload": Spec(PayloadArgs, _send),
 }
 
 
@@ -201,8 +201,6 @@ def _handler(verb: str, spec: Spec) -> Callable[..., Awaitable[Any]]:
             error = to_rpc_error(exc)  # re-raises anything that is not ours: a real bug
             log.info("%s refused: %s", wire.command_id(verb), error.message)
             raise error from None
-        if spec.changes:
-            await ls.push_status(folder)
         return result
 
     handler.__name__ = f"msp_{verb}"

@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from msp_server import capture
 from msp_server.lsp import wire
 from msp_server.lsp.app import Folder, MspLanguageServer, uri_to_path
+
+if TYPE_CHECKING:
+    from msp_server import capture
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,8 @@ async def process_batch(
     if not settings.enabled:
         log.info("capture: %s: off by setting, %d file(s) not scanned", folder.name, len(batch))
         return
+    from msp_server import capture  # tree-sitter and the parsers: on the first save, not at start
+
     rels = [r for r in (capture.relative_to(folder.path, p) for p in batch) if r is not None]
     state = await folder.run(lambda ws: capture.batch_state(ws, rels))
     ws = folder.ws

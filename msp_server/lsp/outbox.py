@@ -13,13 +13,24 @@ import logging
 from functools import partial
 from typing import Any
 
-from msp_server import delivery
 from msp_server.lsp import wire
 from msp_server.lsp.app import Folder, MspLanguageServer
 
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 5.0  # retries that come due are picked up at least this often
+
+
+def _delivery() -> Any:
+    """The delivery layer (httpx and friends), imported on first need, not at start-up."""
+    from msp_server import delivery
+
+    return delivery
+
+
+def _integrated(folder: Folder) -> bool:
+    ws = folder.ws
+    return ws is not None and any(e.enabled for e in ws.config.integrations.values())
 
 
 def _sends(folder: Folder) -> bool:
@@ -32,8 +43,9 @@ def _sends(folder: Folder) -> bool:
 async def push_sync(ls: MspLanguageServer, folder: Folder) -> None:
     """`msp/syncStatus` when the outbox changed: depth, dead letters, last error per target."""
     ws = folder.ws
-    if ws is None or folder.closed:
+    if ws is None or folder.closed or not _integrated(folder):
         return
+    delivery = _delivery()
     status = await folder.deliver(lambda: delivery.outbox_status(ws, check_blocked=False))
     status.pop("checkedAt", None)
     payload = {"folderUri": folder.uri, **status}
@@ -55,7 +67,7 @@ async def worker(ls: MspLanguageServer, folder: Folder) -> None:
             continue
         try:
             if _sends(folder):
-                report = await folder.deliver(partial(delivery.flush, ws, stop=folder.stop))
+                report = await folder.deliver(partial(_delivery().flush, ws, stop=folder.stop))
                 if report.sent or report.dead:
                     log.info(
                         "delivery: %s: %d sent, %d dead",
@@ -74,15 +86,18 @@ async def flush_outbox(ls: MspLanguageServer, folder: Folder, wait: float) -> di
     ws = folder.ws
     if ws is None:
         return await folder.run(lambda _: {})  # raises the folder's config error
+    delivery = _delivery()
     report = await folder.deliver(lambda: delivery.flush_for(ws, wait, stop=folder.stop))
     await push_sync(ls, folder)
-    return report.wire()
+    result: dict[str, Any] = report.wire()
+    return result
 
 
 async def send_payload(ls: MspLanguageServer, folder: Folder, payload_id: str) -> dict[str, Any]:
     ws = folder.ws
     if ws is None:
         return await folder.run(lambda _: {})
-    sent = await folder.deliver(lambda: delivery.send_now(ws, payload_id))
+    delivery = _delivery()
+    sent: dict[str, Any] = await folder.deliver(lambda: delivery.send_now(ws, payload_id))
     await push_sync(ls, folder)
     return sent
