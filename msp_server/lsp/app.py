@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -177,7 +178,11 @@ class MspLanguageServer(LanguageServer):
         )
         self.folders: dict[Path, Folder] = {}
         self.init_settings: dict[str, Any] = {}
-        self.parse_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="msp-parse")
+        # Parsing a batch of saved files is pure CPU: in a thread it would hold the GIL and
+        # slow every request answered meanwhile, so it runs in one worker process.
+        self.parse_pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+        )
         self.initialized_ok = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self.loop_thread: int | None = None
