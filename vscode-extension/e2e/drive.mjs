@@ -169,9 +169,24 @@ try {
     await page.keyboard.type('# DECISION: tokens expire after one hour');
     await page.keyboard.press(`${MOD}+s`);
     await page.locator('.tabs-container .tab.dirty').first().waitFor({ state: 'detached' });
-    await page.keyboard.press(`${MOD}+.`);
+    // The server reads the line from disk (no text sync), and VS Code keeps an answer per
+    // document version, which a save does not change: a request made while typing can be
+    // reused. Moving the cursor asks again; repeat until the server has seen the save.
     const action = page.locator('.action-widget .monaco-list-row', { hasText: 'MSP: Record decision' }).first();
-    await action.waitFor();
+    const none = page.locator('.monaco-editor-overlaymessage', { hasText: 'No code actions available' }).first();
+    for (let attempt = 1; ; attempt++) {
+        await page.keyboard.press(`${MOD}+.`);
+        const shown = await Promise.race([
+            action.waitFor({ timeout: 10000 }).then(() => 'action'),
+            none.waitFor({ timeout: 10000 }).then(() => 'none'),
+        ]);
+        if (shown === 'action') break;
+        if (attempt === 5) throw new Error('the code action never appeared after 5 requests');
+        console.log(`code action request ${attempt}: none yet, asking again`);
+        await page.keyboard.press('Escape');
+        await page.keyboard.press('Home');
+        await page.keyboard.press('End');
+    }
     await action.click();
     step('code action offered and run');
 
