@@ -574,8 +574,11 @@ class Store:
 def _decode(row: sqlite3.Row) -> dict[str, Any]:
     data = dict(row)
     for column in _JSON_COLUMNS & data.keys():
-        if data[column] is not None:
-            data[column] = json.loads(data[column])
+        value = data[column]
+        if value == "[]":
+            data[column] = []  # most lists are empty: skip the parser
+        elif value is not None:
+            data[column] = json.loads(value)
     return data
 
 

@@ -53,9 +53,14 @@ def _name(value: object) -> str:
     return value
 
 
+_CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+
+
 def _timestamp(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError("must be an ISO 8601 time string")
+    if _CANONICAL_TIME.fullmatch(value):
+        return value  # already UTC with milliseconds, as MSP writes it: nothing to normalise
     try:
         return to_iso(parse_iso(value))
     except ValueError:
