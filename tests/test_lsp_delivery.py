@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tests.http_sink import HttpSink, slack_webhook
-from tests.http_sink import sink_fixture as sink_fixture  # noqa: F401  (the `sink` fixture)
+from tests.http_sink import sink_fixture as sink_fixture
 from tests.lsp_helpers import PAYLOADS_GENERATED, SYNC_STATUS, start_server, uri
 
 

@@ -157,12 +157,14 @@ class Worker:
     def flush(self, deadline: float | None = None) -> FlushReport:
         """Send what is due. With a deadline (a time.monotonic() instant), keep going until
         the outbox is empty, the deadline passes or `stop` is set; without one, send what is
-        due now (waiting only briefly for rate-limit tokens)."""
+        due now (waiting only briefly for rate-limit tokens), at most one attempt per payload:
+        a retry that comes due during the flush waits for the next one, not for luck."""
         report = FlushReport()
         with self._context() as ctx:
             skipped: set[str] = set()
+            attempted: set[str] = set()
             while not self.stop.is_set():
-                if self._round(ctx, report, skipped, deadline):
+                if self._round(ctx, report, skipped, deadline, attempted):
                     continue
                 if deadline is None or not self._wait_for_next(skipped, deadline):
                     break
@@ -191,7 +193,12 @@ class Worker:
             ).fetchone()[0]
 
     def _round(
-        self, ctx: SendContext, report: FlushReport, skipped: set[str], deadline: float | None
+        self,
+        ctx: SendContext,
+        report: FlushReport,
+        skipped: set[str],
+        deadline: float | None,
+        attempted: set[str],
     ) -> bool:
         progressed = False
         exclude = skipped | set(self.blocked)
@@ -200,6 +207,8 @@ class Worker:
         for row in rows:
             if self.stop.is_set():
                 break
+            if deadline is None and row["id"] in attempted:
+                continue
             name = row["integration"]
             if name in skipped or name in self.blocked:
                 continue
@@ -216,6 +225,7 @@ class Worker:
                     continue
                 self.stop.wait(wait)
             if self._send_one(row, ctx, report, bucket):
+                attempted.add(row["id"])
                 progressed = True
         return progressed
 
