@@ -240,7 +240,8 @@ def _run(ns: argparse.Namespace) -> int:
         }
         if name in actions:
             _warn_unloaded(ws)
-            before = _counts(ws)
+            # Only `entity` needs the before-count (to say "already recorded"): no extra load.
+            before = _counts(ws) if name == "entity" else {}
             report = actions[name]()
             _emit(_confirmation(name, report, before))
             _report_payloads(ws)
@@ -600,7 +601,7 @@ def _summary(s: Any) -> dict[str, Any]:
 
 
 def _session_line(s: Any) -> str:
-    progress = s.end_progress if s.end_progress is not None else s.progress
+    progress = s.current_progress
     what = s.summary or s.goal or (s.updates[-1].description if s.updates else "")
     span = f"{s.start_progress}%→{progress}%"
     return f"{s.id}  {s.status:<9} {s.project}  {span}  {s.duration} h  {what}"

@@ -146,7 +146,6 @@ class Workspace:
             days=days,
             generated_at=self._now(),
         )
-        self._begin_action()
         if self._runnable("export_context"):
             latest = sessions[-1].id if sessions else None
             with self.action():
@@ -746,9 +745,7 @@ class Workspace:
 
     def _insert_imported(self, s: Session) -> None:
         last = s.last_activity or s.end_time or s.start_time
-        progress = (
-            s.end_progress if s.end_progress is not None else (s.progress or s.start_progress)
-        )
+        progress = s.current_progress
         self.store.insert(
             "sessions",
             {

@@ -106,6 +106,31 @@ class HookEvent(_Wire):
     export_format: str | None = None
     export_content: str | None = None
 
+    # An adapter asks for what its hook needs; a missing piece is a clear adapter failure.
+    def require_session(self) -> Session:
+        return _present(self.session, self.hook, "session")
+
+    def require_update(self) -> Update:
+        return _present(self.update, self.hook, "update")
+
+    def require_decision(self) -> Decision:
+        return _present(self.decision, self.hook, "decision")
+
+    def require_blocker(self) -> Blocker:
+        return _present(self.blocker, self.hook, "blocker")
+
+    def require_entity(self) -> Entity:
+        return _present(self.entity, self.hook, "entity")
+
+
+PresentT = TypeVar("PresentT")
+
+
+def _present(value: PresentT | None, hook: str, what: str) -> PresentT:
+    if value is None:
+        raise ValueError(f"{hook}: the event carries no {what}")
+    return value
+
 
 class AdapterConfig(BaseModel):
     """Base of every adapter's `config` block: camelCase keys, unknown keys are errors."""

@@ -22,6 +22,7 @@ from msp_server.adapters.base import (
     HttpPayload,
     Payload,
 )
+from msp_server.adapters.formatting import format_duration
 from msp_server.core.models import Session
 from msp_server.core.timeutil import parse_iso
 
@@ -96,9 +97,7 @@ class JiraAdapter(Adapter[JiraConfig]):
     credentials = (CREDENTIAL,)
 
     def session_ended(self, event: HookEvent) -> list[Payload]:
-        if event.session is None:
-            raise ValueError("session_ended: the event carries no session")
-        session = event.session
+        session = event.require_session()
         v3 = self.config.api_version == 3
         issue = f"{self.config.base_url}/rest/api/{self.config.api_version}/issue/"
         issue += self.config.issue_key
@@ -160,16 +159,9 @@ def worklog_seconds(session: Session) -> int | None:
     return max(round(seconds / 60) * 60, WORKLOG_MIN_SECONDS)
 
 
-def format_duration(seconds: float) -> str:
-    hours, minutes = divmod(round(seconds / 60), 60)
-    if hours and minutes:
-        return f"{hours}h {minutes}m"
-    return f"{hours}h" if hours else f"{minutes}m"
-
-
 def _progress(session: Session) -> str:
     start = session.start_progress
-    end = next(p for p in (session.end_progress, session.progress, start) if p is not None)
+    end = session.current_progress
     return f"{start}% → {end}%" + (f" ({end - start:+d})" if end != start else "")
 
 

@@ -20,8 +20,8 @@ from msp_server.adapters.base import (
     HookEvent,
     Payload,
 )
+from msp_server.adapters.formatting import format_duration, session_seconds
 from msp_server.core.models import Blocker, Decision, Entity, Session, Update
-from msp_server.core.timeutil import parse_iso
 
 LINEAR_ENDPOINT = "https://api.linear.app/graphql"
 CREDENTIAL = "linear-api-key"
@@ -141,7 +141,7 @@ class LinearAdapter(Adapter[LinearConfig]):
     # --- hooks ------------------------------------------------------------------------------
 
     def session_started(self, event: HookEvent) -> list[Payload]:
-        session = _session(event)
+        session = event.require_session()
         payloads: list[Payload] = []
         if self.config.create_session_issue and self.config.team_id is not None:
             payloads.append(self._issue_create(session, self.config.team_id))
@@ -176,7 +176,7 @@ class LinearAdapter(Adapter[LinearConfig]):
         return self._comment(event, "entity", entity_markdown(event.entity, event.session))
 
     def session_ended(self, event: HookEvent) -> list[Payload]:
-        session = _session(event)
+        session = event.require_session()
         return self._comment(event, "session ended", ended_markdown(session, event.timestamp))
 
     # --- payloads ---------------------------------------------------------------------------
@@ -216,12 +216,6 @@ class LinearAdapter(Adapter[LinearConfig]):
         )
 
 
-def _session(event: HookEvent) -> Session:
-    if event.session is None:
-        raise ValueError(f"{event.hook}: the event carries no session")
-    return event.session
-
-
 # --- Markdown ---------------------------------------------------------------------------------
 
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#])")
@@ -246,26 +240,6 @@ def md_escape(text: str, *, single_line: bool = True) -> str:
         line = _ORDERED_MARKER.sub(r"\1\\\2", line)
         escaped.append(line)
     return (" " if single_line else "\n").join(escaped)
-
-
-def format_duration(seconds: float) -> str:
-    minutes = max(round(seconds / 60), 0)
-    hours, minutes = divmod(minutes, 60)
-    if hours and minutes:
-        return f"{hours}h {minutes}m"
-    return f"{hours}h" if hours else f"{minutes}m"
-
-
-def session_seconds(session: Session, fallback_end: str) -> float:
-    """From startTime to endTime (or the event time): never the doubled seed duration."""
-    end = session.end_time or session.last_activity or fallback_end
-    return max((parse_iso(end) - parse_iso(session.start_time)).total_seconds(), 0.0)
-
-
-def end_progress(session: Session) -> int:
-    if session.end_progress is not None:
-        return session.end_progress
-    return session.progress if session.progress is not None else session.start_progress
 
 
 def _footer(session: Session | None) -> str:
@@ -353,7 +327,7 @@ def entity_markdown(entity: Entity, session: Session | None) -> str:
 
 def ended_markdown(session: Session, ended_at: str) -> str:
     """The session summary: what moved, what was decided, what is still in the way."""
-    start, end = session.start_progress, end_progress(session)
+    start, end = session.start_progress, session.current_progress
     delta = f" ({end - start:+d})" if end != start else ""
     lines = [f"**MSP session ended** · {md_escape(session.id)} · {md_escape(session.project)}"]
     if session.goal and session.goal.strip():

@@ -213,12 +213,6 @@ def _session_parameters(session: Session) -> dict[str, Any]:
     }
 
 
-def _require_session(event: HookEvent) -> Session:
-    if event.session is None:
-        raise ValueError(f"{event.hook}: the event carries no session")
-    return event.session
-
-
 class Neo4jAdapter(Adapter[Neo4jConfig]):
     """Writes the session graph; `dialect: falkordb` targets FalkorDB instead of Neo4j."""
 
@@ -257,7 +251,7 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
         ]
 
     def session_started(self, event: HookEvent) -> list[Payload]:
-        session = _require_session(event)
+        session = event.require_session()
         payloads: list[Payload] = [
             self._cypher(
                 f"Session {session.id} started",
@@ -278,10 +272,8 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
         return payloads
 
     def progress_updated(self, event: HookEvent) -> list[Payload]:
-        session = _require_session(event)
-        update = event.update
-        if update is None:
-            raise ValueError("progress_updated: the event carries no update")
+        session = event.require_session()
+        update = event.require_update()
         payloads: list[Payload] = [
             self._cypher(
                 f"Progress {update.id} in session {session.id}",
@@ -302,10 +294,8 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
         return payloads
 
     def decision_recorded(self, event: HookEvent) -> list[Payload]:
-        session = _require_session(event)
-        decision = event.decision
-        if decision is None:
-            raise ValueError("decision_recorded: the event carries no decision")
+        session = event.require_session()
+        decision = event.require_decision()
         return [
             self._cypher(
                 f"Decision {decision.id} in session {session.id}",
@@ -328,10 +318,8 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
         ]
 
     def _blocker(self, event: HookEvent, resolved: bool) -> list[Payload]:
-        session = _require_session(event)
-        blocker = event.blocker
-        if blocker is None:
-            raise ValueError(f"{event.hook}: the event carries no blocker")
+        session = event.require_session()
+        blocker = event.require_blocker()
         parameters: dict[str, Any] = {
             "sessionId": session.id,
             "blockerId": blocker.id,
@@ -357,10 +345,8 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
         return self._blocker(event, resolved=True)
 
     def entity_recorded(self, event: HookEvent) -> list[Payload]:
-        session = _require_session(event)
-        entity = event.entity
-        if entity is None:
-            raise ValueError("entity_recorded: the event carries no entity")
+        session = event.require_session()
+        entity = event.require_entity()
         return [
             self._cypher(
                 f"Entity {entity.type} {entity.name} created in {session.id}",
@@ -380,7 +366,7 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
         ]
 
     def session_ended(self, event: HookEvent) -> list[Payload]:
-        session = _require_session(event)
+        session = event.require_session()
         end_time = session.end_time or event.timestamp
         payloads: list[Payload] = [
             self._cypher(

@@ -230,12 +230,6 @@ def _hours(value: float | None) -> str:
 # --- the adapter ----------------------------------------------------------------------------
 
 
-def _require_session(event: HookEvent) -> Session:
-    if event.session is None:
-        raise ValueError(f"{event.hook}: the event carries no session")
-    return event.session
-
-
 class ObsidianAdapter(Adapter[ObsidianConfig]):
     """Daily-note sections, ADRs, project and entity notes for an Obsidian vault."""
 
@@ -298,7 +292,7 @@ class ObsidianAdapter(Adapter[ObsidianConfig]):
     # -- hooks --
 
     def session_started(self, event: HookEvent) -> list[Payload]:
-        session = _require_session(event)
+        session = event.require_session()
         heading = self.session_heading(session)
         lines = [
             heading,
@@ -321,10 +315,8 @@ class ObsidianAdapter(Adapter[ObsidianConfig]):
         ]
 
     def progress_updated(self, event: HookEvent) -> list[Payload]:
-        session = _require_session(event)
-        update = event.update
-        if update is None:
-            raise ValueError("progress_updated: the event carries no update")
+        session = event.require_session()
+        update = event.require_update()
         progress = f" ({update.progress}%)" if update.progress is not None else ""
         line = (
             f"- {self._time(update.timestamp)} Progress{progress}: {md_inline(update.description)}"
@@ -332,10 +324,8 @@ class ObsidianAdapter(Adapter[ObsidianConfig]):
         return [self._under(session, f"Progress {update.id} in the daily note", line)]
 
     def decision_recorded(self, event: HookEvent) -> list[Payload]:
-        session = _require_session(event)
-        decision = event.decision
-        if decision is None:
-            raise ValueError("decision_recorded: the event carries no decision")
+        session = event.require_session()
+        decision = event.require_decision()
         adr = self.adr_path(decision)
         line = (
             f"- {self._time(decision.timestamp)} Decision ({decision.impact}): "
@@ -392,10 +382,8 @@ class ObsidianAdapter(Adapter[ObsidianConfig]):
         return meta + "\n" + "\n\n".join(sections) + "\n"
 
     def blocker_recorded(self, event: HookEvent) -> list[Payload]:
-        session = _require_session(event)
-        blocker = event.blocker
-        if blocker is None:
-            raise ValueError("blocker_recorded: the event carries no blocker")
+        session = event.require_session()
+        blocker = event.require_blocker()
         line = (
             f"- {self._time(blocker.created_at)} Blocker ({blocker.severity}, "
             f"{blocker.category}): {md_inline(blocker.description)}"
@@ -403,10 +391,8 @@ class ObsidianAdapter(Adapter[ObsidianConfig]):
         return [self._under(session, f"Blocker {blocker.id} in the daily note", line)]
 
     def blocker_resolved(self, event: HookEvent) -> list[Payload]:
-        session = _require_session(event)
-        blocker = event.blocker
-        if blocker is None:
-            raise ValueError("blocker_resolved: the event carries no blocker")
+        session = event.require_session()
+        blocker = event.require_blocker()
         line = (
             f"- {self._time(blocker.resolved_at or event.timestamp)} Blocker resolved: "
             f"{md_inline(blocker.description)} — {md_inline(blocker.resolution)}"
@@ -414,10 +400,8 @@ class ObsidianAdapter(Adapter[ObsidianConfig]):
         return [self._under(session, f"Blocker {blocker.id} resolved in the daily note", line)]
 
     def entity_recorded(self, event: HookEvent) -> list[Payload]:
-        session = _require_session(event)
-        entity = event.entity
-        if entity is None:
-            raise ValueError("entity_recorded: the event carries no entity")
+        session = event.require_session()
+        entity = event.require_entity()
         where = ""
         if entity.path:
             where = f" in {md_inline(entity.path)}" + (f":{entity.line}" if entity.line else "")
@@ -471,7 +455,7 @@ class ObsidianAdapter(Adapter[ObsidianConfig]):
         return meta + "\n" + body[0] + "\n\n" + "\n".join(body[1:]) + "\n"
 
     def session_ended(self, event: HookEvent) -> list[Payload]:
-        session = _require_session(event)
+        session = event.require_session()
         end_time = session.end_time or event.timestamp
         duration = (
             session.duration

@@ -20,6 +20,7 @@ from msp_server.adapters.base import (
     HttpPayload,
     Payload,
 )
+from msp_server.adapters.formatting import format_duration, session_seconds
 from msp_server.core.models import Blocker, Decision, Entity, Session, Update
 from msp_server.core.timeutil import parse_iso
 
@@ -102,11 +103,11 @@ class SlackAdapter(Adapter[SlackConfig]):
     credentials = (CREDENTIAL,)
 
     def session_started(self, event: HookEvent) -> list[Payload]:
-        session = _session(event)
+        session = event.require_session()
         return [self._message("session started", started_message(session))]
 
     def session_ended(self, event: HookEvent) -> list[Payload]:
-        session = _session(event)
+        session = event.require_session()
         return [self._message("session ended", ended_message(session, event.timestamp))]
 
     def progress_updated(self, event: HookEvent) -> list[Payload]:
@@ -155,12 +156,6 @@ class SlackAdapter(Adapter[SlackConfig]):
             headers={"Content-Type": "application/json; charset=utf-8"},
             json=body,
         )
-
-
-def _session(event: HookEvent) -> Session:
-    if event.session is None:
-        raise ValueError(f"{event.hook}: the event carries no session")
-    return event.session
 
 
 # --- blocks -----------------------------------------------------------------------------------
@@ -218,16 +213,6 @@ def _time(iso: str) -> str:
     return parse_iso(iso).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _duration(session: Session, fallback_end: str) -> str:
-    """From startTime to endTime (or the event time): never the doubled seed duration."""
-    end = session.end_time or session.last_activity or fallback_end
-    seconds = max((parse_iso(end) - parse_iso(session.start_time)).total_seconds(), 0.0)
-    hours, minutes = divmod(round(seconds / 60), 60)
-    if hours and minutes:
-        return f"{hours}h {minutes}m"
-    return f"{hours}h" if hours else f"{minutes}m"
-
-
 def _present(text: str | None) -> bool:
     return bool(text and text.strip())
 
@@ -257,7 +242,7 @@ def ended_message(session: Session, ended_at: str) -> tuple[str, list[dict[str, 
     resolved = [b for b in session.blockers if b.status == "resolved"]
     facts = [
         ("Progress", f"{start}% → {end}%{delta}"),
-        ("Duration", _duration(session, ended_at)),
+        ("Duration", format_duration(session_seconds(session, ended_at))),
         ("Decisions", str(len(session.decisions))),
         ("Blockers", f"{len(resolved)} resolved · {len(session.open_blockers)} open"),
         ("Entities", str(len(session.entities))),

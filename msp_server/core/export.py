@@ -39,12 +39,6 @@ def render_json(sessions: list[Session], *, project: str, days: int, generated_a
     return json.dumps(document, indent=2, ensure_ascii=False)
 
 
-def _progress(session: Session) -> int:
-    if session.end_progress is not None:
-        return session.end_progress
-    return session.progress if session.progress is not None else session.start_progress
-
-
 def render_ai(
     sessions: list[Session], open_blockers: list[Blocker], *, project: str, days: int
 ) -> str:
@@ -55,7 +49,7 @@ def render_ai(
     else:
         latest = sessions[-1]
         lines.append(
-            f"PROGRESS: {_progress(latest)}% (latest session {latest.id}, {latest.status})"
+            f"PROGRESS: {latest.current_progress}% (latest session {latest.id}, {latest.status})"
         )
         if latest.goal:
             lines.append(f"GOAL: {latest.goal}")
@@ -104,7 +98,7 @@ def render_markdown(
     for s in reversed(sessions):
         out += [f"## {s.id} — {s.status}", ""]
         facts = [
-            f"- **Progress:** {s.start_progress}% → {_progress(s)}%",
+            f"- **Progress:** {s.start_progress}% → {s.current_progress}%",
             f"- **Started:** {s.start_time}",
         ]
         if s.end_time:

@@ -55,7 +55,7 @@ def commit_message(session: Session, commit_type: str | None, scope: str | None)
         body += [
             f"- {b.description}" + (f": {b.resolution}" if b.resolution else "") for b in resolved
         ]
-    progress = session.progress if session.progress is not None else session.start_progress
+    progress = session.current_progress
     footer = [
         f"MSP-Session: {session.id}",
         f"MSP-Progress: {session.start_progress}% -> {progress}%",

@@ -169,6 +169,14 @@ class Session(MspModel):
     blockers: list[Blocker] = Field(default_factory=list)
 
     @property
+    def current_progress(self) -> int:
+        """Where the session stands: its end progress once ended, else its latest progress."""
+        for value in (self.end_progress, self.progress):
+            if value is not None:
+                return value
+        return self.start_progress
+
+    @property
     def open_blockers(self) -> list[Blocker]:
         return [b for b in self.blockers if b.status == "active"]
 

@@ -13,6 +13,7 @@ connections must not be shared between threads.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -80,8 +81,6 @@ def outbox_status(ws: Workspace, *, check_blocked: bool = True) -> dict[str, Any
                             "status = 'queued' ORDER BY seq LIMIT 1",
                             (name,),
                         ).fetchall()
-                    import json
-
                     probe = {"integration": name, "body": json.loads(rows[0][0])}
                     entry["blocked"] = worker.block_reason(probe)
         return {

@@ -70,7 +70,7 @@ def session_payload(folder_uri: str, report: StatusReport) -> dict[str, Any]:
     session = report.session
     summary: dict[str, Any] | None = None
     if session is not None:
-        progress = session.progress if session.progress is not None else session.start_progress
+        progress = session.current_progress
         summary = {
             "id": session.id,
             "project": session.project,
