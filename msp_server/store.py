@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from msp_server.core.errors import StateCorruption
-from msp_server.core.models import Blocker, Decision, Entity, Session, Update
+from msp_server.core.models import Blocker, Session
 
 DB_FILE = "msp.db"
 BUSY_TIMEOUT_MS = 30_000
@@ -397,14 +397,6 @@ class Store:
             (since_iso,),
         ).fetchall()
 
-    def count_events(self, session_id: str) -> dict[str, int]:
-        counts = {}
-        for table in ("updates", "decisions", "blockers", "entities"):
-            counts[table] = self.conn.execute(
-                f"SELECT count(*) FROM {table} WHERE session_id = ?", (session_id,)
-            ).fetchone()[0]
-        return counts
-
     # -- events --------------------------------------------------------------------------
 
     def active_blockers(self) -> list[Blocker]:
@@ -564,11 +556,6 @@ class Store:
     def load_session(self, session_id: str) -> Session | None:
         row = self.session_row(session_id)
         return self.load_sessions([row])[0] if row else None
-
-    def all_records(self, table: str) -> list[Update | Decision | Blocker | Entity]:
-        model = {"updates": Update, "decisions": Decision, "blockers": Blocker, "entities": Entity}
-        rows = self.conn.execute(f"SELECT * FROM {table} ORDER BY seq").fetchall()
-        return [model[table].model_validate(_decode(r)) for r in rows]  # type: ignore[attr-defined]
 
 
 def _decode(row: sqlite3.Row) -> dict[str, Any]:

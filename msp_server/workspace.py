@@ -743,6 +743,12 @@ class Workspace:
                 imported.append(session.id)
         return {"imported": imported, "skipped": skipped}
 
+    def _fresh(self, record: dict[str, Any], table: str) -> dict[str, Any]:
+        """Imported record ids are kept unless this store already uses them."""
+        if not record.get("id") or self.store.id_taken(table, record["id"]):
+            record["id"] = self._new_id(table, table[:3])
+        return record
+
     def _insert_imported(self, s: Session) -> None:
         last = s.last_activity or s.end_time or s.start_time
         progress = s.current_progress
@@ -769,24 +775,24 @@ class Workspace:
             self.store.insert(
                 "updates",
                 {
-                    **_fresh(u.model_dump(), "updates", self),
+                    **self._fresh(u.model_dump(), "updates"),
                     "session_id": s.id,
                     "auto_detected": u.auto_detected.model_dump() if u.auto_detected else None,
                 },
             )
         for d in s.decisions:
             self.store.insert(
-                "decisions", {**_fresh(d.model_dump(), "decisions", self), "session_id": s.id}
+                "decisions", {**self._fresh(d.model_dump(), "decisions"), "session_id": s.id}
             )
         for b in s.blockers:
-            row = _fresh(b.model_dump(), "blockers", self)
+            row = self._fresh(b.model_dump(), "blockers")
             row.pop("session_id", None)
             self.store.insert("blockers", {**row, "session_id": s.id})
         for e in s.entities:
             self.store.insert(
                 "entities",
                 {
-                    **_fresh(e.model_dump(), "entities", self),
+                    **self._fresh(e.model_dump(), "entities"),
                     "session_id": s.id,
                     "source": "import",
                 },
@@ -817,13 +823,6 @@ def payload_wire(row: dict[str, Any]) -> dict[str, Any]:
         "sentAt": row.get("sent_at"),
     }
     return {**envelope, **row["body"]}
-
-
-def _fresh(record: dict[str, Any], table: str, ws: Workspace) -> dict[str, Any]:
-    """Imported record ids are kept unless this store already uses them."""
-    if not record.get("id") or ws.store.id_taken(table, record["id"]):
-        record["id"] = ws._new_id(table, table[:3])
-    return record
 
 
 def _read_session_file(file: Path) -> list[Session]:
