@@ -103,6 +103,29 @@ class DetectionConfig(_Section):
     enabled: bool = True
 
 
+class RedactionRule(_Section):
+    """One extra redaction rule: `[REDACTED:<name>]` replaces every match of `pattern`."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,39}$")
+    pattern: str = Field(min_length=1, max_length=500)
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"is not a valid regular expression ({exc})") from None
+        return value
+
+
+class RedactionConfig(_Section):
+    """Secrets in what the user types (or a file contributes) are replaced before storing."""
+
+    enabled: bool = True
+    patterns: list[RedactionRule] = Field(default_factory=list, max_length=100)
+
+
 class CaptureConfig(_Section):
     """Entity capture on save (language server): on/off per folder, and privacy globs."""
 
@@ -117,6 +140,7 @@ class MspConfig(_Section):
     state_dir: str | None = None
     context_days: int = Field(default=7, ge=1, le=3650)
     detection: DetectionConfig = Field(default_factory=DetectionConfig)
+    redaction: RedactionConfig = Field(default_factory=RedactionConfig)
     capture: CaptureConfig = Field(default_factory=CaptureConfig)
     integrations: dict[str, IntegrationEntry] = Field(default_factory=dict)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
