@@ -3,6 +3,11 @@
 Precision over recall: a missed detection costs the user one explicit command, a wrong one
 pollutes the record. The keyword tables are data; the matcher only knows word boundaries,
 negations and how to cut the clause that follows a keyword.
+
+Bounded work: the text is untrusted (a pasted log, a hook payload), so detection looks only at
+its first `MAX_DETECT_CHARS` characters, every pattern is linear-time (no overlapping adjacent
+unbounded quantifiers), a negation is looked for in a bounded tail before the keyword, and the
+clause scan is shared between keyword matches, so no input makes detection quadratic.
 """
 
 from __future__ import annotations
@@ -10,6 +15,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
+
+# Only this many leading characters are searched: a keyword further in is not detected.
+MAX_DETECT_CHARS = 2000
+# "Within three words" is looked for in this many characters before a keyword.
+_NEGATION_WINDOW = 64
 
 # Priority order: when one update holds several, the first table that matches wins.
 KEYWORDS: dict[str, tuple[str, ...]] = {
@@ -69,7 +80,9 @@ ENTITY_TYPES: tuple[str, ...] = (
 
 _WORD_GAP = r"[\s,;:]+"
 _CLAUSE_END = re.compile(r"(?<!\b[a-z])[.!?](?:\s|$)|\n|;")
-_RATIONALE = re.compile(r"\s+(?:because|since|as it|so that)\s+", re.IGNORECASE)
+# The lookbehind starts a match only at the beginning of a whitespace run: without it every
+# position inside a long run retried the run (quadratic).
+_RATIONALE = re.compile(r"(?<!\s)\s+(?:because|since|as it|so that)\s+", re.IGNORECASE)
 _LEADING_FILLER = re.compile(r"^(?:to|on|that|for|with|by)\s+", re.IGNORECASE)
 _IDENTIFIER = re.compile(
     r"`(?P<tick>[^`\s]{1,120})`"  # anything in backticks
@@ -100,25 +113,48 @@ def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
 
 
 def detect(text: str) -> Detection | None:
-    """Return the most important detection in `text`, or None."""
+    """Return the most important detection in the first `MAX_DETECT_CHARS` of `text`, or None."""
+    text = text[:MAX_DETECT_CHARS]
     for kind, pattern in _patterns():
+        ends = _ClauseEnds(text)
         for match in pattern.finditer(text):
-            if _negated(text[: match.start()]):
+            if _negated(text, match.start()):
                 continue
-            found = _extract(kind, text[match.end() :])
+            found = _extract(kind, text[match.end() : ends.after(match.end())])
             if found is not None:
                 return found
     return None
 
 
-def _negated(before: str) -> bool:
-    words = re.findall(r"[\w']+", before.lower())[-3:]
-    return any(w in NEGATIONS or w.endswith("n't") for w in words)
+class _ClauseEnds:
+    """Where the clause starting at a position ends; one forward scan shared by all matches."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._start = -1  # the last end found was the first end at or after this position
+        self._end = -1
+
+    def after(self, pos: int) -> int:
+        if not (self._start <= pos <= self._end):
+            end = _CLAUSE_END.search(self._text, pos)
+            self._start, self._end = pos, end.start() if end else len(self._text)
+        return self._end
 
 
-def _clause(rest: str) -> str:
-    end = _CLAUSE_END.search(rest)
-    clause = rest[: end.start()] if end else rest
+_WORD = re.compile(r"[\w']+")
+
+
+def _negated(text: str, start: int) -> bool:
+    """True when one of the three words before `start` (in a bounded window) is a negation."""
+    window_start = max(0, start - _NEGATION_WINDOW)
+    words = _WORD.findall(text, window_start, start)
+    if words and window_start > 0 and _WORD.match(text, window_start - 1):
+        words.pop(0)  # the window began inside a word: that fragment is not a word
+    return any(w in NEGATIONS or w.endswith("n't") for w in (w.lower() for w in words[-3:]))
+
+
+def _clause(clause: str) -> str:
+    """The clause text without leading punctuation and filler ("to", "on", "that"...)."""
     return _LEADING_FILLER.sub("", clause.strip(" \t,:-—")).strip()
 
 
@@ -126,7 +162,7 @@ def _extract(kind: str, rest: str) -> Detection | None:
     if kind == "entity":
         return _extract_entity(rest)
     clause = _clause(rest)
-    if len(re.findall(r"\w+", clause)) < 1 or len(clause) < 2:
+    if len(clause) < 2 or not re.search(r"\w", clause):
         return None
     if kind == "decision":
         parts = _RATIONALE.split(clause, maxsplit=1)
@@ -140,7 +176,7 @@ def _extract(kind: str, rest: str) -> Detection | None:
 
 def _extract_entity(rest: str) -> Detection | None:
     """Find `[article] [type] Name [type]`: a name must look like code, or be typed."""
-    tokens = _tokens(_clause(rest))[:5]
+    tokens = _tokens(_clause(rest), 5)
     while tokens and tokens[0][0].lower() in _ARTICLES:
         tokens.pop(0)
     entity_type = None
@@ -158,10 +194,10 @@ def _extract_entity(rest: str) -> Detection | None:
     return Detection("entity", name.removesuffix("()"), entity_type=entity_type or "unknown")
 
 
-def _tokens(clause: str) -> list[tuple[str, bool]]:
+def _tokens(clause: str, limit: int) -> list[tuple[str, bool]]:
     return [
         (m.group("tick"), True) if m.group("tick") else (m.group("word"), False)
-        for m in _IDENTIFIER.finditer(clause)
+        for m in islice(_IDENTIFIER.finditer(clause), limit)
     ]
 
 
