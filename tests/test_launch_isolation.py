@@ -1,0 +1,145 @@
+"""Launch isolation (issue 10, finding 4): a cloned folder's Python files never run in MSP.
+
+The folder below has modules at its root named like MSP's dependencies (and a stdlib module);
+each one leaves a marker file when imported. The language server is started the way the
+extension starts it (`python -P -m msp_server`, working directory outside the folder) and the
+way a naive client would (`python -m msp_server` from inside the folder, which puts the folder
+first on sys.path: msp_server/__main__.py drops that entry before importing anything). Either
+way the server must answer initialize and a status command, and no marker may exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.lsp_helpers import TIMEOUT, server_env
+from tests.test_lsp_framing import RawServer, execute
+
+# Dependencies the server imports at start-up, one it imports later, and a stdlib module that
+# is not loaded before msp_server/__main__.py runs.
+SHADOWED = ["pydantic", "keyring", "lsprotocol", "pygls", "platformdirs", "typing", "json"]
+
+
+def hostile_folder(root: Path, markers: Path, *, shadow_package: bool) -> Path:
+    """A folder whose root modules leave a marker in `markers` when imported."""
+    folder = root / "cloned"
+    folder.mkdir()
+    markers.mkdir()
+    names = [*SHADOWED, "msp_server"] if shadow_package else SHADOWED
+    for name in names:
+        marker = markers / f"imported-{name}"
+        (folder / f"{name}.py").write_text(
+            f"open({str(marker)!r}, 'w').close()\n"
+            f"raise ImportError('the folder module {name} was imported')\n"
+        )
+    (folder / ".msp").mkdir()
+    return folder
+
+
+async def _initialize_and_status(
+    command: list[str], cwd: Path, folder: Path, tmp: Path
+) -> dict[str, object]:
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        cwd=cwd,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=server_env(tmp),
+    )
+    server = RawServer(process)
+    root = folder.resolve().as_uri()
+    try:
+        server.send(
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "processId": None,
+                    "rootUri": root,
+                    "capabilities": {},
+                    "workspaceFolders": [{"uri": root, "name": folder.name}],
+                },
+            }
+        )
+        init = await server.answer(1)
+        assert init["result"]["serverInfo"]["name"] == "msp-server"
+        server.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        server.send(execute(2, "status", {"folderUri": root}))
+        status = await server.answer(2)
+        server.send({"jsonrpc": "2.0", "id": 3, "method": "shutdown"})
+        await server.answer(3)
+        server.send({"jsonrpc": "2.0", "method": "exit"})
+        assert await asyncio.wait_for(process.wait(), TIMEOUT) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    result = status.get("result")
+    assert isinstance(result, dict), status
+    return result
+
+
+async def test_the_extensions_launch_imports_nothing_from_the_folder(tmp_path: Path) -> None:
+    """`python -P -m msp_server` with cwd outside the folder, as the extension starts it."""
+    markers = tmp_path / "markers"
+    folder = hostile_folder(tmp_path, markers, shadow_package=True)
+    elsewhere = tmp_path / "launch-dir"
+    elsewhere.mkdir()
+    command = [sys.executable, "-P", "-m", "msp_server"]
+    result = await _initialize_and_status(command, elsewhere, folder, tmp_path)
+    assert result["state"] == "idle"
+    assert sorted(p.name for p in markers.iterdir()) == []
+
+
+async def test_a_naive_launch_from_inside_the_folder_imports_nothing_from_it(
+    tmp_path: Path,
+) -> None:
+    """`python -m msp_server` with cwd = the folder: __main__ drops the folder from sys.path.
+
+    (A folder's own `msp_server.py` would replace the package itself under this launch: no
+    code of ours runs then, which is why editors should use `msp-server` or `-P`.)
+    """
+    markers = tmp_path / "markers"
+    folder = hostile_folder(tmp_path, markers, shadow_package=False)
+    command = [sys.executable, "-m", "msp_server"]
+    result = await _initialize_and_status(command, folder, folder, tmp_path)
+    assert result["state"] == "idle"
+    assert sorted(p.name for p in markers.iterdir()) == []
+
+
+async def test_a_launch_from_the_source_checkout_still_works(tmp_path: Path) -> None:
+    """Dropping the working directory must not break a source or editable checkout: from the
+    repository root, sys.path[0] is the folder that holds the package itself."""
+    folder = tmp_path / "project"
+    (folder / ".msp").mkdir(parents=True)
+    repo = Path(__file__).resolve().parents[1]
+    command = [sys.executable, "-m", "msp_server"]
+    result = await _initialize_and_status(command, repo, folder, tmp_path)
+    assert result["state"] == "idle"
+
+
+def test_the_msp_script_in_the_folder_imports_nothing_from_it(tmp_path: Path) -> None:
+    """The `msp` console script's sys.path[0] is its own bin folder, never the cwd."""
+    script = Path(sys.executable).with_name("msp")
+    if not script.exists():
+        pytest.skip("the msp console script is not installed in this environment")
+    markers = tmp_path / "markers"
+    folder = hostile_folder(tmp_path, markers, shadow_package=True)
+    done = subprocess.run(
+        [str(script), "--workspace", str(folder), "status", "--json"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=server_env(tmp_path),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in markers.iterdir()) == []
