@@ -8,18 +8,36 @@ an OS crash or power loss can roll back the last commits, and never corrupts the
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import logging
+import os
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from msp_server import fsutil
+from msp_server.config import user_config_path
 from msp_server.core.errors import StateCorruption
 from msp_server.core.models import Blocker, Session
 
+log = logging.getLogger(__name__)
+
 DB_FILE = "msp.db"
+# PRAGMA application_id of every MSP store ("MSP!"): another program's SQLite file is refused.
+APPLICATION_ID = 0x4D535021
+# Files SQLite opens beside the database by name; none may be a link.
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+_KEY_BYTES = 32
+HELD_MESSAGE = (
+    "held: this store was not created by MSP for you on this machine; review it (msp payloads) "
+    "and send it yourself (msp outbox send ID)"
+)
 BUSY_TIMEOUT_MS = 30_000
 _LOCK_RETRY_SECONDS = 120.0
 _JSON_COLUMNS = {"tags", "auto_detected", "alternatives", "related_entities"}
@@ -197,12 +215,20 @@ def _migration_4(conn: sqlite3.Connection) -> None:
     _run_script(conn, "ALTER TABLE payloads ADD COLUMN claimed_by TEXT")
 
 
+def _migration_5(conn: sqlite3.Connection) -> None:
+    """Store metadata: a random `store_id` and the `owner_stamp` that binds the store to the
+    user whose key signed it (see Store._verify_owner)."""
+    _run_script(conn, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    conn.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,))
+
+
 # Forward-only migrations; index i upgrades schema version i to i + 1.
 MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
+    _migration_5,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -225,21 +251,14 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # Queued payloads held when this open adopted a store MSP did not create for this user.
+        self.adopted_held = 0
         self.conn = self._connect()
 
     # -- opening -----------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            gitignore = self.path.parent / ".gitignore"
-            if not gitignore.exists():
-                gitignore.write_text("*\n", encoding="utf-8")
-        except OSError as exc:
-            raise StateCorruption(
-                f"{self.path.parent}: cannot create the MSP state folder ({exc.strerror}); "
-                "check that it is a writable directory, or set MSP_STATE_DIR / stateDir"
-            ) from None
+        self._prepare_files()
         try:
             conn = sqlite3.connect(
                 self.path,
@@ -247,17 +266,149 @@ class Store:
                 isolation_level=None,
                 check_same_thread=False,
             )
+        except sqlite3.DatabaseError as exc:
+            raise self._open_error(exc) from None
+        try:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._retry_locked(lambda: self._check_identity(conn))  # reads only
             self._retry_locked(lambda: self._enable_wal(conn))
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             self._migrate(conn)
-        except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and not _looks_corrupt(exc):
-                raise StateCorruption(f"{self.path}: cannot open the MSP store ({exc})") from None
-            raise _corruption(self.path, exc) from None
+            self._verify_owner(conn)
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise self._open_error(exc) from None
+            raise
+        self._tighten_modes()
         return conn
+
+    def _open_error(self, exc: sqlite3.DatabaseError) -> StateCorruption:
+        if isinstance(exc, sqlite3.OperationalError) and not _looks_corrupt(exc):
+            return StateCorruption(f"{self.path}: cannot open the MSP store ({exc})")
+        return _corruption(self.path, exc)
+
+    # -- the state folder's files: no links, our owner, private modes ------------------------
+
+    def _prepare_files(self) -> None:
+        """Before SQLite opens anything by name: the folder and every file SQLite may open are
+        ours and none is a link (a committed `.msp/msp.db` link would have SQLite migrate
+        someone else's database; a `.gitignore` link, write the user's global git ignore)."""
+        folder = self.path.parent
+        try:
+            self._check_owner(folder, fsutil.private_dir(folder))
+            fsutil.create_new_file(folder / ".gitignore", b"*\n")
+            for suffix in _SIDE_FILES:
+                fsutil.refuse_symlink(self.path.with_name(self.path.name + suffix))
+            self._check_owner(self.path, fsutil.touch_private_file(self.path))
+        except fsutil.SymlinkRefused as exc:
+            raise StateCorruption(
+                f"{exc.path} is a symbolic link; MSP does not follow links in its state folder "
+                "— remove it"
+            ) from None
+        except OSError as exc:
+            raise StateCorruption(
+                f"{folder}: cannot create the MSP state folder ({exc.strerror or exc}); "
+                "check that it is a writable directory, or set MSP_STATE_DIR / stateDir"
+            ) from None
+
+    @staticmethod
+    def _check_owner(path: Path, info: os.stat_result) -> None:
+        uid = fsutil.current_uid()
+        if uid is None or info.st_uid == uid:
+            return
+        raise StateCorruption(
+            f"{path} is owned by uid {info.st_uid}, not by you (uid {uid}); MSP does not use "
+            "another user's state. Run MSP as its owner, or remove it (or `chown` it to you) "
+            "if you trust its content"
+        )
+
+    def _tighten_modes(self) -> None:
+        """Stores made by earlier versions were 0644 in a 0755 folder: make them private."""
+        try:
+            fsutil.tighten_mode(self.path.parent, 0o700)
+            for suffix in ("", *_SIDE_FILES):
+                fsutil.tighten_mode(self.path.with_name(self.path.name + suffix), 0o600)
+        except OSError as exc:  # a read-only folder still opens; the modes wait for next time
+            log.debug("%s: cannot tighten permissions (%s)", self.path, exc)
+
+    # -- whose database is this? -------------------------------------------------------------
+
+    def _check_identity(self, conn: sqlite3.Connection) -> None:
+        """Refuse another program's SQLite file before writing a single byte to it."""
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if app_id == APPLICATION_ID:
+            return
+        if app_id != 0 or version > SCHEMA_VERSION:
+            raise StateCorruption(
+                f"{self.path}: not an MSP store (application_id {app_id:#x}, user_version "
+                f"{version}); MSP leaves it untouched. Move it away to let MSP create its store"
+            )
+        if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            raise StateCorruption(
+                f"{self.path}: another program's database (it has tables but no MSP schema); "
+                "MSP leaves it untouched. Move it away to let MSP create its store"
+            )
+
+    def _verify_owner(self, conn: sqlite3.Connection) -> None:
+        """A store whose stamp this user's key does not verify (copied, committed, or from an
+        earlier MSP) is adopted: its queued payloads are held for review, never sent by
+        themselves, because their content was not produced by this user here."""
+        key = self._user_key()
+        if self._stamp_ok(conn, key):
+            return
+        self._retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
+        try:
+            if not self._stamp_ok(conn, key):  # another process may have adopted it already
+                self.adopted_held = conn.execute(
+                    "UPDATE payloads SET status = 'generated', next_attempt_at = NULL, "
+                    "claimed_by = NULL, last_error = ? WHERE status = 'queued'",
+                    (HELD_MESSAGE,),
+                ).rowcount
+                store_id = _meta(conn, "store_id")
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('owner_stamp', ?)",
+                    (_stamp(key, store_id),),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        if self.adopted_held:
+            log.warning(
+                "%s: this store was not created by MSP for you on this machine; %d queued "
+                "payload(s) are held: review them (msp payloads) and send them yourself "
+                "(msp outbox send ID)",
+                self.path,
+                self.adopted_held,
+            )
+
+    @staticmethod
+    def _stamp_ok(conn: sqlite3.Connection, key: bytes) -> bool:
+        stamp = _meta(conn, "owner_stamp")
+        return stamp is not None and hmac.compare_digest(
+            stamp, _stamp(key, _meta(conn, "store_id"))
+        )
+
+    @staticmethod
+    def _user_key() -> bytes:
+        path = store_key_path()
+        try:
+            return fsutil.read_or_create_secret(path, _KEY_BYTES)
+        except fsutil.SymlinkRefused:
+            raise StateCorruption(
+                f"{path} is a symbolic link; MSP reads its store key only from a regular file "
+                "— remove it"
+            ) from None
+        except (OSError, ValueError) as exc:
+            raise StateCorruption(
+                f"{path}: cannot read or create MSP's per-user store key ({exc}); it must be a "
+                f"{_KEY_BYTES}-byte file owned by you. Remove it to make a new one (your stores "
+                "are then re-adopted and their queued payloads held for review)"
+            ) from None
 
     @staticmethod
     def _enable_wal(conn: sqlite3.Connection) -> None:
@@ -267,7 +418,8 @@ class Store:
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version == SCHEMA_VERSION:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        if version == SCHEMA_VERSION and app_id == APPLICATION_ID:
             return
         if version > SCHEMA_VERSION:
             raise StateCorruption(
@@ -276,12 +428,12 @@ class Store:
             )
         self._retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
         try:
-            version = conn.execute("PRAGMA user_version").fetchone()[
-                0
-            ]  # another process may have won
+            # Another process may have won the race to migrate.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
             for migration in MIGRATIONS[version:]:
                 migration(conn)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -556,6 +708,20 @@ class Store:
     def load_session(self, session_id: str) -> Session | None:
         row = self.session_row(session_id)
         return self.load_sessions([row])[0] if row else None
+
+
+def store_key_path() -> Path:
+    """The per-user key that signs stores, beside the user config (never in a workspace)."""
+    return user_config_path().parent / "store-key"
+
+
+def _meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _stamp(key: bytes, store_id: str | None) -> str:
+    return hmac.new(key, (store_id or "").encode(), hashlib.sha256).hexdigest()
 
 
 def _decode(row: sqlite3.Row) -> dict[str, Any]:
