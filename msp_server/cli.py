@@ -134,6 +134,15 @@ def _build_parser() -> Parser:
     p = command("integrations", "check every configured integration (runs `initialize`)")
     p.add_argument("--json", action="store_true")
 
+    p = command(
+        "trust",
+        "trust this folder's .msp/config.json (its endpoints, modules, paths, delivery)",
+    )
+    p.add_argument("--show", action="store_true", help="what the folder's config would enable")
+    p.add_argument("--list", action="store_true", help="every trusted folder configuration")
+    p.add_argument("--revoke", action="store_true", help="stop trusting this folder's config")
+    p.add_argument("--json", action="store_true")
+
     p = command("import", "import sessions in the MSP JSON session format")
     p.add_argument("files", nargs="+", metavar="FILE")
 
@@ -210,7 +219,11 @@ def _run(ns: argparse.Namespace) -> int:
         return _credentials(ns)
     if name == "outbox":
         return _outbox(ns)
+    if name == "trust":
+        return _trust(ns)
     ws = open_workspace(getattr(ns, "workspace", None))
+    if name in ("start", "status", "integrations") and (warning := ws.trust_warning()):
+        _note(f"msp: warning: {warning}")
     try:
         actions: dict[str, Callable[[], Any]] = {
             "start": lambda: ws.start(
@@ -243,6 +256,8 @@ def _run(ns: argparse.Namespace) -> int:
             # Only `entity` needs the before-count (to say "already recorded"): no extra load.
             before = _counts(ws) if name == "entity" else {}
             report = actions[name]()
+            if redacted := ws.redaction_warning(ws.take_redacted()):
+                _note(f"msp: warning: {redacted}")
             _emit(_confirmation(name, report, before))
             _report_payloads(ws)
             return 0
@@ -316,8 +331,62 @@ def _run(ns: argparse.Namespace) -> int:
     raise UsageError("msp: choose a command (msp --help lists them)")
 
 
+def _trust(ns: argparse.Namespace) -> int:
+    """`msp trust`: show, grant, list or revoke trust in a folder's configuration."""
+    from msp_server import trust
+    from msp_server.config import CONFIG_FILE, folder_trust, read_folder_layer
+    from msp_server.workspace import MSP_DIR, check_owner, find_workspace
+
+    if ns.list:
+        records = trust.records()
+        if ns.json:
+            _emit(json.dumps({"trusted": [vars(r) for r in records]}, indent=2))
+        else:
+            _emit(
+                "\n".join(f"{r.trusted_at}  {r.sha256[:12]}  {r.path}" for r in records)
+                or "No folder configuration is trusted."
+            )
+        return 0
+    raw = getattr(ns, "workspace", None)
+    folder = Path(raw).resolve() if raw else find_workspace(Path.cwd())
+    check_owner(folder)
+    path = folder / MSP_DIR / CONFIG_FILE
+    if ns.revoke:
+        revoked = trust.revoke(path)
+        _note(f"No longer trusted: {path}" if revoked else f"{path} was not trusted")
+        return 0
+    layer, data = read_folder_layer(path)
+    if not ns.show:
+        if data is None:
+            raise InvalidInput(f"--workspace: {path} does not exist; there is nothing to trust")
+        trust.trust(path, data)
+    report = folder_trust(path, layer, data)
+    if ns.json:
+        _emit(json.dumps(report.wire(), indent=2, ensure_ascii=False))
+        return 0
+    keys = [
+        f"  {key} = {json.dumps(value, ensure_ascii=False)}" for key, value in report.needs_trust
+    ]
+    if not report.exists:
+        _emit(f"{path} does not exist.")
+    elif ns.show:
+        state = "trusted" if report.trusted else "NOT trusted"
+        detail = "\n".join(keys) if keys else "  (nothing: it sets no key that needs trust)"
+        _emit(f"{path} ({state}, sha256 {report.sha256}) enables:\n{detail}")
+    else:
+        _emit(f"Trusted {path} (sha256 {report.sha256})" + ("\n" + "\n".join(keys) if keys else ""))
+    return 0
+
+
 def _config(ns: argparse.Namespace) -> int:
-    from msp_server.config import CONFIG_FILE, load_config, read_layer, set_key, user_config_path
+    from msp_server.config import (
+        CONFIG_FILE,
+        load_config_checked,
+        read_folder_layer,
+        read_layer,
+        set_key,
+        user_config_path,
+    )
     from msp_server.workspace import MSP_DIR, find_workspace
 
     raw = getattr(ns, "workspace", None)
@@ -327,13 +396,18 @@ def _config(ns: argparse.Namespace) -> int:
         set_key(folder_config, ns.key, ns.value)
         _note(f"Set {ns.key} in {folder_config}")
         return 0
-    config = load_config(folder_config)
+    config, trust_report = load_config_checked(folder_config)
+    if trust_report.ignored:
+        _note(
+            f"msp: warning: {folder_config} sets {', '.join(trust_report.ignored)}; ignored "
+            "until you trust this file (`msp trust --show`, then `msp trust`)"
+        )
     if ns.config_command == "validate":
         from msp_server.adapters.registry import load_integration
         from msp_server.core.errors import ConfigError
 
-        for path in (user_config_path(), folder_config):
-            read_layer(path)
+        read_layer(user_config_path())
+        read_folder_layer(folder_config)
         errors = [
             error
             for name, entry in sorted(config.integrations.items())

@@ -22,6 +22,16 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from msp_server.core.errors import ConfigError, describe_validation_error
+from msp_server.trust import (
+    MAX_CONFIG_BYTES,
+    FolderConfigTrust,
+    digest,
+    is_trusted,
+    needs_trust,
+    read_config_bytes,
+    trust,
+    without,
+)
 
 CONFIG_FILE = "config.json"
 DEFAULT_TIMEOUT_SECONDS = 4 * 3600
@@ -169,30 +179,83 @@ def user_config_path() -> Path:
     return Path(user_config_dir("msp", appauthor=False)) / CONFIG_FILE
 
 
+MAX_STRING_LENGTH = 4096  # no configuration value needs more; longer ones are refused early
+
+
 def read_layer(path: Path) -> dict[str, Any]:
-    """One config file as a dict: missing is empty, anything unreadable is a ConfigError."""
+    """The user's own config file as a dict: missing is empty, anything unreadable is a
+    ConfigError. (A folder's config is read by `read_folder_layer`, without following links.)"""
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{path}: is {size:,} bytes; a configuration file may have at most {MAX_CONFIG_BYTES:,}"
+        )
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    return parse_layer(path, data)
+
+
+def read_folder_layer(path: Path) -> tuple[dict[str, Any], bytes | None]:
+    """A folder's `.msp/config.json` (no symlinks, the user's own file, size-capped) and its
+    bytes, which trust is keyed on."""
+    data = read_config_bytes(path)
+    if data is None:
+        return {}, None
+    return parse_layer(path, data), data
+
+
+def parse_layer(path: Path, raw: bytes) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc})") from None
     if not text.strip():
         return {}
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        where = (
+            f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            if isinstance(exc, json.JSONDecodeError)
+            else "nested too deeply"
+        )
+        raise ConfigError(f"{path}: not valid JSON ({where})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: must contain a JSON object")
     data = dict(strip_comments(data))
+    _check_lengths(path, data, "")
     try:
         MspConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{path}: {describe_validation_error(exc)}") from None
     return data
+
+
+def _check_lengths(path: Path, value: Any, where: str, depth: int = 0) -> None:
+    """Refuse absurd values before any validator (or regex) looks at them."""
+    if depth > 32:
+        raise ConfigError(f"{path}: {where or 'value'}: nested too deeply (at most 32 levels)")
+    if isinstance(value, str) and len(value) > MAX_STRING_LENGTH:
+        raise ConfigError(
+            f"{path}: {where or 'value'}: is {len(value):,} characters long; at most "
+            f"{MAX_STRING_LENGTH:,} are allowed"
+        )
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_lengths(path, str(key), f"{where}.{key}".lstrip("."), depth + 1)
+            _check_lengths(path, item, f"{where}.{key}".lstrip("."), depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_lengths(path, item, f"{where}[{index}]", depth + 1)
 
 
 def strip_comments(value: Any) -> Any:
@@ -228,23 +291,60 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def load_config(folder_config: Path, overrides: dict[str, Any] | None = None) -> MspConfig:
+def load_config(
+    folder_config: Path, overrides: dict[str, Any] | None = None, *, restricted: bool = False
+) -> MspConfig:
+    return load_config_checked(folder_config, overrides, restricted=restricted)[0]
+
+
+def load_config_checked(
+    folder_config: Path, overrides: dict[str, Any] | None = None, *, restricted: bool = False
+) -> tuple[MspConfig, FolderConfigTrust]:
+    """The effective configuration, and what the folder's config asked for that needs trust.
+
+    Keys that load code or choose where data, credentials or files go are taken from the
+    folder's config only when the user trusted that exact file (`msp trust`) and the editor is
+    not in Restricted Mode (`restricted`); otherwise they are left out, and reported."""
+    folder_layer, raw = read_folder_layer(folder_config)
+    report = folder_trust(folder_config, folder_layer, raw, restricted=restricted)
+    if report.ignored:
+        folder_layer = without(folder_layer, report.ignored)
     data: dict[str, Any] = {}
-    for layer in (read_layer(user_config_path()), read_layer(folder_config), env_layer()):
+    for layer in (read_layer(user_config_path()), folder_layer, env_layer()):
         data = merge(data, layer)
     if overrides:
         data = merge(data, overrides)
     try:
-        return MspConfig.model_validate(data)
+        return MspConfig.model_validate(data), report
     except ValidationError as exc:
         raise ConfigError(f"configuration: {describe_validation_error(exc)}") from None
 
 
+def folder_trust(
+    path: Path, layer: dict[str, Any], raw: bytes | None, *, restricted: bool = False
+) -> FolderConfigTrust:
+    sensitive = needs_trust(layer)
+    trusted = raw is not None and (not sensitive or (not restricted and is_trusted(path, raw)))
+    return FolderConfigTrust(
+        folder=str(path.parent.parent),
+        config_path=str(path),
+        exists=raw is not None,
+        trusted=trusted,
+        sha256=digest(raw) if raw is not None else None,
+        needs_trust=sensitive,
+    )
+
+
 def set_key(path: Path, dotted_key: str, raw_value: str) -> dict[str, Any]:
-    """Set one key in a config file, validating the whole file before it is replaced."""
+    """Set one key in a folder's config file, validating the whole file before it is replaced.
+
+    The user typed this change, so a file whose every key was already theirs to set (absent,
+    trusted, or needing no trust) stays trusted after it; a file that carries someone else's
+    untrusted keys is not trusted by the edit (`msp trust` shows and trusts it)."""
     from msp_server.fsutil import atomic_write_text
 
-    data = read_layer(path)
+    data, raw = read_folder_layer(path)
+    owned_by_user = raw is None or folder_trust(path, data, raw).trusted
     value: Any
     try:
         value = json.loads(raw_value)
@@ -265,5 +365,8 @@ def set_key(path: Path, dotted_key: str, raw_value: str) -> dict[str, Any]:
         MspConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(f"{dotted_key}: {describe_validation_error(exc)}") from None
-    atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+    text = json.dumps(data, indent=2) + "\n"
+    atomic_write_text(path, text)
+    if owned_by_user and needs_trust(data):
+        trust(path, text.encode("utf-8"))
     return data

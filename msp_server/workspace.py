@@ -9,6 +9,7 @@ import getpass
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -18,9 +19,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from msp_server.config import CONFIG_FILE, MspConfig, load_config
+from msp_server.config import CONFIG_FILE, MspConfig, load_config_checked
 from msp_server.core import detect, export
 from msp_server.core.commands import (
     BlockArgs,
@@ -36,9 +37,11 @@ from msp_server.core.commands import (
     UpdateArgs,
 )
 from msp_server.core.errors import (
+    ConfigError,
     InvalidInput,
     NoActiveSession,
     SessionAlreadyActive,
+    StateCorruption,
     describe_validation_error,
 )
 from msp_server.core.git import commit_message, current_branch
@@ -48,19 +51,50 @@ from msp_server.store import DB_FILE, OPEN_STATUSES, Store
 
 if TYPE_CHECKING:
     from msp_server.adapters.registry import Integration
+    from msp_server.core.redact import Redactor
 
 MSP_DIR = ".msp"
 RecordT = TypeVar("RecordT", Update, Decision, Blocker, Entity)
+ArgsT = TypeVar("ArgsT", bound=BaseModel)
 _VCS_MARKERS = (".git", ".hg", ".svn")
+PAYLOAD_ID = re.compile(r"^pay-[0-9a-f]{8}$")
 
 
 def find_workspace(start: Path) -> Path:
-    """The nearest folder holding `.msp/` or a VCS root, walking up; else `start` itself."""
+    """The nearest folder holding `.msp/` or a VCS root, walking up; else `start` itself.
+
+    Like git's safe.directory: a folder owned by another user is never taken (someone else's
+    `/tmp/.msp` must not become yours), and the walk stops at the home folder, so no folder
+    above $HOME is ever used for one below it."""
     start = start.resolve()
-    for candidate in (start, *start.parents):
+    home = Path.home().resolve()
+    candidates = [start, *start.parents]
+    if start == home or home in start.parents:
+        candidates = candidates[: candidates.index(home) + 1]
+    uid = os.getuid()
+    for candidate in candidates:
+        try:
+            if candidate.stat().st_uid != uid:
+                continue
+        except OSError:
+            continue
         if (candidate / MSP_DIR).is_dir() or any((candidate / m).exists() for m in _VCS_MARKERS):
             return candidate
     return start
+
+
+def check_owner(folder: Path) -> None:
+    """A workspace is a folder of this user's: another user's folder (and its config and
+    store) is refused, as git refuses a repository owned by someone else."""
+    try:
+        owner = folder.stat().st_uid
+    except OSError as exc:
+        raise InvalidInput(f"--workspace: {folder} cannot be read ({exc.strerror})") from None
+    if owner != os.getuid():
+        raise ConfigError(
+            f"{folder}: belongs to another user (uid {owner}); MSP does not use another user's "
+            "folder as a workspace — work in a copy of your own, or ask its owner"
+        )
 
 
 def state_dir_for(folder: Path, config: MspConfig) -> Path:
@@ -81,16 +115,41 @@ class Workspace:
         *,
         overrides: dict[str, Any] | None = None,
         clock: Callable[[], datetime] = utc_now,
+        restricted: bool = False,
     ) -> None:
         self.folder = folder.resolve()
+        check_owner(self.folder)
         self.config_path = self.folder / MSP_DIR / CONFIG_FILE
-        self.config = load_config(self.config_path, overrides)
+        # Restricted: the editor does not trust this folder (VS Code's Restricted Mode): MSP
+        # records and generates, but delivers nothing and takes no place from the folder.
+        self.restricted = restricted
+        self.config, self.trust = load_config_checked(
+            self.config_path, overrides, restricted=restricted
+        )
         self.state_dir = state_dir_for(self.folder, self.config)
         self.clock = clock
         self.store = Store(self.state_dir / DB_FILE)
         # Payload rows and adapter failures of the last action, for the caller to show.
         self.last_generated: list[dict[str, Any]] = []
         self.last_failures: list[dict[str, Any]] = []
+        # Kinds of secrets redacted from the last action's text, for one warning.
+        self.last_redacted: list[str] = []
+
+    def trust_warning(self) -> str | None:
+        """One message naming the folder-config keys that are ignored, and the fix."""
+        ignored = self.trust.ignored
+        if not ignored:
+            return None
+        keys = ", ".join(ignored)
+        if self.restricted:
+            return (
+                f"{self.config_path} sets {keys}; ignored in Restricted Mode (trust the "
+                "workspace in the editor, then its configuration with `msp trust`)"
+            )
+        return (
+            f"{self.config_path} sets {keys}; ignored until you trust this file: review it, "
+            f"then run `msp trust --workspace {self.folder}` (`msp trust --show` lists them)"
+        )
 
     def close(self) -> None:
         self.store.close()
@@ -248,6 +307,72 @@ class Workspace:
     def _begin_action(self) -> None:
         self.last_generated, self.last_failures = [], []
 
+    # -- redaction -----------------------------------------------------------------------
+
+    @cached_property
+    def redactor(self) -> Redactor:
+        """Built on first use: known secrets are the user's own credentials, read from the
+        environment and (for enabled integrations) the keyring; a keyring that cannot be read
+        leaves the environment's and the token formats."""
+        from msp_server.core.redact import Redactor
+
+        rules = [(rule.name, rule.pattern) for rule in self.config.redaction.patterns]
+        return Redactor(
+            extra_rules=rules,
+            known_secrets=self._known_secrets() if self.config.redaction.enabled else (),
+            enabled=self.config.redaction.enabled,
+        )
+
+    def _known_secrets(self) -> list[str]:
+        from msp_server.credentials import ENV_FALLBACKS, Resolver, needed
+
+        values = [os.environ.get(var, "") for var in ENV_FALLBACKS.values()]
+        values += [v for k, v in os.environ.items() if k.startswith("MSP_CREDENTIAL_")]
+        names = needed(self.integrations) if self.integrations else {}
+        if names:
+            resolver = Resolver(allow_plaintext=self.config.credentials.allow_plaintext_keyring)
+            for name in names:
+                try:
+                    values.append(resolver.lookup(name).value or "")
+                except Exception:  # no keyring: redaction still has the env and the formats
+                    break
+        return [v for v in values if v]
+
+    def clean(self, text: str) -> str:
+        """User (or file) text with secrets replaced, before it is stored anywhere."""
+        result = self.redactor.redact(text)
+        for kind in result.kinds:
+            if kind not in self.last_redacted:
+                self.last_redacted.append(kind)
+        return result.text
+
+    def clean_optional(self, text: str | None) -> str | None:
+        return None if text is None else self.clean(text)
+
+    def clean_args(self, args: ArgsT, *fields: str) -> ArgsT:
+        """A copy of an argument model with these text fields redacted."""
+        update: dict[str, Any] = {}
+        for name in fields:
+            value = getattr(args, name)
+            if isinstance(value, str):
+                update[name] = self.clean(value)
+            elif isinstance(value, list | tuple):
+                update[name] = [self.clean(v) if isinstance(v, str) else v for v in value]
+        return args.model_copy(update=update)
+
+    def take_redacted(self) -> list[str]:
+        kinds, self.last_redacted = self.last_redacted, []
+        return kinds
+
+    @staticmethod
+    def redaction_warning(kinds: Sequence[str]) -> str | None:
+        if not kinds:
+            return None
+        return (
+            f"secrets replaced by [REDACTED:…] before storing ({', '.join(kinds)}); rotate a "
+            "secret that was typed where others may see it"
+        )
+
     def take_generated(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The payloads (wire form) and failures of the last action, handed over once."""
         generated = [payload_wire(row) for row in self.last_generated]
@@ -272,6 +397,8 @@ class Workspace:
         `payloads/` keeps one per payload. Payloads hold no secrets, only credential names."""
         from msp_server.fsutil import atomic_write_text
 
+        if not PAYLOAD_ID.fullmatch(payload_id):
+            raise InvalidInput(f"id: {payload_id!r} is not a payload id (pay- and 8 hex digits)")
         with self.store.read():
             rows = self.store.payload_rows(payload_id=payload_id)
         if not rows:
@@ -289,8 +416,15 @@ class Workspace:
         else:
             text = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
         suffix = {"cypher": ".cypher", "graphql": ".graphql", "file": ".md"}.get(kind, ".json")
-        path = self.state_dir / "payloads" / f"{payload_id}{suffix}"
-        atomic_write_text(path, text)
+        folder = self.state_dir / "payloads"
+        if folder.is_symlink():
+            raise StateCorruption(
+                f"{folder}: is a symbolic link; MSP does not follow links in its state folder — "
+                "remove it"
+            )
+        folder.mkdir(mode=0o700, exist_ok=True)
+        path = folder / f"{payload_id}{suffix}"
+        atomic_write_text(path, text)  # a rename: a link at `path` is replaced, not followed
         return path
 
     @contextmanager
@@ -317,7 +451,8 @@ class Workspace:
         returns those that were new to the session. Hooks fire for each."""
         now = self._now()
         self._touch(session_id, now)
-        return [args for args in entities if self._insert_entity(session_id, args, now, source)]
+        cleaned = [self.clean_args(args, "name") for args in entities]
+        return [args for args in cleaned if self._insert_entity(session_id, args, now, source)]
 
     def validate_integrations(self) -> list[dict[str, Any]]:
         """Load every configured integration, run `initialize`, report each one's health."""
@@ -414,6 +549,7 @@ class Workspace:
         self.store.update_session(session_id, **fields)
 
     def start(self, args: StartArgs) -> StatusReport:
+        args = self.clean_args(args, "goal")
         moment = self.clock()
         now = to_iso(moment)
         project = self._project(args.project)
@@ -461,11 +597,13 @@ class Workspace:
         return self.status()
 
     def update(self, args: UpdateArgs) -> StatusReport:
+        args = self.clean_args(args, "text")
+        # Detection reads only the text: it runs before the write lock, never while holding it.
+        found = detect.detect(args.text) if self.config.detection.enabled else None
         now = self._now()
         with self.action():
             row = self._require_active()
             update_id = self._new_id("updates", "upd")
-            found = detect.detect(args.text) if self.config.detection.enabled else None
             self.store.insert(
                 "updates",
                 {
@@ -594,6 +732,7 @@ class Workspace:
             raise InvalidInput(f"path: must be inside the workspace {self.folder}") from None
 
     def decide(self, args: DecideArgs) -> StatusReport:
+        args = self.clean_args(args, "text", "rationale", "alternatives", "category")
         now = self._now()
         with self.action():
             row = self._require_active()
@@ -602,6 +741,7 @@ class Workspace:
         return self.status()
 
     def block(self, args: BlockArgs) -> StatusReport:
+        args = self.clean_args(args, "text")
         now = self._now()
         with self.action():
             row = self._require_active()
@@ -610,6 +750,7 @@ class Workspace:
         return self.status()
 
     def resolve(self, args: ResolveArgs) -> StatusReport:
+        args = self.clean_args(args, "solution")
         now = self._now()
         with self.action():
             row = self._require_active()
@@ -641,6 +782,7 @@ class Workspace:
         )
 
     def entity(self, args: EntityArgs, source: str = "manual") -> StatusReport:
+        args = self.clean_args(args, "name")
         now = self._now()
         with self.action():
             row = self._require_active()
@@ -651,6 +793,7 @@ class Workspace:
     def end(self, args: EndArgs) -> StatusReport:
         """Close the open session in one transaction: repeating it after a crash is safe because
         either nothing was committed (the session is still open) or all of it was."""
+        args = self.clean_args(args, "summary")
         now = self._now()
         with self.action():
             row = self.store.open_session_row()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.rpc import RpcClient, clean_env, msp_argv
+from tests.trust_helpers import trust_folder_config
 
 EVENT_TABLES = {
     "updates": "description",
@@ -45,6 +46,10 @@ def command(client: RpcClient, verb: str, **fields: Any) -> Any:
 def write_config(folder: Path, config: dict[str, Any]) -> None:
     (folder / ".msp").mkdir(parents=True, exist_ok=True)
     (folder / ".msp" / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    # The user wrote it and trusted it (`msp trust`): for this test's CLI runs and for the
+    # servers, which keep their user config beside the folder (bench.rpc.clean_env).
+    trust_folder_config(folder)
+    trust_folder_config(folder, folder.parent / "user-config.json")
 
 
 def obsidian(vault: Path, **extra: Any) -> dict[str, Any]:

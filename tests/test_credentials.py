@@ -19,6 +19,7 @@ import pytest
 
 from tests.conftest import Msp, run_cli
 from tests.keyring_env import KeyringEnv, keyring_env_fixture  # noqa: F401
+from tests.trust_helpers import trust_folder_config
 
 SECRET = "lin_api_Tr0ub4dor-correct-horse"
 
@@ -28,6 +29,7 @@ def configure(folder: Path, integrations: dict[str, Any], **extra: Any) -> None:
     (folder / ".msp" / "config.json").write_text(
         json.dumps({"integrations": integrations, **extra}), encoding="utf-8"
     )
+    trust_folder_config(folder)  # the user wrote it and trusted it (`msp trust`)
 
 
 LINEAR_SLACK_JIRA = {

@@ -38,6 +38,7 @@ from tests.http_sink import (
     slack_webhook,
 )
 from tests.schemas import adf_validator, errors_of, jira_comment_validator, linear_schema
+from tests.trust_helpers import trust_folder_config
 
 LINEAR_KEY = "lin_api_0123456789abcdefTESTKEY"
 JIRA_TOKEN = "ATATT3xFfGF0-jira-test-token"
@@ -65,6 +66,7 @@ def configure(folder: Path, integrations: dict[str, Any], **delivery_config: Any
     (folder / ".msp").mkdir(exist_ok=True)
     settings = {"integrations": integrations, "delivery": {**FAST, **delivery_config}}
     (folder / ".msp" / "config.json").write_text(json.dumps(settings), encoding="utf-8")
+    trust_folder_config(folder)  # the user wrote it and trusted it (`msp trust`)
 
 
 def rows(msp: Msp) -> list[dict[str, Any]]:

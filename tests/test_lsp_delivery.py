@@ -9,6 +9,7 @@ from pathlib import Path
 from tests.http_sink import HttpSink, slack_webhook
 from tests.http_sink import sink_fixture as sink_fixture
 from tests.lsp_helpers import PAYLOADS_GENERATED, SYNC_STATUS, start_server, uri
+from tests.trust_helpers import trust_folder_config
 
 
 def _folder(tmp_path: Path, delivery: str) -> Path:
@@ -19,6 +20,7 @@ def _folder(tmp_path: Path, delivery: str) -> Path:
         "delivery": {"baseDelay": 0.05, "maxDelay": 0.2},
     }
     (folder / ".msp" / "config.json").write_text(json.dumps(config))
+    trust_folder_config(folder, tmp_path / "user-config.json")  # the server's user config
     return folder
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from tests.lsp_helpers import PAYLOADS_GENERATED, start_server, uri
 from tests.test_lsp_code_actions import actions, run
+from tests.trust_helpers import trust_folder_config
 
 
 def _folder(tmp_path: Path, vault: Path) -> Path:
@@ -20,6 +21,7 @@ def _folder(tmp_path: Path, vault: Path) -> Path:
         }
     }
     (folder / ".msp" / "config.json").write_text(json.dumps(config))
+    trust_folder_config(folder, tmp_path / "user-config.json")  # the server's user config
     return folder
 
 

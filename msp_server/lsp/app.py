@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,6 +31,7 @@ from msp_server.core.models import StatusReport
 from msp_server.lsp import wire
 from msp_server.lsp.errors import invalid_params
 from msp_server.lsp.protocol import MspProtocol
+from msp_server.parsepool import ParsePool
 from msp_server.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,7 @@ class Folder:
         self.capture = CaptureConfig()
         self.error: MspError | None = None  # why the last (re)configuration failed
         self.shown_error: str | None = None  # shown to the user once, not at every retry
+        self.shown_trust_warning: str | None = None
         self.ready = asyncio.Event()
         self.last_payload: dict[str, Any] | None = None
         self.data_version: int | None = None
@@ -178,11 +179,12 @@ class MspLanguageServer(LanguageServer):
         )
         self.folders: dict[Path, Folder] = {}
         self.init_settings: dict[str, Any] = {}
+        # The editor's workspace trust (VS Code's Restricted Mode when False): until trusted,
+        # folders run restricted — they record and generate, but deliver nothing.
+        self.workspace_trusted = True
         # Parsing a batch of saved files is pure CPU: in a thread it would hold the GIL and
-        # slow every request answered meanwhile, so it runs in one worker process.
-        self.parse_pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
-        )
+        # slow every request answered meanwhile, so it runs in one bounded worker process.
+        self.parse_pool = ParsePool()
         self.initialized_ok = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self.loop_thread: int | None = None
@@ -258,17 +260,21 @@ class MspLanguageServer(LanguageServer):
         try:
             overrides = split_settings(settings)
 
+            restricted = not self.workspace_trusted
+
             def reopen() -> Workspace:
-                fresh = Workspace(folder.path, overrides=overrides)
+                fresh = Workspace(folder.path, overrides=overrides, restricted=restricted)
                 if folder.ws is not None:
                     folder.ws.close()
                 folder.ws = fresh
                 folder.data_version = fresh.store.data_version()
                 return fresh
 
-            capture = (await folder.call(reopen)).config.capture
+            ws = await folder.call(reopen)
+            capture = ws.config.capture
             folder.capture = capture
             folder.error = folder.shown_error = None
+            self.show_trust_warning(folder, ws)
             log.info(
                 "settings: %s: capture %s%s",
                 folder.name,
@@ -290,17 +296,40 @@ class MspLanguageServer(LanguageServer):
         finally:
             folder.ready.set()
 
+    def show_trust_warning(self, folder: Folder, ws: Workspace) -> None:
+        """The folder-config keys that are ignored, once per distinct message."""
+        warning = ws.trust_warning()
+        if warning is None or warning == folder.shown_trust_warning:
+            folder.shown_trust_warning = warning
+            return
+        folder.shown_trust_warning = warning
+        log.warning("%s: %s", folder.name, warning)
+        editor_fix = "`MSP: Trust Folder Configuration` or `msp trust"
+        self.window_show_message(
+            types.ShowMessageParams(
+                type=types.MessageType.Warning,
+                message=f"MSP ({folder.name}): {warning.replace('`msp trust', editor_fix, 1)}",
+            )
+        )
+
     # -- notifications -------------------------------------------------------------------------
 
     async def act(self, folder: Folder, action: Callable[[Workspace], T]) -> T:
         """Run a changing action; then tell the client what the integrations made of it."""
 
-        def call(ws: Workspace) -> tuple[T, list[dict[str, Any]], list[dict[str, Any]]]:
+        def call(ws: Workspace) -> tuple[T, list[dict[str, Any]], list[dict[str, Any]], list[str]]:
             ws.take_generated()  # nothing stale from an action that failed earlier
+            ws.take_redacted()
             result = action(ws)
-            return (result, *ws.take_generated())
+            return (result, *ws.take_generated(), ws.take_redacted())
 
-        result, generated, failures = await folder.run(call)
+        result, generated, failures, redacted = await folder.run(call)
+        if warning := Workspace.redaction_warning(redacted):
+            self.window_show_message(
+                types.ShowMessageParams(
+                    type=types.MessageType.Warning, message=f"MSP ({folder.name}): {warning}"
+                )
+            )
         if any(p["status"] == "queued" for p in generated):
             folder.wake.set()  # the delivery worker sends them now
         if generated or failures:
@@ -351,6 +380,18 @@ class MspLanguageServer(LanguageServer):
             except Exception as exc:  # a locked or damaged store: say so, keep watching
                 log.warning("%s: could not check the store: %s", folder.name, exc)
                 await asyncio.sleep(5)
+
+
+def trusted_from_init(options: Any) -> bool:
+    """`workspaceTrusted` in initializationOptions (either shape); absent means trusted: an
+    editor without workspace trust leaves the decision to `msp trust`."""
+    if not isinstance(options, dict):
+        return True
+    inner = options.get(wire.SETTINGS_SECTION)
+    for source in (options, inner if isinstance(inner, dict) else {}):
+        if wire.TRUSTED_OPTION in source:
+            return source[wire.TRUSTED_OPTION] is not False
+    return True
 
 
 def settings_from_init(options: Any) -> dict[str, Any]:

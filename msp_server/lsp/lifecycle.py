@@ -17,12 +17,13 @@ from lsprotocol import types
 
 from msp_server.core.commands import EndArgs, RecoverArgs
 from msp_server.core.errors import MspError
-from msp_server.lsp import outbox
+from msp_server.lsp import outbox, wire
 from msp_server.lsp.app import (
     Folder,
     MspLanguageServer,
     folder_uri_for,
     settings_from_init,
+    trusted_from_init,
     uri_to_path,
 )
 
@@ -133,6 +134,7 @@ def register(server: MspLanguageServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls: MspLanguageServer, params: types.InitializeParams) -> None:
         ls.init_settings = settings_from_init(params.initialization_options)
+        ls.workspace_trusted = trusted_from_init(params.initialization_options)
         for uri, path in _initial_folders(params):
             add_folder(ls, uri, path)
 
@@ -167,8 +169,27 @@ def register(server: MspLanguageServer) -> None:
     ) -> None:
         await reconfigure(ls, params.settings)
 
+    @server.feature(wire.TRUST_CHANGED)
+    async def trust_changed(ls: MspLanguageServer, params: Any) -> None:
+        """The editor's trust changed, or the user trusted a folder's config (`msp trust`):
+        re-read configuration and trust for every folder, without a restart."""
+        trusted = getattr(params, wire.TRUSTED_OPTION, None)
+        if isinstance(params, dict):
+            trusted = params.get(wire.TRUSTED_OPTION)
+        if isinstance(trusted, bool):
+            ls.workspace_trusted = trusted
+        log.info("trust changed: workspace %s", "trusted" if ls.workspace_trusted else "restricted")
+        await reconfigure(ls)
+        for folder in ls.folders.values():
+            folder.wake.set()  # delivery may be allowed now
+
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: MspLanguageServer, params: None) -> None:
+        ls.parse_pool.shutdown()  # kills a parse in progress: nothing waits for it
         for path in list(ls.folders):
             remove_folder(ls, path)
-        ls.parse_pool.shutdown(wait=False, cancel_futures=True)
+
+    @server.feature(types.EXIT)
+    def exit_(ls: MspLanguageServer, params: None) -> None:
+        """`exit` without `shutdown` too: the worker must not outlive (or hold up) the server."""
+        ls.parse_pool.shutdown()

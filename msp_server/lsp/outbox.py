@@ -13,6 +13,7 @@ import logging
 from functools import partial
 from typing import Any
 
+from msp_server.core.errors import IntegrationError
 from msp_server.lsp import wire
 from msp_server.lsp.app import Folder, MspLanguageServer
 
@@ -33,9 +34,20 @@ def _integrated(folder: Folder) -> bool:
     return ws is not None and any(e.enabled for e in ws.config.integrations.values())
 
 
+RESTRICTED = (
+    "Restricted Mode: MSP does not deliver payloads from a workspace the editor does not trust "
+    "(they stay in the outbox); trust the workspace to send them"
+)
+
+
+def _refuse_if_restricted(folder: Folder) -> None:
+    if folder.ws is not None and folder.ws.restricted:
+        raise IntegrationError(RESTRICTED)
+
+
 def _sends(folder: Folder) -> bool:
     ws = folder.ws
-    return ws is not None and any(
+    return ws is not None and not ws.restricted and any(
         entry.enabled and entry.delivery == "send" for entry in ws.config.integrations.values()
     )
 
@@ -86,6 +98,7 @@ async def flush_outbox(ls: MspLanguageServer, folder: Folder, wait: float) -> di
     ws = folder.ws
     if ws is None:
         return await folder.run(lambda _: {})  # raises the folder's config error
+    _refuse_if_restricted(folder)
     delivery = _delivery()
     report = await folder.deliver(lambda: delivery.flush_for(ws, wait, stop=folder.stop))
     await push_sync(ls, folder)
@@ -97,6 +110,7 @@ async def send_payload(ls: MspLanguageServer, folder: Folder, payload_id: str) -
     ws = folder.ws
     if ws is None:
         return await folder.run(lambda _: {})
+    _refuse_if_restricted(folder)
     delivery = _delivery()
     sent: dict[str, Any] = await folder.deliver(lambda: delivery.send_now(ws, payload_id))
     await push_sync(ls, folder)
