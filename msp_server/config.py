@@ -88,10 +88,15 @@ class DeliveryConfig(_Section):
     max_attempts: int = Field(default=8, ge=1, le=100)
     base_delay: float = Field(default=2.0, gt=0, le=3600)
     max_delay: float = Field(default=1800.0, gt=0, le=86400)
+    # The total deadline of one delivery attempt: connect, send, and the whole answer, across
+    # every request of the attempt (a server trickling bytes is cut off when it passes).
     timeout: float = Field(default=30.0, gt=0, le=600)
     # How long a claimed payload stays reserved for the process sending it; after a crash it
-    # is sent again once this has passed. Must exceed two request timeouts (Neo4j fallback).
+    # is sent again once this has passed. More than twice `timeout`, so it never runs out while
+    # an attempt is in flight (no second process can claim and send the same payload).
     lease: float = Field(default=120.0, gt=0, le=86400)
+    # At most this much of an answer is read (error excerpts, GraphQL/Neo4j results).
+    max_response_bytes: int = Field(default=1024 * 1024, ge=1024, le=256 * 1024 * 1024)
     targets: dict[str, TargetConfig] = Field(default_factory=dict)
 
     @model_validator(mode="after")

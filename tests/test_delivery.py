@@ -528,7 +528,7 @@ def test_a_symlink_out_of_the_vault_is_refused(msp: Msp, workspace: Path, tmp_pa
     msp.ok("start")
     assert msp("outbox", "flush").code == 4
     (row,) = rows(msp)
-    assert row["status"] == "dead" and "resolves outside the vault" in row["last_error"]
+    assert row["status"] == "dead" and row["last_error"] == "refused: Daily is a symbolic link"
     assert list(outside.iterdir()) == []
 
 

@@ -18,6 +18,8 @@ from msp_server.adapters.base import (
     Adapter,
     AdapterConfig,
     CredentialRef,
+    Destination,
+    DestinationRefused,
     HookEvent,
     HttpPayload,
     Payload,
@@ -95,6 +97,21 @@ class JiraAdapter(Adapter[JiraConfig]):
     name = "jira"
     Config = JiraConfig
     credentials = (CREDENTIAL,)
+
+    def destination(self, body: dict[str, Any]) -> Destination:
+        """Only the two URLs this adapter writes, on the configured base URL and issue key."""
+        url = body.get("url")
+        base = re.escape(self.config.base_url)
+        key = re.escape(self.config.issue_key)
+        shape = rf"{base}/rest/api/[23]/issue/{key}/(?:comment|worklog)"
+        if body.get("kind") != "http" or not isinstance(url, str) or not re.fullmatch(shape, url):
+            raise DestinationRefused(
+                f"url: refused: not {self.config.base_url}/rest/api/{{2|3}}/issue/"
+                f"{self.config.issue_key}/comment or /worklog (integrations.jira.config)"
+            )
+        if body.get("method", "POST") != "POST":
+            raise DestinationRefused("method: refused: the Jira adapter only POSTs")
+        return Destination(url=url, credential=CREDENTIAL, email=self.config.email)
 
     def session_ended(self, event: HookEvent) -> list[Payload]:
         session = event.require_session()

@@ -16,6 +16,8 @@ from msp_server.adapters.base import (
     Adapter,
     AdapterConfig,
     CredentialRef,
+    Destination,
+    DestinationRefused,
     GraphQLPayload,
     HookEvent,
     Payload,
@@ -137,6 +139,17 @@ class LinearAdapter(Adapter[LinearConfig]):
     name = "linear"
     Config = LinearConfig
     credentials = (CREDENTIAL,)
+
+    def destination(self, body: dict[str, Any]) -> Destination:
+        """The configured endpoint and the Linear key, whatever the stored row says; and only
+        the two mutations this adapter writes (a row cannot run any other query with the key)."""
+        documents = {COMMENT_OPERATION: COMMENT_MUTATION, ISSUE_OPERATION: ISSUE_MUTATION}
+        operation = body.get("operationName")
+        if body.get("kind") != "graphql" or documents.get(str(operation)) != body.get("query"):
+            raise DestinationRefused(
+                "query: refused: not one of the mutations the Linear adapter generates"
+            )
+        return Destination(url=self.config.endpoint, credential=CREDENTIAL)
 
     # --- hooks ------------------------------------------------------------------------------
 

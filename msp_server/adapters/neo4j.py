@@ -27,7 +27,15 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from msp_server.adapters.base import Adapter, AdapterConfig, CypherPayload, HookEvent, Payload
+from msp_server.adapters.base import (
+    Adapter,
+    AdapterConfig,
+    CypherPayload,
+    Destination,
+    DestinationRefused,
+    HookEvent,
+    Payload,
+)
 from msp_server.core.models import Session
 from msp_server.core.timeutil import hours_between
 
@@ -219,6 +227,27 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
     name: ClassVar[str] = "neo4j"
     Config: ClassVar[type[AdapterConfig]] = Neo4jConfig
     credentials: ClassVar[tuple[str, ...]] = ("neo4j-password",)
+
+    def destination(self, body: dict[str, Any]) -> Destination:
+        """The server comes from config (uri / delivery.targets.<name>.falkordbUrl); a stored
+        row may only name the configured database and run a statement this adapter writes."""
+        database = body.get("database")
+        if database is not None and database != self.config.database:
+            raise DestinationRefused(
+                f"database: refused: {str(database)[:64]!r} is not the configured database "
+                f"{self.config.database!r} (integrations.<name>.config.database)"
+            )
+        if body.get("kind") != "cypher" or body.get("statement") not in self._statements():
+            raise DestinationRefused(
+                "statement: refused: not one of the statements the Neo4j adapter generates"
+            )
+        return Destination(credential="neo4j-password")
+
+    def _statements(self) -> set[str]:
+        dialect = self.config.dialect
+        known = {for_dialect(statement, dialect) for statement in DATA_STATEMENTS}
+        known |= {schema_statement(*entry, dialect) for entry in SCHEMA}
+        return known
 
     def _cypher(self, title: str, statement: str, parameters: dict[str, Any]) -> CypherPayload:
         return CypherPayload(

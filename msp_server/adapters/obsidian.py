@@ -25,7 +25,7 @@ import os
 import re
 import unicodedata
 from datetime import date, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -33,9 +33,12 @@ from pydantic import Field, field_validator
 from msp_server.adapters.base import (
     Adapter,
     AdapterConfig,
+    Destination,
+    DestinationRefused,
     FilePayload,
     HookEvent,
     Payload,
+    check_note_path,
     safe_filename,
     safe_relative_path,
 )
@@ -240,6 +243,38 @@ class ObsidianAdapter(Adapter[ObsidianConfig]):
     def __init__(self, config: ObsidianConfig) -> None:
         super().__init__(config)
         self._zone = ZoneInfo(config.timezone)
+
+    def destination(self, body: dict[str, Any]) -> Destination:
+        """The vault is `vaultPath` (config); the stored note path must be a safe `.md` path in
+        one of the configured folders, with a mode this adapter writes there."""
+        path = check_note_path(body.get("path"))
+        mode = body.get("mode", "create")
+        if body.get("kind") != "file" or mode not in self.modes_for(path):
+            raise DestinationRefused(
+                f"mode: refused: {str(mode)[:20]!r} is not how the Obsidian adapter writes "
+                f"{path[:120]!r}"
+            )
+        return Destination(path=path)
+
+    def modes_for(self, path: str) -> set[str]:
+        """The file modes this adapter can produce for a path, by the folder it is in."""
+        config = self.config
+        folders = (
+            (config.daily_notes_path, {"append", "under-heading"}),
+            (config.projects_path, {"append", "under-heading"}),
+            (config.decisions_path, {"create"}),
+            (config.entities_path, {"create"}),
+            (config.context_path, {"create"}),
+        )
+        modes: set[str] = set()
+        for folder, allowed in folders:
+            try:
+                prefix = safe_relative_path(folder) + "/"
+            except ValueError:  # '' or '.': the vault root
+                prefix = ""
+            if path.startswith(prefix):
+                modes |= allowed
+        return modes
 
     # -- naming: pure functions of the session and config, so they repeat exactly --
 

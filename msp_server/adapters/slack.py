@@ -16,6 +16,8 @@ from msp_server.adapters.base import (
     Adapter,
     AdapterConfig,
     CredentialRef,
+    Destination,
+    DestinationRefused,
     HookEvent,
     HttpPayload,
     Payload,
@@ -101,6 +103,12 @@ class SlackAdapter(Adapter[SlackConfig]):
     name = "slack"
     Config = SlackConfig
     credentials = (CREDENTIAL,)
+
+    def destination(self, body: dict[str, Any]) -> Destination:
+        """The webhook is the `slack-webhook` credential's value; a stored row's url is ignored."""
+        if body.get("kind") != "http" or body.get("method", "POST") != "POST":
+            raise DestinationRefused("method: refused: the Slack adapter only POSTs messages")
+        return Destination(secret_url_credential=CREDENTIAL)
 
     def session_started(self, event: HookEvent) -> list[Payload]:
         session = event.require_session()

@@ -8,22 +8,46 @@ size, mtime and a hash): if the user saved it meanwhile, the merge is computed a
 new text; if it keeps changing, our content is set aside in a conflict file instead, and the
 payload is dead-lettered with that reason. `create` uses link(2), which refuses to replace an
 existing file, so not even a race can overwrite a note.
+
+The note path comes from a stored row, so it is checked again here (`check_note_path`), and no
+symbolic link inside the vault is ever followed: every folder is opened relative to its parent's
+file descriptor with O_NOFOLLOW (created with mkdirat when missing), the note is read with
+O_NOFOLLOW, and the temp file, link and rename all happen relative to the verified folder's fd.
+Only the vault folder itself (`vaultPath`, trusted config) may be a link.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
-import tempfile
-from collections.abc import Callable
+import secrets
+import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from msp_server.adapters.base import DestinationRefused, check_note_path
 from msp_server.delivery.policy import DeliveryFailure
 
 MERGE_ATTEMPTS = 5
+NOTE_BYTES_MAX = 64 * 1024 * 1024  # a bigger "note" is not one MSP should read and rewrite
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def _refused_link(shown: str) -> DeliveryFailure:
+    return DeliveryFailure(f"refused: {shown} is a symbolic link", retryable=False)
+
+
+def _is_link(folder_fd: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=folder_fd, follow_symlinks=False).st_mode)
+    except FileNotFoundError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -35,34 +59,38 @@ class Snapshot:
     size: int = 0
     mtime_ns: int = 0
     digest: str = ""
+    mode: int = 0
 
     @classmethod
-    def take(cls, path: Path) -> tuple[Snapshot, str]:
+    def take(cls, folder_fd: int, name: str, shown: str) -> tuple[Snapshot, str]:
+        """Read the note without following a link, and describe it from the same open file."""
         try:
-            data = path.read_bytes()
-            info = path.stat()
+            fd = os.open(name, _READ_FLAGS, dir_fd=folder_fd)
         except FileNotFoundError:
             return cls(False), ""
+        except OSError as exc:
+            if exc.errno == errno.ELOOP or _is_link(folder_fd, name):
+                raise _refused_link(shown) from None
+            raise
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise DeliveryFailure(f"refused: {shown} is not a regular file", retryable=False)
+            if info.st_size > NOTE_BYTES_MAX:
+                raise DeliveryFailure(
+                    f"{shown}: larger than {NOTE_BYTES_MAX} bytes; MSP does not edit it",
+                    retryable=False,
+                )
+            data = handle.read(NOTE_BYTES_MAX + 1)
         digest = hashlib.sha256(data).hexdigest()
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise DeliveryFailure(
-                f"{path.name}: is not UTF-8 text; MSP does not edit it", retryable=False
+                f"{name}: is not UTF-8 text; MSP does not edit it", retryable=False
             ) from None
-        return cls(True, info.st_ino, info.st_size, info.st_mtime_ns, digest), text
-
-
-def inside_vault(vault: Path, relative: str) -> Path:
-    """The note's real path, refusing anything that resolves outside the vault (`..`, absolute
-    paths, or a symlink pointing elsewhere)."""
-    if not relative or Path(relative).is_absolute() or "\x00" in relative:
-        raise DeliveryFailure(f"path {relative!r}: must be relative to the vault", retryable=False)
-    root = vault.resolve()
-    target = (root / relative).resolve()
-    if target == root or not target.is_relative_to(root):
-        raise DeliveryFailure(f"path {relative!r}: resolves outside the vault", retryable=False)
-    return target
+        snapshot = cls(True, info.st_ino, info.st_size, info.st_mtime_ns, digest, info.st_mode)
+        return snapshot, text
 
 
 def _heading_level(heading: str) -> int:
@@ -119,84 +147,166 @@ class VaultWriter:
         self, relative: str, content: str, mode: str, heading: str | None, payload_id: str
     ) -> str | None:
         """Deliver one payload; returns a note for the record (e.g. 'already there')."""
+        try:
+            check_note_path(relative)
+        except DestinationRefused as exc:
+            raise DeliveryFailure(str(exc), retryable=False) from None
         if not self.vault.is_dir():
             raise DeliveryFailure(
                 f"vault {self.vault} is not a folder (integrations.obsidian.config.vaultPath)",
                 retryable=True,
             )
-        target = inside_vault(self.vault, relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target = inside_vault(self.vault, relative)  # again: the folders exist now
-        if mode == "create":
-            return self._create(target, content)
-        for _ in range(MERGE_ATTEMPTS):
-            before, text = Snapshot.take(target)
-            new_text = merge(text, content, mode, heading)
-            if new_text is None:
-                return "already in the note"
-            if self._replace_if_unchanged(target, new_text, before):
-                return None
-        conflict = self._set_aside(target, content, payload_id)
+        *folders, name = relative.split("/")
+        with self._folder(folders) as folder_fd:
+            note = _Note(folder_fd, name, relative, self.vault / relative, self.before_rename)
+            if mode == "create":
+                return note.create(content)
+            for _ in range(MERGE_ATTEMPTS):
+                before, text = note.snapshot()
+                new_text = merge(text, content, mode, heading)
+                if new_text is None:
+                    return "already in the note"
+                if note.replace_if_unchanged(new_text, before):
+                    return None
+            conflict = note.set_aside(content, payload_id)
         raise DeliveryFailure(
             f"{relative}: the note kept changing while MSP wrote to it; MSP's text was set "
-            f"aside in {conflict.name} (nothing of yours was overwritten)",
+            f"aside in {conflict} (nothing of yours was overwritten)",
             retryable=False,
         )
 
-    def _temp(self, target: Path, text: str) -> Path:
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".msp-tmp", dir=target.parent)
+    @contextlib.contextmanager
+    def _folder(self, folders: list[str]) -> Iterator[int]:
+        """The note's folder as an open fd, reached from the vault one component at a time
+        without following any link; missing folders are created on the way."""
+        fd = os.open(self.vault, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            for depth, part in enumerate(folders, start=1):
+                child = _open_folder(fd, part, "/".join(folders[:depth]))
+                os.close(fd)
+                fd = child
+            yield fd
+        finally:
+            os.close(fd)
+
+
+def _open_folder(parent_fd: int, name: str, shown: str) -> int:
+    for _ in range(3):
+        try:
+            return os.open(name, _DIR_FLAGS, dir_fd=parent_fd)
+        except FileNotFoundError:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(name, dir_fd=parent_fd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP or _is_link(parent_fd, name):
+                raise _refused_link(shown) from None
+            if exc.errno == errno.ENOTDIR:
+                refusal = f"refused: {shown} is not a folder"
+                raise DeliveryFailure(refusal, retryable=False) from None
+            raise
+    raise DeliveryFailure(f"{shown}: the folder keeps disappearing", retryable=True)
+
+
+class _Note:
+    """One note inside a verified folder fd: every operation is relative to that fd."""
+
+    def __init__(
+        self,
+        folder_fd: int,
+        name: str,
+        shown: str,
+        path: Path,
+        before_rename: Callable[[Path], None] | None,
+    ) -> None:
+        self.fd = folder_fd
+        self.name = name
+        self.shown = shown
+        self.path = path
+        self.before_rename = before_rename
+
+    def snapshot(self) -> tuple[Snapshot, str]:
+        return Snapshot.take(self.fd, self.name, self.shown)
+
+    def _temp(self, text: str, mode: int = 0) -> str:
+        temp = f".msp-{secrets.token_hex(8)}.tmp"
+        fd = os.open(temp, _TEMP_FLAGS, 0o666, dir_fd=self.fd)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                if mode:
+                    os.fchmod(handle.fileno(), stat.S_IMODE(mode))  # keep the note's mode
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
         except BaseException:
-            Path(name).unlink(missing_ok=True)
+            self._unlink(temp)
             raise
-        return Path(name)
+        return temp
 
-    def _create(self, target: Path, content: str) -> str | None:
-        if target.exists():
-            return "the note already exists; not overwritten"
-        temp = self._temp(target, content)
+    def _unlink(self, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name, dir_fd=self.fd)
+
+    def _hook(self) -> None:
+        if self.before_rename:
+            self.before_rename(self.path)
+
+    def create(self, content: str) -> str | None:
+        if _is_link(self.fd, self.name):
+            raise _refused_link(self.shown)
+        exists = "the note already exists; not overwritten"
+        if _exists(self.fd, self.name):
+            return exists
+        temp = self._temp(content)
         try:
-            if self.before_rename:
-                self.before_rename(target)
-            os.link(temp, target)  # fails if the note appeared meanwhile: never overwrites
+            self._hook()
+            # link(2) fails if the note (or a link) appeared meanwhile: never overwrites.
+            os.link(temp, self.name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
         except FileExistsError:
-            return "the note already exists; not overwritten"
+            if _is_link(self.fd, self.name):
+                raise _refused_link(self.shown) from None
+            return exists
         finally:
-            temp.unlink(missing_ok=True)
-        _fsync_dir(target.parent)
+            self._unlink(temp)
+        _fsync(self.fd)
         return None
 
-    def _replace_if_unchanged(self, target: Path, text: str, before: Snapshot) -> bool:
-        temp = self._temp(target, text)
+    def replace_if_unchanged(self, text: str, before: Snapshot) -> bool:
+        temp = self._temp(text, before.mode)
         try:
-            if self.before_rename:
-                self.before_rename(target)
-            now, _ = Snapshot.take(target)
+            self._hook()
+            now, _ = self.snapshot()
             if now != before:
                 return False
-            os.replace(temp, target)
+            os.replace(temp, self.name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
         finally:
-            temp.unlink(missing_ok=True)
-        _fsync_dir(target.parent)
+            self._unlink(temp)
+        _fsync(self.fd)
         return True
 
-    def _set_aside(self, target: Path, content: str, payload_id: str) -> Path:
-        conflict = target.with_name(f"{target.stem}.msp-conflict-{payload_id}{target.suffix}")
-        temp = self._temp(conflict, content)
-        os.replace(temp, conflict)
-        _fsync_dir(conflict.parent)
+    def set_aside(self, content: str, payload_id: str) -> str:
+        stem, dot, suffix = self.name.rpartition(".")
+        tag = re.sub(r"[^A-Za-z0-9-]", "", payload_id)[:40] or "payload"
+        while len(stem.encode()) > 180:
+            stem = stem[:-1]
+        conflict = f"{stem}.msp-conflict-{tag}{dot}{suffix}"
+        temp = self._temp(content)
+        try:
+            os.replace(temp, conflict, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+        finally:
+            self._unlink(temp)
+        _fsync(self.fd)
         return conflict
 
 
-def _fsync_dir(folder: Path) -> None:
+def _exists(folder_fd: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _fsync(folder_fd: int) -> None:
     """The rename itself survives a power loss only once the folder is synced."""
     with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        os.fsync(folder_fd)

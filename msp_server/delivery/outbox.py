@@ -14,6 +14,7 @@ import sqlite3
 from typing import Any
 
 from msp_server.core.errors import InvalidInput
+from msp_server.delivery.policy import strip_controls
 from msp_server.store import Store
 
 _DUE = "status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
@@ -212,6 +213,7 @@ def status_rows(store: Store, now: str) -> dict[str, dict[str, Any]]:
             "FROM payloads WHERE integration = p.integration AND status IN ('queued', 'dead') "
             "AND last_error IS NOT NULL)"
         ):
-            entry(name)["lastError"] = error
+            # Stored text is shown in terminals: a store MSP did not write may hold escapes.
+            entry(name)["lastError"] = strip_controls(error) if error else error
             entry(name)["lastErrorPayload"] = payload_id
     return result

@@ -152,14 +152,28 @@ def secret_forms(secret: str) -> set[str]:
     return {f for f in forms if len(f) >= 4}
 
 
+PARTIAL_MIN = 4  # a secret's fragment this long at either end of a text is redacted too
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every known form of every secret; longest first so none leaves a fragment."""
+    """Replace every known form of every secret; longest first so none leaves a fragment.
+    A text that ends with the start of a secret (or starts with its end) was cut through it,
+    by the server or on the way: that fragment goes too."""
     forms: set[str] = set()
     for secret in secrets:
         if secret:
             forms |= secret_forms(secret)
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, REDACTED)
+    for form in forms:
+        for size in range(min(len(form) - 1, len(text)), PARTIAL_MIN - 1, -1):
+            if text.endswith(form[:size]):
+                text = text[:-size] + REDACTED
+                break
+        for size in range(min(len(form) - 1, len(text)), PARTIAL_MIN - 1, -1):
+            if text.startswith(form[-size:]):
+                text = REDACTED + text[size:]
+                break
     return text
 
 
@@ -167,3 +181,28 @@ def short(text: str, limit: int = 500) -> str:
     """Error texts are stored and shown: keep them to a readable size."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# Terminal control sequences in remote text: OSC (e.g. OSC 52 writes the clipboard), DCS/SOS/
+# PM/APC strings, CSI sequences, and any other ESC sequence; 7-bit and 8-bit (C1) forms.
+_ESCAPES = re.compile(
+    r"(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|(?:\x1b[PX^_]|[\x90\x98\x9e\x9f])[^\x1b\x9c]*(?:\x1b\\|\x9c)?"
+    r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|\x1b[ -/]*[0-~]?"
+)
+# What is left of C0/C1 controls, DEL, and bidi overrides that reorder what a reader sees.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_controls(text: str) -> str:
+    """Remote text made safe to store and print: escape sequences removed, line breaks and
+    tabs become spaces, every other control character is dropped."""
+    text = _ESCAPES.sub("", text)
+    return _CONTROLS.sub(lambda m: " " if m.group() in "\t\n\r" else "", text)
+
+
+def remote_text(text: str, secrets: Iterable[str], limit: int = 500) -> str:
+    """The one order for text from a server: strip controls, redact the whole text, then cut
+    (cutting first could leave a prefix of a secret that redaction no longer recognises)."""
+    return short(redact(strip_controls(text), secrets), limit)

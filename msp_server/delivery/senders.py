@@ -3,12 +3,24 @@
 Every sender returns a note (or None) on success and raises `DeliveryFailure` otherwise,
 saying whether another attempt could help. Secrets are resolved here, at send time, and every
 value used is registered with the context so the worker can redact it from any error text.
+
+A stored row is data, never instructions: where it goes and with which credential is asked of
+the integration's adapter (`Adapter.destination`, built from the trusted config) at send time,
+and the built-in credentials may only be used by their built-in adapter. Every attempt has a
+total deadline (`delivery.timeout`, connect to last byte: a server trickling bytes is cut off)
+and reads at most `delivery.maxResponseBytes` of an answer.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import math
+import os
+import socket
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,15 +29,21 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from msp_server.adapters.base import Adapter, Destination, DestinationRefused
+from msp_server.adapters.jira import JiraAdapter
+from msp_server.adapters.linear import LinearAdapter
+from msp_server.adapters.neo4j import Neo4jAdapter
 from msp_server.adapters.registry import Integration
+from msp_server.adapters.slack import SlackAdapter
 from msp_server.config import DeliveryConfig
-from msp_server.credentials import MissingCredential, Resolver
+from msp_server.credentials import ENV_FALLBACKS, MissingCredential, Resolver
 from msp_server.delivery.files import VaultWriter
 from msp_server.delivery.policy import (
     RETRY_AFTER_STATUSES,
     DeliveryFailure,
     classify_status,
     parse_retry_after,
+    remote_text,
 )
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -37,6 +55,28 @@ LINEAR_OPERATIONS = {  # our mutations -> the query that tells whether the objec
     "MspIssueCreate": ("issue", "query MspIssueExists($id: String!) { issue(id: $id) { id } }"),
 }
 BODY_EXCERPT = 300
+# The built-in credentials belong to their built-in adapter: a custom adapter declaring
+# `linear-api-key` still never receives the Linear key.
+CREDENTIAL_OWNERS: dict[str, type[Adapter[Any]]] = {
+    "linear-api-key": LinearAdapter,
+    "slack-webhook": SlackAdapter,
+    "jira-api-token": JiraAdapter,
+    "neo4j-password": Neo4jAdapter,
+}
+assert set(CREDENTIAL_OWNERS) == set(ENV_FALLBACKS)
+# Row headers never carry credentials or framing; the sender sets those itself.
+FORBIDDEN_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "accept-encoding",
+    }
+)
 
 
 @dataclass
@@ -50,6 +90,18 @@ class SendContext:
     neo4j_modes: dict[str, str] = field(default_factory=dict)  # base URL -> "query" | "tx"
     falkordb: dict[str, Any] = field(default_factory=dict)  # URL -> FalkorDB client
     before_rename: Any = None  # tests: VaultWriter hook
+    attempt_ends: float = math.inf  # time.monotonic() deadline of the attempt under way
+
+    def start_attempt(self) -> None:
+        """Every request of one attempt shares one total budget: delivery.timeout."""
+        self.attempt_ends = time.monotonic() + self.config.timeout
+
+    def remaining(self) -> float:
+        return self.attempt_ends - time.monotonic()
+
+    def excerpt(self, text: str, limit: int = BODY_EXCERPT) -> str:
+        """Remote text as it may be stored: controls stripped, secrets redacted, then cut."""
+        return remote_text(text, self.secrets(), limit)
 
     def secret(self, name: str) -> str:
         try:
@@ -61,15 +113,38 @@ class SendContext:
         return [*self.resolver.secrets(), *self.extra_secrets]
 
 
+def destination(body: dict[str, Any], integration: Integration) -> Destination:
+    """Where this payload may go, asked of the integration's current (trusted) adapter; a
+    refusal is a dead letter that says why."""
+    adapter = integration.adapter
+    if adapter is None:
+        raise DeliveryFailure(f"integration {integration.name} is not loaded", retryable=True)
+    try:
+        target = adapter.destination(body)
+    except DestinationRefused as exc:
+        raise DeliveryFailure(f"integrations.{integration.name}: {exc}", retryable=False) from None
+    for name in (target.credential, target.secret_url_credential):
+        owner = CREDENTIAL_OWNERS.get(name or "")
+        if owner is not None and type(adapter) is not owner:
+            raise DeliveryFailure(
+                f"credential {name}: refused: it belongs to the built-in {owner.name} "
+                f"integration, not to integrations.{integration.name} (give a custom adapter "
+                "a credential of its own)",
+                retryable=False,
+            )
+    return target
+
+
 def required_credentials(body: dict[str, Any], integration: Integration) -> list[str]:
-    """Credentials a payload cannot be sent without (checked before claiming it)."""
-    names = []
-    for key in ("auth", "url"):
-        ref = body.get(key)
-        if isinstance(ref, dict) and "credential" in ref:
-            names.append(str(ref["credential"]))
-    if body.get("kind") == "cypher" and _dialect(integration) != "falkordb":
-        names.append("neo4j-password")
+    """Credentials a payload cannot be sent without (checked before claiming it). A payload
+    its adapter refuses needs none: sending it dead-letters it with the reason."""
+    try:
+        target = destination(body, integration)
+    except DeliveryFailure:
+        return []
+    names = [n for n in (target.secret_url_credential, target.credential) if n]
+    if body.get("kind") == "cypher" and _dialect(integration) == "falkordb":
+        names = [n for n in names if n != "neo4j-password"]  # FalkorDB may have no password
     return names
 
 
@@ -87,17 +162,21 @@ def deliver(
     body: dict[str, Any], integration: Integration, ctx: SendContext, key: str, payload_id: str
 ) -> str | None:
     """Send one payload by kind; returns a note on success, raises DeliveryFailure."""
+    ctx.start_attempt()
     kind = body.get("kind")
+    if kind not in ("graphql", "http", "cypher", "file"):
+        raise DeliveryFailure(f"kind {kind!r}: no sender for this payload kind", retryable=False)
+    target = destination(body, integration)
     if kind == "graphql":
-        return send_graphql(body, integration, ctx, key)
+        return send_graphql(body, integration, ctx, key, target)
     if kind == "http":
-        return send_http(body, integration, ctx)
+        return send_http(body, integration, ctx, target)
     if kind == "cypher":
         if _dialect(integration) == "falkordb":
             return send_falkordb(body, integration, ctx)
         return send_neo4j(body, integration, ctx)
     if kind == "file":
-        return send_file(body, integration, ctx, payload_id)
+        return send_file(body, integration, ctx, payload_id, target)
     raise DeliveryFailure(f"kind {kind!r}: no sender for this payload kind", retryable=False)
 
 
@@ -117,37 +196,169 @@ def check_url(url: str, what: str) -> str:
     )
 
 
+def target_url(target: Destination, ctx: SendContext, what: str) -> str:
+    """The request URL from the destination: literal, or a credential's value (a webhook)."""
+    if target.secret_url_credential:
+        url = ctx.secret(target.secret_url_credential)
+        return check_url(url, f"credential {target.secret_url_credential}")
+    if not target.url:
+        raise DeliveryFailure(f"{what}: the adapter names no URL to send to", retryable=False)
+    return check_url(target.url, "url")
+
+
+@dataclass
+class Answer:
+    """A response read within the attempt's deadline and the size cap."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    complete: bool  # False: the body was cut at delivery.maxResponseBytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+class Deadline:
+    """Ends a request at its total deadline: a timer shuts its sockets down, so a server that
+    trickles bytes (which resets httpx's per-read timeout) cannot hold a request open. The
+    sockets come from httpcore's documented `trace` extension (connect and TLS events)."""
+
+    _SOCKET_EVENTS = (
+        "connection.connect_tcp.complete",
+        "connection.connect_unix_socket.complete",
+        "connection.start_tls.complete",
+    )
+
+    def __init__(self, seconds: float) -> None:
+        self.lock = threading.Lock()
+        self.sockets: list[socket.socket] = []
+        self.expired = False
+        self.timer = threading.Timer(seconds, self.expire)
+        self.timer.daemon = True
+
+    def __enter__(self) -> Deadline:
+        self.timer.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.timer.cancel()
+
+    def trace(self, name: str, info: dict[str, Any]) -> None:
+        if name not in self._SOCKET_EVENTS:
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if not isinstance(sock, socket.socket):
+            return
+        with self.lock:
+            self.sockets.append(sock)
+            expired = self.expired
+        if expired:
+            _shut(sock)
+
+    def expire(self) -> None:
+        with self.lock:
+            self.expired = True
+            sockets = list(self.sockets)
+        for sock in sockets:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    """Shut the connection down through a duplicate fd: the reading thread sees EOF, and no
+    Python socket (or TLS) object is touched from the timer thread."""
+    with contextlib.suppress(OSError):
+        duplicate = socket.socket(fileno=os.dup(sock.fileno()))
+        try:
+            duplicate.shutdown(socket.SHUT_RDWR)
+        finally:
+            duplicate.close()
+
+
+def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        if size + len(chunk) > cap:
+            chunks.append(chunk[: cap - size])
+            return b"".join(chunks), False
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks), True
+
+
 def request(
-    ctx: SendContext, method: str, url: str, *, headers: dict[str, str], body: Any, what: str
-) -> httpx.Response:
+    ctx: SendContext,
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str],
+    body: Any,
+    what: str,
+    success_body: bool = True,
+) -> Answer:
+    """One request within what is left of the attempt's deadline; at most maxResponseBytes
+    of the answer are read (`success_body=False`: a 2xx answer's body is not read at all)."""
+    remaining = ctx.remaining()
+    late = DeliveryFailure(
+        f"{what}: no complete answer within {ctx.config.timeout:g} s (delivery.timeout)",
+        retryable=True,
+    )
+    if remaining <= 0:
+        raise late
+    guard = Deadline(remaining)
+    headers = {**headers, "Accept-Encoding": "identity"}  # the size cap counts real bytes
     try:
-        return ctx.client.request(method, url, headers=headers, json=body)
-    except httpx.TimeoutException:
-        raise DeliveryFailure(
-            f"{what}: no answer within {ctx.config.timeout:g} s", retryable=True
-        ) from None
-    except httpx.HTTPError as exc:
+        with (
+            guard,
+            ctx.client.stream(
+                method,
+                url,
+                headers=headers,
+                json=body,
+                timeout=remaining,
+                extensions={"trace": guard.trace},
+            ) as response,
+        ):
+            if not success_body and 200 <= response.status_code < 300:
+                return Answer(response.status_code, response.headers, b"", True)
+            data, complete = _read_capped(response, ctx.config.max_response_bytes)
+            return Answer(response.status_code, response.headers, data, complete)
+    except httpx.InvalidURL:
+        raise DeliveryFailure(f"{what}: the URL is not valid", retryable=False) from None
+    except (httpx.HTTPError, OSError) as exc:
+        if guard.expired or isinstance(exc, httpx.TimeoutException):
+            raise late from None
         raise DeliveryFailure(
             f"{what}: connection failed ({type(exc).__name__})", retryable=True
         ) from None
 
 
-def excerpt(response: httpx.Response) -> str:
-    text = response.text.strip()
-    return text[:BODY_EXCERPT] + ("…" if len(text) > BODY_EXCERPT else "")
+def require_complete(answer: Answer, what: str, ctx: SendContext) -> None:
+    """An answer MSP must parse is refused when it is bigger than the cap."""
+    if not answer.complete:
+        raise DeliveryFailure(
+            f"{what}: the answer is larger than {ctx.config.max_response_bytes} bytes "
+            "(delivery.maxResponseBytes); MSP stopped reading it",
+            retryable=True,
+        )
 
 
-def check_status(response: httpx.Response, what: str) -> None:
-    verdict = classify_status(response.status_code)
+def check_status(answer: Answer, what: str, ctx: SendContext) -> None:
+    verdict = classify_status(answer.status)
     if verdict is None:
         return
-    status = response.status_code
+    status = answer.status
     retry_after = (
-        parse_retry_after(response.headers.get("Retry-After"))
+        parse_retry_after(answer.headers.get("Retry-After"))
         if status in RETRY_AFTER_STATUSES
         else None
     )
-    detail = excerpt(response)
+    detail = ctx.excerpt(answer.text.strip())
+    if not answer.complete:
+        detail += f" (answer cut at {ctx.config.max_response_bytes} bytes)"
     raise DeliveryFailure(
         f"{what} answered HTTP {status}" + (f": {detail}" if detail else ""),
         retryable=verdict,
@@ -156,10 +367,10 @@ def check_status(response: httpx.Response, what: str) -> None:
     )
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(answer: Answer) -> Any:
     try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return json.loads(answer.body)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep
         return None
 
 
@@ -183,14 +394,13 @@ def _is_linear(integration: Integration) -> bool:
 
 
 def send_graphql(
-    body: dict[str, Any], integration: Integration, ctx: SendContext, key: str
+    body: dict[str, Any], integration: Integration, ctx: SendContext, key: str, target: Destination
 ) -> str | None:
-    endpoint = check_url(str(body["endpoint"]), "endpoint")
+    endpoint = target_url(target, ctx, "endpoint")
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
-    auth = body.get("auth")
-    linear = _is_linear(integration)
-    if isinstance(auth, dict):
-        secret = ctx.secret(str(auth["credential"]))
+    linear = type(integration.adapter) is LinearAdapter
+    if target.credential:
+        secret = ctx.secret(target.credential)
         # Linear: a personal API key goes in the header as is; OAuth tokens take "Bearer".
         bare = linear and not secret.startswith("lin_oauth_")
         headers["Authorization"] = secret if bare else f"Bearer {secret}"
@@ -199,14 +409,15 @@ def send_graphql(
     object_id: str | None = None
     if linear and operation in LINEAR_OPERATIONS and isinstance(variables.get("input"), dict):
         object_id = variables["input"].setdefault("id", linear_uuid(key))
-    document = {"query": body["query"], "variables": variables, "operationName": operation}
+    document = {"query": body.get("query"), "variables": variables, "operationName": operation}
     what = "Linear" if linear else "GraphQL endpoint"
-    response = request(ctx, "POST", endpoint, headers=headers, body=document, what=what)
-    data = _json(response)
+    answer = request(ctx, "POST", endpoint, headers=headers, body=document, what=what)
+    require_complete(answer, what, ctx)
+    data = _json(answer)
     errors = data.get("errors") if isinstance(data, dict) else None
     if errors:
-        return _graphql_errors(response, errors, endpoint, headers, operation, object_id, ctx, what)
-    check_status(response, what)
+        return _graphql_errors(answer, errors, endpoint, headers, operation, object_id, ctx, what)
+    check_status(answer, what, ctx)
     if not isinstance(data, dict) or "data" not in data:
         raise DeliveryFailure(f"{what}: the answer is not a GraphQL result", retryable=True)
     result = (data.get("data") or {}).get(operation_field(operation)) if linear else None
@@ -220,8 +431,8 @@ def operation_field(operation: str) -> str:
 
 
 def _graphql_errors(
-    response: httpx.Response,
-    errors: list[Any],
+    answer: Answer,
+    errors: Any,
     endpoint: str,
     headers: dict[str, str],
     operation: str,
@@ -229,29 +440,28 @@ def _graphql_errors(
     ctx: SendContext,
     what: str,
 ) -> str | None:
+    errors = errors if isinstance(errors, list) else [errors]
     codes = {
         str((e.get("extensions") or {}).get("code", "")) for e in errors if isinstance(e, dict)
     }
-    messages = "; ".join(
-        str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors
-    )[:BODY_EXCERPT]
-    if "RATELIMITED" in codes or response.status_code == 429:
-        wait = parse_retry_after(response.headers.get("Retry-After"))
-        reset = response.headers.get("X-RateLimit-Requests-Reset")
+    messages = ctx.excerpt(
+        "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors)
+    )
+    if "RATELIMITED" in codes or answer.status == 429:
+        wait = parse_retry_after(answer.headers.get("Retry-After"))
+        reset = answer.headers.get("X-RateLimit-Requests-Reset")
         if wait is None and reset and reset.isdigit():
-            import time
-
             wait = max(int(reset) / 1000 - time.time(), 0.0)
         raise DeliveryFailure(
             f"{what} rate limit: {messages}", retryable=True, retry_after=wait, pause=True
         )
     if object_id and _linear_exists(endpoint, headers, operation, object_id, ctx):
         return f"already delivered (Linear {operation_field(operation)[:-6]} {object_id} exists)"
-    retryable = response.status_code >= 500 or bool(
+    retryable = answer.status >= 500 or bool(
         codes & {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE"}
     )
     raise DeliveryFailure(
-        f"{what} answered HTTP {response.status_code} with errors: {messages}",
+        f"{what} answered HTTP {answer.status} with errors: {messages}",
         retryable=retryable,
     )
 
@@ -262,14 +472,17 @@ def _linear_exists(
     """After an error on a create with our id: was it created by an earlier attempt?"""
     field_name, query = LINEAR_OPERATIONS[operation]
     try:
-        response = ctx.client.post(
+        answer = request(
+            ctx,
+            "POST",
             endpoint,
             headers=headers,
-            json={"query": query, "variables": {"id": object_id}},
+            body={"query": query, "variables": {"id": object_id}},
+            what="Linear",
         )
-    except httpx.HTTPError:
+    except DeliveryFailure:
         return False
-    data = _json(response)
+    data = _json(answer) if answer.complete else None
     if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
         return False
     found = data["data"].get(field_name)
@@ -279,48 +492,57 @@ def _linear_exists(
 # --- Slack, Jira and plain HTTP -------------------------------------------------------------
 
 
-def send_http(body: dict[str, Any], integration: Integration, ctx: SendContext) -> str | None:
-    url_ref = body["url"]
-    secret_url = isinstance(url_ref, dict)
-    url = ctx.secret(str(url_ref["credential"])) if secret_url else str(url_ref)
-    url = check_url(url, "url" if not secret_url else f"credential {url_ref['credential']}")
-    headers = {str(k): str(v) for k, v in (body.get("headers") or {}).items()}
+def send_http(
+    body: dict[str, Any], integration: Integration, ctx: SendContext, target: Destination
+) -> str | None:
+    url = target_url(target, ctx, "url")
+    row_headers = body.get("headers") if isinstance(body.get("headers"), dict) else {}
+    headers = {
+        str(k): str(v)
+        for k, v in (row_headers or {}).items()
+        if str(k).lower() not in FORBIDDEN_HEADERS
+    }
     headers.setdefault("Content-Type", "application/json")
-    auth = body.get("auth")
     name = integration.name
     what = {"slack": "Slack", "jira": "Jira"}.get(name, f"{name} endpoint")
-    if isinstance(auth, dict):
-        secret = ctx.secret(str(auth["credential"]))
-        email = getattr(_settings(integration), "email", None)
-        if type(integration.adapter).__name__ == "JiraAdapter":
+    if target.credential:
+        secret = ctx.secret(target.credential)
+        if type(integration.adapter) is JiraAdapter:
             what = "Jira"
             # Cloud: basic auth with the account's email and an API token; Data Center
             # (no email configured): the token is a personal access token (Bearer).
+            email = target.email
             headers["Authorization"] = basic(email, secret, ctx) if email else f"Bearer {secret}"
         else:
             headers["Authorization"] = f"Bearer {secret}"
-    response = request(
-        ctx, str(body.get("method", "POST")), url, headers=headers, body=body.get("json"), what=what
+    method = str(body.get("method", "POST"))
+    if method not in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        raise DeliveryFailure(
+            f"method {method[:10]!r}: not an HTTP method MSP sends", retryable=False
+        )
+    answer = request(
+        ctx, method, url, headers=headers, body=body.get("json"), what=what, success_body=False
     )
-    check_status(response, what)
+    check_status(answer, what, ctx)
     return None
 
 
 # --- Neo4j (HTTP API) and FalkorDB ----------------------------------------------------------
 
 
-def _neo4j_errors(errors: Any, what: str) -> str | None:
+def _neo4j_errors(errors: Any, what: str, ctx: SendContext) -> str | None:
     """None when the statement ran; raise for real errors; 'already exists' is success."""
     if not errors:
         return None
+    errors = errors if isinstance(errors, list) else [errors]
     codes = [str(e.get("code", "")) for e in errors if isinstance(e, dict)]
     text = "; ".join(
         f"{e.get('code', '')}: {e.get('message', '')}" for e in errors if isinstance(e, dict)
-    )[:BODY_EXCERPT]
-    if all("AlreadyExists" in c for c in codes):
+    )
+    if codes and all("AlreadyExists" in c for c in codes):
         return "schema already in place"
     retryable = any(".TransientError." in c or ".DatabaseError." in c for c in codes)
-    raise DeliveryFailure(f"{what}: {text or errors}", retryable=retryable)
+    raise DeliveryFailure(f"{what}: {ctx.excerpt(text or str(errors))}", retryable=retryable)
 
 
 def send_neo4j(body: dict[str, Any], integration: Integration, ctx: SendContext) -> str | None:
@@ -333,7 +555,7 @@ def send_neo4j(body: dict[str, Any], integration: Integration, ctx: SendContext)
             retryable=False,
         )
     base = check_url(uri.rstrip("/"), "integrations.neo4j.config.uri")
-    database = quote(str(body.get("database") or getattr(settings, "database", "neo4j")), safe="")
+    database = quote(str(getattr(settings, "database", "neo4j")), safe="")  # config, not row
     username = str(getattr(settings, "username", "neo4j"))
     headers = {
         "Content-Type": "application/json",
@@ -343,7 +565,7 @@ def send_neo4j(body: dict[str, Any], integration: Integration, ctx: SendContext)
     statement = {"statement": body["statement"], "parameters": body.get("parameters") or {}}
     what = "Neo4j"
     if ctx.neo4j_modes.get(base) != "tx":
-        response = request(
+        answer = request(
             ctx,
             "POST",
             f"{base}/db/{database}/query/v2",
@@ -351,16 +573,17 @@ def send_neo4j(body: dict[str, Any], integration: Integration, ctx: SendContext)
             body=statement,
             what=what,
         )
-        data = _json(response)
+        require_complete(answer, what, ctx)
+        data = _json(answer)
         errors = data.get("errors") if isinstance(data, dict) else None
-        if response.status_code == 404 and not errors:
+        if answer.status == 404 and not errors:
             ctx.neo4j_modes[base] = "tx"  # Neo4j before 5.19: no Query API
         else:
-            note = _neo4j_errors(errors, what)
-            check_status(response, what)
+            note = _neo4j_errors(errors, what, ctx)
+            check_status(answer, what, ctx)
             ctx.neo4j_modes[base] = "query"
             return note
-    response = request(
+    answer = request(
         ctx,
         "POST",
         f"{base}/db/{database}/tx/commit",
@@ -368,11 +591,12 @@ def send_neo4j(body: dict[str, Any], integration: Integration, ctx: SendContext)
         body={"statements": [statement]},
         what=what,
     )
-    check_status(response, what)
-    data = _json(response)
+    require_complete(answer, what, ctx)
+    check_status(answer, what, ctx)
+    data = _json(answer)
     if not isinstance(data, dict):
         raise DeliveryFailure(f"{what}: the answer is not JSON", retryable=True)
-    return _neo4j_errors(data.get("errors"), what)
+    return _neo4j_errors(data.get("errors"), what, ctx)
 
 
 def falkordb_url(integration: Integration, ctx: SendContext) -> str:
@@ -421,7 +645,7 @@ def send_falkordb(body: dict[str, Any], integration: Integration, ctx: SendConte
     import redis.exceptions
 
     settings = _settings(integration)
-    graph_name = str(body.get("database") or getattr(settings, "database", "neo4j"))
+    graph_name = str(getattr(settings, "database", "neo4j"))  # config, never the row
     url = falkordb_url(integration, ctx)
     try:
         client = _falkordb_client(url, integration, ctx)
@@ -429,7 +653,7 @@ def send_falkordb(body: dict[str, Any], integration: Integration, ctx: SendConte
         graph.query(
             body["statement"],
             body.get("parameters") or {},
-            timeout=int(ctx.config.timeout * 1000),
+            timeout=max(int(ctx.remaining() * 1000), 1),
         )
     except redis.exceptions.AuthenticationError:
         raise DeliveryFailure(
@@ -443,7 +667,7 @@ def send_falkordb(body: dict[str, Any], integration: Integration, ctx: SendConte
     except redis.exceptions.ResponseError as exc:
         if "already indexed" in str(exc):
             return "schema already in place"
-        raise DeliveryFailure(f"FalkorDB: {exc}", retryable=False) from None
+        raise DeliveryFailure(f"FalkorDB: {ctx.excerpt(str(exc))}", retryable=False) from None
     return None
 
 
@@ -451,8 +675,13 @@ def send_falkordb(body: dict[str, Any], integration: Integration, ctx: SendConte
 
 
 def send_file(
-    body: dict[str, Any], integration: Integration, ctx: SendContext, payload_id: str
+    body: dict[str, Any],
+    integration: Integration,
+    ctx: SendContext,
+    payload_id: str,
+    target: Destination,
 ) -> str | None:
+    """Into `vaultPath` of the trusted config; the path is the adapter-checked one."""
     settings = _settings(integration)
     vault = getattr(settings, "vault_path", None)
     if not vault:
@@ -460,11 +689,16 @@ def send_file(
             f"integrations.{integration.name}.config has no vaultPath to write into",
             retryable=False,
         )
+    if target.path is None:
+        raise DeliveryFailure(
+            f"integrations.{integration.name}: the adapter names no note path", retryable=False
+        )
+    heading = body.get("heading")
     writer = VaultWriter(Path(str(vault)), before_rename=ctx.before_rename)
     return writer.write(
-        str(body["path"]),
-        str(body["content"]),
+        target.path,
+        str(body.get("content", "")),
         str(body.get("mode", "create")),
-        body.get("heading"),
+        heading if isinstance(heading, str) else None,
         payload_id,
     )

@@ -35,8 +35,7 @@ from msp_server.delivery.policy import (
     OutcomeKind,
     TokenBucket,
     backoff_delay,
-    redact,
-    short,
+    remote_text,
 )
 from msp_server.delivery.senders import SendContext, deliver, required_credentials
 from msp_server.store import Store
@@ -139,7 +138,11 @@ class Worker:
 
     @contextmanager
     def _context(self) -> Iterator[SendContext]:
-        with httpx.Client(timeout=self.delivery.timeout, follow_redirects=False) as client:
+        # No keep-alive: every request opens its own connection, so its deadline can close it.
+        limits = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(
+            timeout=self.delivery.timeout, follow_redirects=False, limits=limits
+        ) as client:
             self.ctx = SendContext(
                 config=self.delivery,
                 resolver=self.resolver,
@@ -258,7 +261,7 @@ class Worker:
         self, row: dict[str, Any], outcome: Outcome, report: FlushReport, bucket: TokenBucket
     ) -> None:
         secrets = self.ctx.secrets() if self.ctx else self.resolver.secrets()
-        detail = short(redact(outcome.detail, secrets)) if outcome.detail else None
+        detail = remote_text(outcome.detail, secrets) if outcome.detail else None
         payload_id = row["id"]
         if outcome.kind == "sent":
             outbox.mark_sent(self.store, payload_id, to_iso(_now()), detail)
