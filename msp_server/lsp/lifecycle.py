@@ -178,10 +178,11 @@ def register(server: MspLanguageServer) -> None:
             trusted = params.get(wire.TRUSTED_OPTION)
         if isinstance(trusted, bool):
             ls.workspace_trusted = trusted
-        log.info("trust changed: workspace %s", "trusted" if ls.workspace_trusted else "restricted")
         await reconfigure(ls)
         for folder in ls.folders.values():
             folder.wake.set()  # delivery may be allowed now
+        state = "trusted" if ls.workspace_trusted else "restricted"
+        log.info("trust: workspace %s; %d folder(s) reconfigured", state, len(ls.folders))
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: MspLanguageServer, params: None) -> None:
