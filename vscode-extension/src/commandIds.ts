@@ -17,6 +17,7 @@ export const COMMANDS = {
     sendPayload: { id: 'msp.sendPayload', title: 'Send Payload' },
     flushOutbox: { id: 'msp.flushOutbox', title: 'Flush Outbox' },
     setCredential: { id: 'msp.setCredential', title: 'Set Credential' },
+    trustFolderConfig: { id: 'msp.trustFolderConfig', title: 'Trust Folder Configuration' },
     validateIntegrations: { id: 'msp.validateIntegrations', title: 'Validate Integrations' },
     generateCommitMessage: { id: 'msp.generateCommitMessage', title: 'Generate Commit Message' },
     showLog: { id: 'msp.showLog', title: 'Show Log' },

@@ -24,6 +24,7 @@ import { log } from './log';
 import { copyPayloads, Notifier, openPayloads, SHOW_LOG } from './notifications';
 import { payloadLabel, payloadsFrom } from './payloads';
 import { fillScmInput } from './scm';
+import { cliFailure, FolderTrust, parseFolderTrust, runCli, trustDetail, trustUnsupported } from './trust';
 import { isRpcError, mspErrorCode, NotAvailableError, ServerApi, ServerNotRunningError } from './serverApi';
 import { StatusBar } from './statusBar';
 import { elapsedSince } from './statusModel';
@@ -150,6 +151,7 @@ export class Commands {
             sendPayload: () => this.sendPayload(),
             flushOutbox: () => this.flushOutbox(),
             setCredential: () => this.setCredential(),
+            trustFolderConfig: () => this.trustFolderConfig(),
             validateIntegrations: () => this.validateIntegrations(),
             generateCommitMessage: () => this.generateCommitMessage(),
             showLog: async () => log.show(),
@@ -735,7 +737,10 @@ export class Commands {
             return;
         }
         const cli = cliCommand(this.s.server.serverLaunch);
-        const result = await setCredential(cli, name, secret, { cwd: folder.uri.fsPath });
+        const result = await setCredential(cli, name, secret, {
+            cwd: this.s.server.launchCwd(),
+            workspace: folder.uri.fsPath,
+        });
         if (result.ok) {
             log.info(`credential ${name} stored`);
             void vscode.window.showInformationMessage(`MSP: credential ${name} stored in the OS keyring.`);
@@ -750,6 +755,99 @@ export class Commands {
                 log.show();
             }
         }
+    }
+
+    // -- trust -----------------------------------------------------------------------------------
+
+    /** `msp --workspace DIR trust [--show] --json`, outside the folder; errors are shown. */
+    private async folderTrust(folder: vscode.WorkspaceFolder, show: boolean): Promise<FolderTrust | undefined> {
+        const cli = cliCommand(this.s.server.serverLaunch);
+        const args = ['--workspace', folder.uri.fsPath, 'trust', ...(show ? ['--show'] : []), '--json'];
+        const run = await runCli(cli, args, { cwd: this.s.server.launchCwd() });
+        const parsed = run.code === 0 ? parseFolderTrust(run.stdout) : undefined;
+        if (parsed) {
+            return parsed;
+        }
+        if (trustUnsupported(run)) {
+            void vscode.window.showWarningMessage(
+                'MSP: "Trust Folder Configuration" is not available in this server version (`msp trust` is missing). Update msp-server to use it.',
+            );
+            return undefined;
+        }
+        const why = run.code === 0 ? 'unexpected output from `msp trust`' : cliFailure(run);
+        log.error(`trust ${folder.name}: ${why}`);
+        const choice = await vscode.window.showErrorMessage(`MSP: could not read the trust of ${folder.name}: ${why}`, SHOW_LOG);
+        if (choice === SHOW_LOG) {
+            log.show();
+        }
+        return undefined;
+    }
+
+    /**
+     * Show exactly what the folder's `.msp/config.json` would enable, and trust that file only
+     * on an explicit "Trust" in a modal; then the running server picks it up (msp/trustChanged).
+     */
+    async trustFolderConfig(): Promise<void> {
+        if (!vscode.workspace.isTrusted) {
+            const manage = 'Manage Workspace Trust';
+            const choice = await vscode.window.showWarningMessage(
+                'MSP: this window is in Restricted Mode. Trust the workspace first; then its MSP folder configuration can be trusted.',
+                manage,
+            );
+            if (choice === manage) {
+                await vscode.commands.executeCommand('workbench.trust.manage');
+            }
+            return;
+        }
+        const folder = await chooseFolder('MSP: trust the configuration of which folder?');
+        if (!folder) {
+            return;
+        }
+        const shown = await this.folderTrust(folder, true);
+        if (!shown) {
+            return;
+        }
+        if (!shown.exists) {
+            void vscode.window.showInformationMessage(`MSP: ${folder.name} has no .msp/config.json: there is nothing to trust.`);
+            return;
+        }
+        if (!shown.needsTrust.length) {
+            void vscode.window.showInformationMessage(
+                `MSP: the configuration of ${folder.name} sets nothing that needs trust: there is nothing to trust.`,
+            );
+            return;
+        }
+        if (shown.trusted) {
+            void vscode.window.showInformationMessage(`MSP: the configuration of ${folder.name} is already trusted.`);
+            return;
+        }
+        const trust = 'Trust';
+        const choice = await vscode.window.showWarningMessage(
+            `MSP: trust the configuration of ${folder.name}?`,
+            { modal: true, detail: trustDetail(shown) },
+            trust,
+        );
+        if (choice !== trust) {
+            return;
+        }
+        const trusted = await this.folderTrust(folder, false);
+        if (!trusted) {
+            return;
+        }
+        if (trusted.sha256 !== shown.sha256) {
+            // The file changed between the dialog and the trust: what was shown is not what
+            // would be trusted. Take it back and say so.
+            const cli = cliCommand(this.s.server.serverLaunch);
+            await runCli(cli, ['--workspace', folder.uri.fsPath, 'trust', '--revoke'], { cwd: this.s.server.launchCwd() });
+            log.warn(`trust ${folder.name}: ${shown.configPath} changed while the dialog was open; trust revoked`);
+            void vscode.window.showErrorMessage(
+                `MSP: ${shown.configPath} changed while you were deciding; nothing was trusted. Run the command again to see the new content.`,
+            );
+            return;
+        }
+        log.info(`trusted ${trusted.configPath} (sha256 ${trusted.sha256 ?? '?'}): ${shown.needsTrust.map((i) => i.key).join(', ')}`);
+        await this.s.server.notifyTrustChanged();
+        void vscode.window.showInformationMessage(`MSP: the configuration of ${folder.name} is trusted.`);
     }
 
     // -- git, menu ---------------------------------------------------------------------------

@@ -5,6 +5,8 @@
 
 import { spawn } from 'node:child_process';
 
+import { childEnv } from './interpreter';
+
 /** Credential names the built-in integrations use (docs/adapters). */
 export const KNOWN_CREDENTIALS = ['linear-api-key', 'slack-webhook', 'jira-api-token', 'neo4j-password'];
 
@@ -33,9 +35,10 @@ export function setCredential(
     cli: { command: string; args: string[] },
     name: string,
     secret: string,
-    options: { cwd?: string; timeoutMs?: number } = {},
+    options: { cwd?: string; workspace?: string; timeoutMs?: number } = {},
 ): Promise<CliResult> {
-    const args = [...cli.args, 'credentials', 'set', name];
+    const where = options.workspace ? ['--workspace', options.workspace] : [];
+    const args = [...cli.args, ...where, 'credentials', 'set', name];
     return new Promise((resolve) => {
         let stderr = '';
         let stdout = '';
@@ -49,6 +52,7 @@ export function setCredential(
         };
         const child = spawn(cli.command, args, {
             cwd: options.cwd,
+            env: childEnv(),
             stdio: ['pipe', 'pipe', 'pipe'],
             windowsHide: true,
         });

@@ -34,7 +34,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         syncStatus: (p) => statusBar?.syncStatus(p),
         entitiesCaptured: (p) => notifier?.entitiesCaptured(p),
         payloadsGenerated: (p) => void notifier?.payloadsGenerated(p),
-    }, contributedSettings(context));
+    }, contributedSettings(context), context.globalStorageUri.scheme === 'file' ? context.globalStorageUri.fsPath : undefined);
     notifier = new Notifier({
         canSend: () => server?.isAvailable('sendPayload') ?? false,
         sendPayloads: (folderUri, payloads) => commands!.sendPayloads(folderUri, payloads),
@@ -52,10 +52,26 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
                 void server?.restart();
             }
         }),
-        vscode.workspace.onDidGrantWorkspaceTrust(() => void server?.restart()),
+        vscode.workspace.onDidGrantWorkspaceTrust(() => void trustGranted()),
     );
     log.info(`MSP extension ${String(context.extension.packageJSON.version)} activated`);
     await server.start();
+}
+
+/**
+ * The window left Restricted Mode. A workspace-chosen server command now applies (a restart);
+ * otherwise the running server is told and lifts its restrictions without a restart.
+ */
+async function trustGranted(): Promise<void> {
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    const command = vscode.workspace.getConfiguration(SETTINGS_SECTION, folder?.uri).inspect('server.command');
+    if (command?.workspaceValue !== undefined || command?.workspaceFolderValue !== undefined) {
+        log.info('workspace trusted: its msp.server.command applies now; restarting msp-server');
+        await server?.restart();
+        return;
+    }
+    log.info('workspace trusted: leaving Restricted Mode');
+    await server?.notifyTrustChanged();
 }
 
 export async function deactivate(): Promise<void> {

@@ -5,6 +5,11 @@
  *   3. `python3`, then `python`, on PATH.
  * Also: checking that the command can start before handing it to the language client, and the
  * matching `msp` CLI command. No vscode import here: the vscode-facing parts are injected.
+ *
+ * Launch isolation: a cloned folder is data. `python -m` and `python -c` put their working
+ * directory first on sys.path, so a folder's `pydantic.py` would run on folder open. Every
+ * Python this extension starts therefore gets `-P` (3.11+: no unsafe sys.path entry),
+ * PYTHONSAFEPATH=1, and a working directory outside every workspace folder.
  */
 
 import { execFile } from 'node:child_process';
@@ -13,6 +18,27 @@ import * as path from 'node:path';
 
 export const SERVER_MODULE = 'msp_server';
 export const PACKAGE_NAME = 'msp-server';
+/** `-P` (safe path) and PYTHONSAFEPATH exist from Python 3.11, which MSP requires anyway. */
+export const MIN_PYTHON: readonly [number, number] = [3, 11];
+const SAFE_PATH = '-P';
+
+/** The environment of every Python process the extension starts (belt and braces to `-P`). */
+export function childEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+    return { ...base, PYTHONSAFEPATH: '1' };
+}
+
+function isInside(child: string, parent: string): boolean {
+    const rel = path.relative(parent, child);
+    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * The working directory for MSP's processes: the first candidate that is neither a workspace
+ * folder nor inside one (a folder opened at the home directory rules the home directory out).
+ */
+export function launchDirectory(candidates: readonly (string | undefined)[], folders: readonly string[]): string | undefined {
+    return candidates.find((dir): dir is string => !!dir && !folders.some((folder) => isInside(dir, folder)));
+}
 
 export type LaunchSource = 'setting' | 'python-extension' | 'path';
 
@@ -22,7 +48,7 @@ export interface ServerLaunch {
     source: LaunchSource;
     /** The Python interpreter, when the launch is `<python> -m msp_server`. */
     python?: string;
-    /** Working directory of the server (and of the import check: `-m` imports from it). */
+    /** Working directory of the server, the probes and the CLI: never inside a workspace folder. */
     cwd?: string;
 }
 
@@ -38,7 +64,7 @@ export interface ResolveDeps {
 export type Resolution = { ok: true; launch: ServerLaunch } | { ok: false; reason: string; install: string };
 
 function pythonLaunch(python: string, source: LaunchSource): ServerLaunch {
-    return { command: python, args: ['-m', SERVER_MODULE], source, python };
+    return { command: python, args: [SAFE_PATH, '-m', SERVER_MODULE], source, python };
 }
 
 /** The exact command that installs the server for this interpreter. */
@@ -62,7 +88,13 @@ export async function resolveServerLaunch(deps: ResolveDeps): Promise<Resolution
         const isPythonModule = args[0] === '-m' && args[1] === SERVER_MODULE;
         return {
             ok: true,
-            launch: { command, args, source: 'setting', python: isPythonModule ? command : undefined },
+            launch: {
+                command,
+                // `<python> -m msp_server` from the setting is isolated like the default launch.
+                args: isPythonModule ? [SAFE_PATH, ...args] : args,
+                source: 'setting',
+                python: isPythonModule ? command : undefined,
+            },
         };
     }
     let fromExtension: string | undefined;
@@ -118,13 +150,29 @@ export async function which(name: string, envPath = process.env.PATH ?? ''): Pro
 
 export type Check = { ok: true } | { ok: false; reason: string; install: string };
 
+export type RunQuiet = (
+    cmd: string,
+    args: string[],
+    cwd?: string,
+) => Promise<{ code: number | null; stderr: string; stdout?: string }>;
+
+/** Prints "3.12": run with `-I` (isolated, known to every Python 3) since `-P` may not exist yet. */
+const VERSION_PROBE = ['-I', '-c', 'import sys; print("%d.%d" % sys.version_info[:2])'];
+
+/** "3.10" -> [3, 10]; undefined when the probe printed something else. */
+export function parsePythonVersion(text: string | undefined): [number, number] | undefined {
+    const m = /^(\d+)\.(\d+)$/.exec((text ?? '').trim());
+    return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
 /**
  * Can this launch start? The executable must exist, and a `<python> -m msp_server` launch must
- * be able to import the package. A failure says why, in one sentence, with the install command.
+ * be Python 3.11+ (for `-P`) and able to import the package (`-P -c`, in the launch's working
+ * directory, never the folder). A failure says why, in one sentence, with the install command.
  */
 export async function checkLaunch(
     launch: ServerLaunch,
-    run: (cmd: string, args: string[], cwd?: string) => Promise<{ code: number | null; stderr: string }> = runQuiet,
+    run: RunQuiet = runQuiet,
     find: (name: string) => Promise<string | undefined> = which,
 ): Promise<Check> {
     const install = installCommand(launch.python);
@@ -135,7 +183,17 @@ export async function checkLaunch(
     if (!launch.python) {
         return { ok: true };
     }
-    const result = await run(launch.python, ['-c', `import ${SERVER_MODULE}`], launch.cwd);
+    const probe = await run(launch.python, VERSION_PROBE, launch.cwd);
+    const version = probe.code === 0 ? parsePythonVersion(probe.stdout) : undefined;
+    const [major, minor] = MIN_PYTHON;
+    if (version && (version[0] < major || (version[0] === major && version[1] < minor))) {
+        return {
+            ok: false,
+            reason: `MSP needs Python ${major}.${minor} or newer; ${launch.python} is Python ${version.join('.')}`,
+            install: installCommand(),
+        };
+    }
+    const result = await run(launch.python, [SAFE_PATH, '-c', `import ${SERVER_MODULE}`], launch.cwd);
     if (result.code === 0) {
         return { ok: true };
     }
@@ -150,22 +208,27 @@ export async function checkLaunch(
     };
 }
 
-function runQuiet(cmd: string, args: string[], cwd?: string): Promise<{ code: number | null; stderr: string }> {
+function runQuiet(cmd: string, args: string[], cwd?: string): Promise<{ code: number | null; stderr: string; stdout: string }> {
     return new Promise((resolve) => {
-        execFile(cmd, args, { cwd, timeout: 20_000, windowsHide: true }, (error, _stdout, stderr) => {
+        execFile(cmd, args, { cwd, env: childEnv(), timeout: 20_000, windowsHide: true }, (error, stdout, stderr) => {
             const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-            resolve({ code, stderr: String(stderr ?? '') || (error ? String(error.message) : '') });
+            resolve({
+                code,
+                stdout: String(stdout ?? ''),
+                stderr: String(stderr ?? '') || (error ? String(error.message) : ''),
+            });
         });
     });
 }
 
 /**
- * The `msp` CLI that belongs to this server launch: `<python> -m msp_server.cli`, the `msp`
- * beside an `msp-server` executable, or `msp` on PATH.
+ * The `msp` CLI that belongs to this server launch: `<python> -P -m msp_server.cli`, the `msp`
+ * beside an `msp-server` executable, or `msp` on PATH. Callers pass `--workspace` explicitly
+ * and run it outside the folder (see launchDirectory).
  */
 export function cliCommand(launch: ServerLaunch | undefined): { command: string; args: string[] } {
     if (launch?.python) {
-        return { command: launch.python, args: ['-m', `${SERVER_MODULE}.cli`] };
+        return { command: launch.python, args: [SAFE_PATH, '-m', `${SERVER_MODULE}.cli`] };
     }
     if (launch && /^msp-server(\.exe)?$/i.test(path.basename(launch.command)) && path.isAbsolute(launch.command)) {
         const ext = path.extname(launch.command);

@@ -4,7 +4,8 @@
  */
 
 import { spawn } from 'node:child_process';
-import { homedir } from 'node:os';
+import { mkdirSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import * as vscode from 'vscode';
 import {
     CloseAction,
@@ -20,13 +21,13 @@ import {
 import type { ConfigurationParams } from 'vscode-languageclient/node';
 
 import { COMMANDS } from './commandIds';
-import { Check, checkLaunch, resolveServerLaunch, ServerLaunch, which } from './interpreter';
+import { Check, checkLaunch, childEnv, launchDirectory, resolveServerLaunch, ServerLaunch, which } from './interpreter';
 import { log, logChannel } from './log';
 import { pythonFromExtension } from './pythonExtension';
-import { explicitlySet, settingsForServer } from './settings';
+import { explicitlySet, settingsForServer, userSettingsOnly } from './settings';
 import { NotAvailableError, ServerApi, ServerNotRunningError } from './serverApi';
 import { ServerState } from './statusModel';
-import { COMMAND_PREFIX, NOTIFICATIONS, ServerVerb, serverCommandId, SETTINGS_SECTION } from './wire';
+import { COMMAND_PREFIX, NOTIFICATIONS, ServerVerb, serverCommandId, SETTINGS_SECTION, TrustChanged } from './wire';
 
 export const CLIENT_ID = 'msp';
 const SHOW_LOG = 'Show log';
@@ -57,11 +58,28 @@ export class MspServer implements ServerApi, vscode.Disposable {
     /**
      * @param handlers the server's notifications
      * @param contributedSettings keys of the `msp` section package.json contributes ("capture.enabled")
+     * @param storageDir the extension's global storage folder: the processes' working directory
      */
     constructor(
         private readonly handlers: NotificationHandlers,
         private readonly contributedSettings: readonly string[] = [],
+        private readonly storageDir?: string,
     ) {}
+
+    /** Working directory of the server, its probes and the CLI: outside every workspace folder. */
+    launchCwd(): string {
+        const folders = (vscode.workspace.workspaceFolders ?? [])
+            .filter((f) => f.uri.scheme === 'file')
+            .map((f) => f.uri.fsPath);
+        if (this.storageDir) {
+            try {
+                mkdirSync(this.storageDir, { recursive: true });
+            } catch (error) {
+                log.warn(`cannot create ${this.storageDir}: ${error instanceof Error ? error.message : String(error)}`);
+            }
+        }
+        return launchDirectory([this.storageDir, tmpdir(), homedir()], folders) ?? tmpdir();
+    }
 
     get state(): ServerState {
         return this.stateValue;
@@ -104,8 +122,12 @@ export class MspServer implements ServerApi, vscode.Disposable {
         this.setState('starting');
         const folder = vscode.workspace.workspaceFolders?.[0];
         const config = vscode.workspace.getConfiguration(SETTINGS_SECTION, folder?.uri);
+        // The command is code: in Restricted Mode only the user's own setting may choose it.
+        const setting = vscode.workspace.isTrusted
+            ? config.get<unknown>('server.command')
+            : config.inspect<unknown>('server.command')?.globalValue;
         const resolution = await resolveServerLaunch({
-            setting: config.get<unknown>('server.command'),
+            setting,
             pythonFromExtension: () => pythonFromExtension(folder?.uri),
             which: (name) => which(name),
         });
@@ -113,9 +135,10 @@ export class MspServer implements ServerApi, vscode.Disposable {
             this.fail(resolution);
             return;
         }
-        this.launch = { ...resolution.launch, cwd: folder?.uri.scheme === 'file' ? folder.uri.fsPath : homedir() };
+        this.launch = { ...resolution.launch, cwd: this.launchCwd() };
         const shown = [this.launch.command, ...this.launch.args].join(' ');
-        log.info(`starting msp-server: ${shown} (from ${this.launch.source})`);
+        const mode = vscode.workspace.isTrusted ? '' : ', Restricted Mode';
+        log.info(`starting msp-server: ${shown} (from ${this.launch.source}, in ${this.launch.cwd}${mode})`);
         const check = await checkLaunch(this.launch);
         if (!check.ok) {
             this.fail(check);
@@ -148,7 +171,7 @@ export class MspServer implements ServerApi, vscode.Disposable {
             this.stderrTail = [];
             const child = spawn(launch.command, launch.args, {
                 cwd: launch.cwd,
-                env: { ...process.env, PYTHONUNBUFFERED: '1' },
+                env: { ...childEnv(), PYTHONUNBUFFERED: '1' },
                 stdio: 'pipe',
                 windowsHide: true,
             });
@@ -162,6 +185,9 @@ export class MspServer implements ServerApi, vscode.Disposable {
             // Saved files of any language (entity capture) and code actions on marker lines.
             documentSelector: [{ scheme: 'file' }],
             synchronize: { configurationSection: SETTINGS_SECTION },
+            // Read at each (re)start. `msp: {}` keeps an older server from taking the flag for a
+            // setting (it reads the section from `msp` when that is an object).
+            initializationOptions: () => ({ [SETTINGS_SECTION]: {}, workspaceTrusted: vscode.workspace.isTrusted }),
             outputChannel: logChannel(),
             revealOutputChannelOn: RevealOutputChannelOn.Never,
             initializationFailedHandler: (error) => {
@@ -205,7 +231,24 @@ export class MspServer implements ServerApi, vscode.Disposable {
         }
         const scope = item.scopeUri ? vscode.Uri.parse(item.scopeUri) : undefined;
         const config = vscode.workspace.getConfiguration(SETTINGS_SECTION, scope);
-        return settingsForServer(value, this.contributedSettings, (key) => explicitlySet(config.inspect(key)));
+        const settings = settingsForServer(value, this.contributedSettings, (key) => explicitlySet(config.inspect(key)));
+        return vscode.workspace.isTrusted
+            ? settings
+            : userSettingsOnly(settings, (key) => config.inspect<unknown>(key)?.globalValue);
+    }
+
+    /**
+     * Tell a running server that trust changed (the workspace was trusted, or a folder's config
+     * was): it reads settings and trust again for every folder, no restart.
+     */
+    async notifyTrustChanged(): Promise<void> {
+        const client = this.client;
+        if (!client || this.stateValue !== 'running') {
+            return;
+        }
+        const params: TrustChanged = { workspaceTrusted: vscode.workspace.isTrusted };
+        await client.sendNotification(NOTIFICATIONS.trustChanged, params);
+        log.info(`trust changed: told msp-server (workspace ${params.workspaceTrusted ? 'trusted' : 'restricted'})`);
     }
 
     private onClosed(): { action: CloseAction; handled: boolean } {

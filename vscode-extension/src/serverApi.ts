@@ -16,6 +16,10 @@ export interface ServerApi {
     /** Run `msp.server.<verb>` with its single object argument. */
     execute<T>(verb: ServerVerb, args: Record<string, unknown>): Promise<T>;
     restart(): Promise<void>;
+    /** Working directory for MSP's processes (the CLI too): outside every workspace folder. */
+    launchCwd(): string;
+    /** Send msp/trustChanged: the server re-reads settings and trust, no restart. */
+    notifyTrustChanged(): Promise<void>;
 }
 
 /** The server does not serve this command (an older msp-server). */

@@ -57,6 +57,7 @@ export class StatusBar implements vscode.Disposable {
             server.onDidChangeState(() => this.render()),
             vscode.window.onDidChangeActiveTextEditor(() => this.render()),
             vscode.workspace.onDidChangeWorkspaceFolders(() => this.render()),
+            vscode.workspace.onDidGrantWorkspaceTrust(() => this.render()),
         );
         this.render();
         this.item.show();
@@ -114,6 +115,7 @@ export class StatusBar implements vscode.Disposable {
             sync: current?.sync ?? this.syncs.get(''),
             folderName: folder?.name,
             multiRoot: folders.length > 1,
+            restricted: !vscode.workspace.isTrusted,
         };
     }
 

@@ -29,6 +29,8 @@ export interface StatusInput {
     /** Shown in text and tooltip when the window has several folders. */
     folderName?: string;
     multiRoot?: boolean;
+    /** VS Code's Restricted Mode (the workspace is not trusted): the server runs restricted. */
+    restricted?: boolean;
 }
 
 export interface StatusView {
@@ -41,6 +43,11 @@ export interface StatusView {
 }
 
 const MINUTE = 60_000;
+
+export const RESTRICTED_TOOLTIP =
+    '**Restricted Mode**: MSP records and generates payloads but does not deliver them and ' +
+    "ignores this folder's integration endpoints, modules and paths. Trust the workspace to " +
+    'enable them.';
 
 /** "0m", "12m", "1h 12m", "3h", "2d 4h": elapsed time the way a status bar has room for. */
 export function formatElapsed(ms: number): string {
@@ -129,7 +136,24 @@ function escapeMd(text: string): string {
 
 /** Text, tooltip and background of the status bar item. */
 export function renderStatus(input: StatusInput, now: Date): StatusView {
-    const label = input.multiRoot && input.folderName ? `MSP (${input.folderName})` : 'MSP';
+    const view = renderPlain(input, now);
+    if (!input.restricted) {
+        return view;
+    }
+    return { ...view, tooltip: `${view.tooltip}\n\n$(shield) ${RESTRICTED_TOOLTIP}` };
+}
+
+/** "MSP", "MSP (api)", "MSP (restricted)", "MSP (api, restricted)". */
+function itemLabel(input: StatusInput): string {
+    const parts = [
+        ...(input.multiRoot && input.folderName ? [input.folderName] : []),
+        ...(input.restricted ? ['restricted'] : []),
+    ];
+    return parts.length ? `MSP (${parts.join(', ')})` : 'MSP';
+}
+
+function renderPlain(input: StatusInput, now: Date): StatusView {
+    const label = itemLabel(input);
     const where = input.multiRoot && input.folderName ? ` — folder ${escapeMd(input.folderName)}` : '';
     if (input.server === 'failed' || input.server === 'stopped') {
         return {
@@ -228,6 +252,16 @@ function syncTooltip(sync: SyncState | undefined): string {
 
 /** The likely next actions the status bar's quick pick offers, most likely first. */
 export function nextActions(input: StatusInput): CommandKey[] {
+    const actions = plainNextActions(input);
+    if (!input.restricted) {
+        return actions;
+    }
+    // It explains Restricted Mode and leads to VS Code's workspace trust.
+    const log = actions.indexOf('showLog');
+    return log < 0 ? [...actions, 'trustFolderConfig'] : [...actions.slice(0, log), 'trustFolderConfig', ...actions.slice(log)];
+}
+
+function plainNextActions(input: StatusInput): CommandKey[] {
     if (input.server === 'failed' || input.server === 'stopped') {
         return ['restartServer', 'showLog'];
     }

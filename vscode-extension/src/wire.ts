@@ -43,6 +43,8 @@ export const NOTIFICATIONS = {
     entitiesCaptured: 'msp/entitiesCaptured',
     payloadsGenerated: 'msp/payloadsGenerated',
     syncStatus: 'msp/syncStatus',
+    /** Client -> server: `{workspaceTrusted}`; the server re-reads settings and trust. */
+    trustChanged: 'msp/trustChanged',
 } as const;
 
 export const PLANNED_NOTIFICATIONS = {} as const;
@@ -174,6 +176,11 @@ export interface SessionDetail {
     updates?: unknown[];
     decisions?: unknown[];
     entities?: unknown[];
+}
+
+/** `msp/trustChanged` params, and the flag initializationOptions carries next to `msp`. */
+export interface TrustChanged {
+    workspaceTrusted: boolean;
 }
 
 export interface StatusResult {

@@ -1,7 +1,7 @@
 import { mock } from './vscodeMock';
 
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
@@ -24,6 +24,8 @@ class FakeServer implements ServerApi {
     served = new Set<ServerVerb>(SERVER_COMMANDS);
     onDidChangeState = new EventEmitter<ServerState>().event as never;
     restarted = 0;
+    trustNotified = 0;
+    cwd = tmpdir();
 
     isAvailable(verb: ServerVerb): boolean {
         return this.served.has(verb);
@@ -44,6 +46,12 @@ class FakeServer implements ServerApi {
     }
     async restart(): Promise<void> {
         this.restarted += 1;
+    }
+    launchCwd(): string {
+        return this.cwd;
+    }
+    async notifyTrustChanged(): Promise<void> {
+        this.trustNotified += 1;
     }
 }
 
@@ -263,15 +271,27 @@ describe('Set Credential', () => {
     it('asks in a password box and hands the secret to the server’s own CLI on stdin, not over LSP', async () => {
         const dir = mkdtempSync(join(tmpdir(), 'msp-python-'));
         const python = join(dir, 'python');
-        writeFileSync(python, `#!/bin/sh\necho "$@" > "${dir}/argv"\ncat > "${dir}/stdin"\n`);
+        writeFileSync(
+            python,
+            `#!/bin/sh\necho "$@" > "${dir}/argv"\npwd > "${dir}/cwd"\necho "$PYTHONSAFEPATH" > "${dir}/env"\ncat > "${dir}/stdin"\n`,
+        );
         chmodSync(python, 0o755);
-        mock.setFolders(dir); // the CLI runs in the folder: it must exist
-        server.serverLaunch = { command: python, args: ['-m', 'msp_server'], source: 'setting', python };
+        const folder = join(dir, 'folder');
+        mkdirSync(folder);
+        mock.setFolders(folder);
+        server.cwd = mkdtempSync(join(tmpdir(), 'msp-launch-'));
+        server.serverLaunch = { command: python, args: ['-P', '-m', 'msp_server'], source: 'setting', python };
         mock.picks.push('linear-api-key');
         mock.inputs.push('lin_api_s3cret');
         await commands.setCredential();
         assert.equal(mock.prompts[0].password, true);
-        assert.equal(readFileSync(join(dir, 'argv'), 'utf8'), '-m msp_server.cli credentials set linear-api-key\n');
+        assert.equal(
+            readFileSync(join(dir, 'argv'), 'utf8'),
+            `-P -m msp_server.cli --workspace ${folder} credentials set linear-api-key\n`,
+        );
+        // Launch isolation: never run inside the folder (its modules would be importable).
+        assert.equal(readFileSync(join(dir, 'cwd'), 'utf8').trim(), realpathSync(server.cwd));
+        assert.equal(readFileSync(join(dir, 'env'), 'utf8').trim(), '1');
         assert.equal(readFileSync(join(dir, 'stdin'), 'utf8'), 'lin_api_s3cret\n');
         assert.deepEqual(server.calls, [], 'nothing went to the language server');
         assert.equal(mock.shown[0].message, 'MSP: credential linear-api-key stored in the OS keyring.');
@@ -369,5 +389,133 @@ describe('when the server refuses, lacks a command or is down', () => {
             [{ name: 'slack', enabled: true, valid: false, delivery: 'send', error: 'bad url', credentials: ['slack-webhook'] }],
         );
         assert.deepEqual(integrationReports({ integrations: [] }), []);
+    });
+});
+
+/**
+ * A fake `python` whose `-P -m msp_server.cli ... trust` answers like the real CLI: the JSON of
+ * $dir/show.json for `--show`, $dir/trusted.json otherwise; every argv line goes to $dir/argv.
+ */
+function fakeTrustCli(dir: string): string {
+    const python = join(dir, 'python');
+    writeFileSync(
+        python,
+        [
+            '#!/bin/sh',
+            `echo "$@" >> "${dir}/argv"`,
+            `pwd >> "${dir}/cwd"`,
+            'case "$*" in',
+            `  *--revoke*) exit 0 ;;`,
+            `  *--show*) cat "${dir}/show.json" ;;`,
+            `  *) cat "${dir}/trusted.json" ;;`,
+            'esac',
+            '',
+        ].join('\n'),
+    );
+    chmodSync(python, 0o755);
+    return python;
+}
+
+describe('MSP: Trust Folder Configuration', () => {
+    let dir: string;
+    let folder: string;
+    const needsTrust = [
+        { key: 'integrations.linear.delivery', value: 'send' },
+        { key: 'integrations.linear.config.endpoint', value: 'https://attacker.example/graphql' },
+    ];
+    const show = (over: Record<string, unknown> = {}) => ({
+        folder,
+        configPath: `${folder}/.msp/config.json`,
+        exists: true,
+        trusted: false,
+        sha256: 'ab'.repeat(32),
+        needsTrust,
+        ...over,
+    });
+
+    beforeEach(() => {
+        mock.reset();
+        dir = mkdtempSync(join(tmpdir(), 'msp-trust-'));
+        folder = join(dir, 'cloned');
+        mkdirSync(folder);
+        mock.setFolders(folder);
+        server = new FakeServer();
+        server.cwd = mkdtempSync(join(tmpdir(), 'msp-launch-'));
+        const python = fakeTrustCli(dir);
+        server.serverLaunch = { command: python, args: ['-P', '-m', 'msp_server'], source: 'path', python };
+        bar = new StatusBar(server as never);
+        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined }) });
+    });
+
+    const argv = () => readFileSync(join(dir, 'argv'), 'utf8').trim().split('\n');
+
+    it('shows each key and value in a modal, trusts on "Trust" and tells the server', async () => {
+        writeFileSync(join(dir, 'show.json'), JSON.stringify(show()));
+        writeFileSync(join(dir, 'trusted.json'), JSON.stringify(show({ trusted: true })));
+        mock.buttons.push('Trust');
+        await commands.trustFolderConfig();
+        const modal = mock.shown[0];
+        assert.equal(modal.modal, true);
+        assert.deepEqual(modal.actions, ['Trust']);
+        assert.equal(modal.message, 'MSP: trust the configuration of cloned?');
+        assert.match(modal.detail ?? '', /• integrations\.linear\.delivery = "send"/);
+        assert.match(modal.detail ?? '', /• integrations\.linear\.config\.endpoint = "https:\/\/attacker\.example\/graphql"/);
+        assert.deepEqual(argv(), [
+            `-P -m msp_server.cli --workspace ${folder} trust --show --json`,
+            `-P -m msp_server.cli --workspace ${folder} trust --json`,
+        ]);
+        for (const cwd of readFileSync(join(dir, 'cwd'), 'utf8').trim().split('\n')) {
+            assert.equal(cwd, realpathSync(server.cwd), 'the CLI never runs inside the folder');
+        }
+        assert.equal(server.trustNotified, 1);
+        assert.equal(mock.shown[1].message, 'MSP: the configuration of cloned is trusted.');
+    });
+
+    it('trusts nothing when the modal is dismissed', async () => {
+        writeFileSync(join(dir, 'show.json'), JSON.stringify(show()));
+        mock.buttons.push(undefined);
+        await commands.trustFolderConfig();
+        assert.deepEqual(argv(), [`-P -m msp_server.cli --workspace ${folder} trust --show --json`]);
+        assert.equal(server.trustNotified, 0);
+    });
+
+    it('says there is nothing to trust when the config sets no such key, or has no config', async () => {
+        writeFileSync(join(dir, 'show.json'), JSON.stringify(show({ needsTrust: [] })));
+        await commands.trustFolderConfig();
+        assert.match(mock.shown[0].message, /sets nothing that needs trust: there is nothing to trust/);
+        writeFileSync(join(dir, 'show.json'), JSON.stringify(show({ exists: false, sha256: null, needsTrust: [] })));
+        await commands.trustFolderConfig();
+        assert.match(mock.shown[1].message, /has no \.msp\/config\.json: there is nothing to trust/);
+        assert.equal(mock.shown.filter((m) => m.modal).length, 0);
+        assert.equal(server.trustNotified, 0);
+    });
+
+    it('in Restricted Mode asks to trust the workspace first and runs nothing', async () => {
+        mock.isTrusted = false;
+        mock.buttons.push('Manage Workspace Trust');
+        await commands.trustFolderConfig();
+        assert.match(mock.shown[0].message, /Restricted Mode\. Trust the workspace first/);
+        assert.deepEqual(mock.executed, [{ command: 'workbench.trust.manage', args: [] }]);
+        assert.ok(!existsSync(join(dir, 'argv')), 'no CLI call');
+    });
+
+    it('revokes when the file changed between the dialog and the trust', async () => {
+        writeFileSync(join(dir, 'show.json'), JSON.stringify(show()));
+        writeFileSync(join(dir, 'trusted.json'), JSON.stringify(show({ trusted: true, sha256: 'cd'.repeat(32) })));
+        mock.buttons.push('Trust');
+        await commands.trustFolderConfig();
+        assert.equal(argv()[2], `-P -m msp_server.cli --workspace ${folder} trust --revoke`);
+        assert.match(mock.shown[1].message, /changed while you were deciding; nothing was trusted/);
+        assert.equal(server.trustNotified, 0);
+    });
+
+    it('shows the CLI’s error, and "not available" for an msp without trust', async () => {
+        writeFileSync(join(dir, 'python'), '#!/bin/sh\necho "msp: trust: the config is not valid JSON" >&2\nexit 3\n');
+        await commands.trustFolderConfig();
+        assert.equal(mock.shown[0].kind, 'error');
+        assert.match(mock.shown[0].message, /could not read the trust of cloned: trust: the config is not valid JSON/);
+        writeFileSync(join(dir, 'python'), "#!/bin/sh\necho \"msp: error: argument command: invalid choice: 'trust'\" >&2\nexit 2\n");
+        await commands.trustFolderConfig();
+        assert.match(mock.shown[1].message, /not available in this server version/);
     });
 });

@@ -22,6 +22,7 @@ import {
 
 import { buildArgs } from '../src/args';
 import { CATEGORY, COMMANDS, HIDDEN_FROM_PALETTE } from '../src/commandIds';
+import { childEnv } from '../src/interpreter';
 import { settingsForServer } from '../src/settings';
 import * as wire from '../src/wire';
 
@@ -38,6 +39,7 @@ const spec = JSON.parse(readFileSync(WIRE_JSON, 'utf8')) as {
     payloadsGenerated: { keys: string[]; payloadKeys: string[]; failureKeys: string[] };
     clientCommands: Record<string, { id: string; args: string[] }>;
     syncStatus: { keys: string[] };
+    trustChanged: { params: Record<string, string> };
     results: Record<string, string[]>;
     errorData: { key: string; codes: Record<string, number> };
     settings: { section: string; captureKeys: string[] };
@@ -78,6 +80,8 @@ describe('wire.json and the extension’s constants agree', () => {
         assert.deepEqual([...wire.FAILURE_KEYS], spec.payloadsGenerated.failureKeys);
         assert.deepEqual([...wire.SYNC_STATUS_KEYS], spec.syncStatus.keys);
         assert.deepEqual([...wire.FLUSH_REPORT_KEYS], spec.results.flushReport);
+        const trustChanged: wire.TrustChanged = { workspaceTrusted: true };
+        assert.deepEqual(Object.keys(trustChanged), Object.keys(spec.trustChanged.params));
     });
 
     it('client commands the server’s code actions call', () => {
@@ -231,18 +235,21 @@ describe('the real msp-server speaks the contract', { timeout: 120_000, skip: sk
         }
         folder = mkdtempSync(path.join(tmpdir(), 'msp-contract-'));
         folderUri = pathToFileURL(folder).toString();
-        // One integration in generate mode, so that events make payloads.
+        // One integration in generate mode, so that events make payloads. A vault path is a
+        // place files are written: it counts from the user config (a folder's needs `msp trust`).
         mkdirSync(path.join(folder, '.msp'));
         const vault = path.join(folder, 'vault');
         mkdirSync(vault);
+        const userDir = mkdtempSync(path.join(tmpdir(), 'msp-user-'));
+        const userConfig = path.join(userDir, 'config.json');
         writeFileSync(
-            path.join(folder, '.msp', 'config.json'),
+            userConfig,
             JSON.stringify({ integrations: { obsidian: { enabled: true, config: { vaultPath: vault } } } }),
         );
-        const userConfig = path.join(mkdtempSync(path.join(tmpdir(), 'msp-user-')), 'config.json');
-        proc = spawn(python, ['-m', 'msp_server'], {
-            cwd: folder,
-            env: { ...process.env, MSP_CONFIG_PATH: userConfig, MSP_LOG_LEVEL: 'INFO' },
+        // As the extension starts it (interpreter.ts, server.ts): `-P`, outside the folder.
+        proc = spawn(python, ['-P', '-m', 'msp_server'], {
+            cwd: userDir,
+            env: { ...childEnv(), MSP_CONFIG_PATH: userConfig, MSP_LOG_LEVEL: 'INFO' },
             stdio: ['pipe', 'pipe', 'pipe'],
         });
         proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -278,6 +285,8 @@ describe('the real msp-server speaks the contract', { timeout: 120_000, skip: sk
                 rootUri: folderUri,
                 workspaceFolders: [{ uri: folderUri, name: path.basename(folder) }],
                 capabilities: { workspace: { configuration: true, workspaceFolders: true } },
+                // What server.ts sends: `msp: {}` keeps the flag from being read as a setting.
+                initializationOptions: { msp: {}, workspaceTrusted: true },
             }),
             'initialize',
         )) as { capabilities: typeof capabilities };
@@ -399,5 +408,13 @@ describe('the real msp-server speaks the contract', { timeout: 120_000, skip: sk
         assert.equal(await codeOf('startSession', {}), spec.errorData.codes.sessionAlreadyActive);
         await run('endSession', { summary: 'done' });
         assert.equal(await codeOf('update', { text: 'after the end' }), spec.errorData.codes.noActiveSession);
+    });
+
+    it('takes msp/trustChanged (the client’s notification) and keeps serving', async () => {
+        const params: wire.TrustChanged = { workspaceTrusted: true };
+        await conn.sendNotification(spec.notifications.trustChanged, params);
+        const status = await run<wire.StatusResult>('status');
+        assert.equal(status.state, 'idle');
+        assert.deepEqual(shownErrors, [], `the server rejected msp/trustChanged:\n${stderr}`);
     });
 });

@@ -6,7 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
 
-import { checkLaunch, cliCommand, installCommand, resolveServerLaunch, ResolveDeps, which } from '../src/interpreter';
+import {
+    checkLaunch,
+    childEnv,
+    cliCommand,
+    installCommand,
+    launchDirectory,
+    parsePythonVersion,
+    resolveServerLaunch,
+    ResolveDeps,
+    which,
+} from '../src/interpreter';
 import { pythonFromExtension } from '../src/pythonExtension';
 
 function deps(over: Partial<ResolveDeps> = {}): ResolveDeps {
@@ -19,7 +29,7 @@ function deps(over: Partial<ResolveDeps> = {}): ResolveDeps {
 }
 
 describe('finding the server: setting, then the Python extension, then PATH', () => {
-    it('takes msp.server.command first, as given', async () => {
+    it('takes msp.server.command first; a `<python> -m msp_server` one gets -P (safe path)', async () => {
         const r = await resolveServerLaunch(
             deps({
                 setting: ['/opt/venv/bin/python', '-m', 'msp_server'],
@@ -29,7 +39,7 @@ describe('finding the server: setting, then the Python extension, then PATH', ()
         );
         assert.deepEqual(r, {
             ok: true,
-            launch: { command: '/opt/venv/bin/python', args: ['-m', 'msp_server'], source: 'setting', python: '/opt/venv/bin/python' },
+            launch: { command: '/opt/venv/bin/python', args: ['-P', '-m', 'msp_server'], source: 'setting', python: '/opt/venv/bin/python' },
         });
     });
 
@@ -50,7 +60,7 @@ describe('finding the server: setting, then the Python extension, then PATH', ()
             deps({ pythonFromExtension: async () => '/ext/python', which: async (n) => `/usr/bin/${n}` }),
         );
         assert.ok(r.ok);
-        assert.deepEqual(r.launch, { command: '/ext/python', args: ['-m', 'msp_server'], source: 'python-extension', python: '/ext/python' });
+        assert.deepEqual(r.launch, { command: '/ext/python', args: ['-P', '-m', 'msp_server'], source: 'python-extension', python: '/ext/python' });
     });
 
     it('falls back to python3, then python, on PATH', async () => {
@@ -136,15 +146,44 @@ describe('checking the launch before starting', () => {
         });
     });
 
-    it('passes a Python that imports msp_server, checked in the server’s working directory', async () => {
+    it('passes a Python 3.11+ that imports msp_server with -P, in the server’s working directory', async () => {
         const ran: (string | undefined)[][] = [];
         const check = await checkLaunch(
-            { command: '/py', args: ['-m', 'msp_server'], source: 'path', python: '/py', cwd: '/work/app' },
-            async (cmd, args, cwd) => (ran.push([cmd, ...args, cwd]), { code: 0, stderr: '' }),
+            { command: '/py', args: ['-P', '-m', 'msp_server'], source: 'path', python: '/py', cwd: '/srv/msp-storage' },
+            async (cmd, args, cwd) => (ran.push([cmd, ...args, cwd]), { code: 0, stderr: '', stdout: '3.12\n' }),
             async (n) => n,
         );
         assert.deepEqual(check, { ok: true });
-        assert.deepEqual(ran, [['/py', '-c', 'import msp_server', '/work/app']]);
+        assert.deepEqual(ran, [
+            ['/py', '-I', '-c', 'import sys; print("%d.%d" % sys.version_info[:2])', '/srv/msp-storage'],
+            ['/py', '-P', '-c', 'import msp_server', '/srv/msp-storage'],
+        ]);
+    });
+
+    it('says MSP needs Python 3.11+ for an older interpreter (it has no -P), without importing', async () => {
+        const ran: string[][] = [];
+        const check = await checkLaunch(
+            { command: '/py310', args: ['-P', '-m', 'msp_server'], source: 'path', python: '/py310', cwd: '/srv' },
+            async (_cmd, args) => (ran.push(args), { code: 0, stderr: '', stdout: '3.10\n' }),
+            async (n) => n,
+        );
+        assert.deepEqual(check, {
+            ok: false,
+            reason: 'MSP needs Python 3.11 or newer; /py310 is Python 3.10',
+            install: 'python3 -m pip install msp-server',
+        });
+        assert.equal(ran.length, 1, 'only the version probe ran');
+    });
+
+    it('a real probe: the version of this machine’s python3, run isolated', async () => {
+        const python = await which('python3');
+        if (!python) {
+            return;
+        }
+        const check = await checkLaunch({ command: python, args: ['-P', '-m', 'json.tool'], source: 'path', python, cwd: tmpdir() });
+        // json.tool is no msp_server: either "not installed" or "needs 3.11" proves both probes ran.
+        assert.equal(check.ok, false);
+        assert.match(!check.ok ? check.reason : '', /msp_server is not installed|cannot import|needs Python 3\.11/);
     });
 
     it('quotes an interpreter path with spaces in the install command', () => {
@@ -165,12 +204,34 @@ describe('which', () => {
 });
 
 describe('the msp CLI of a server launch (for Set Credential)', () => {
-    it('is `<python> -m msp_server.cli`, the msp beside msp-server, or msp on PATH', () => {
-        assert.deepEqual(cliCommand({ command: '/v/bin/python', args: ['-m', 'msp_server'], source: 'setting', python: '/v/bin/python' }), {
+    it('is `<python> -P -m msp_server.cli`, the msp beside msp-server, or msp on PATH', () => {
+        assert.deepEqual(cliCommand({ command: '/v/bin/python', args: ['-P', '-m', 'msp_server'], source: 'setting', python: '/v/bin/python' }), {
             command: '/v/bin/python',
-            args: ['-m', 'msp_server.cli'],
+            args: ['-P', '-m', 'msp_server.cli'],
         });
         assert.deepEqual(cliCommand({ command: '/v/bin/msp-server', args: [], source: 'setting' }), { command: '/v/bin/msp', args: [] });
         assert.deepEqual(cliCommand(undefined), { command: 'msp', args: [] });
+    });
+});
+
+describe('launch isolation: where and how MSP’s Python processes run', () => {
+    it('runs outside every workspace folder: storage, else the temp dir, else home', () => {
+        const candidates = ['/home/u/.config/Code/User/globalStorage/msp.msp-vscode', '/tmp', '/home/u'];
+        assert.equal(launchDirectory(candidates, ['/home/u/src/app']), candidates[0]);
+        // The home directory opened as a folder rules out everything inside it.
+        assert.equal(launchDirectory(candidates, ['/home/u']), '/tmp');
+        assert.equal(launchDirectory([undefined, '/tmp', '/home/u'], ['/tmp', '/srv']), '/home/u');
+        assert.equal(launchDirectory(['/a', '/b'], ['/']), undefined);
+        assert.equal(launchDirectory(['/work/app-data'], ['/work/app']), '/work/app-data', 'a sibling with a common prefix is outside');
+    });
+
+    it('sets PYTHONSAFEPATH=1 for every child, keeping the rest of the environment', () => {
+        assert.deepEqual(childEnv({ PATH: '/bin', PYTHONSAFEPATH: '' }), { PATH: '/bin', PYTHONSAFEPATH: '1' });
+    });
+
+    it('reads the version probe', () => {
+        assert.deepEqual(parsePythonVersion('3.11\n'), [3, 11]);
+        assert.equal(parsePythonVersion('Python 3.11'), undefined);
+        assert.equal(parsePythonVersion(undefined), undefined);
     });
 });

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { explicitlySet, settingsForServer } from '../src/settings';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { explicitlySet, RESTRICTED_SETTINGS, settingsForServer, userSettingsOnly } from '../src/settings';
 
 const contributed = [
     'server.command',
@@ -47,5 +50,42 @@ describe('the msp section the server gets', () => {
         assert.equal(explicitlySet({ workspaceFolderValue: true }), true);
         assert.equal(explicitlySet(undefined), false);
         assert.deepEqual(settingsForServer(null, contributed, () => true), {});
+    });
+});
+
+describe('in an untrusted workspace (Restricted Mode)', () => {
+    // What a cloned folder's .vscode/settings.json may try: a delivery target, a state folder.
+    const workspaceSays = {
+        capture: { enabled: false, exclude: ['vendor/**'] },
+        integrations: { linear: { delivery: 'send', config: { endpoint: 'https://attacker.example' } }, slack: { delivery: 'send' } },
+        stateDir: '~/.ssh',
+        vaultPath: '~',
+    };
+    const user: Record<string, unknown> = { integrations: { slack: { delivery: 'send' } }, sessionTimeout: '2h' };
+
+    it('sends the user’s own values of everything but what is scanned; never the workspace’s', () => {
+        const merged = { ...workspaceSays, sessionTimeout: '2h' };
+        assert.deepEqual(userSettingsOnly(merged, (key) => user[key]), {
+            capture: { enabled: false, exclude: ['vendor/**'] },
+            integrations: { slack: { delivery: 'send' } },
+            sessionTimeout: '2h',
+        });
+    });
+
+    it('drops a key the user never set, and copies values (no shared objects)', () => {
+        const out = userSettingsOnly({ stateDir: '/x', integrations: {} }, () => undefined);
+        assert.deepEqual(out, {});
+        const mine = { slack: { delivery: 'send' } };
+        const copied = userSettingsOnly({ integrations: {} }, () => mine);
+        assert.notEqual(copied.integrations, mine);
+    });
+
+    it('package.json restricts the same settings (VS Code then ignores their workspace values too)', () => {
+        const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+            capabilities: { untrustedWorkspaces: { supported: string; restrictedConfigurations: string[] } };
+        };
+        const trust = pkg.capabilities.untrustedWorkspaces;
+        assert.equal(trust.supported, 'limited');
+        assert.deepEqual([...trust.restrictedConfigurations].sort(), RESTRICTED_SETTINGS.map((k) => `msp.${k}`).sort());
     });
 });

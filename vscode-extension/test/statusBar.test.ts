@@ -58,6 +58,20 @@ describe('the status bar follows msp/sessionChanged', () => {
         bar.dispose();
     });
 
+    it('shows Restricted Mode, and leaves it when the workspace is trusted (no restart)', () => {
+        const [folder] = mock.setFolders('/work/app');
+        mock.isTrusted = false;
+        const bar = new StatusBar(new FakeServer() as never, () => clock);
+        bar.sessionChanged({ folderUri: folder.uri.toString(), state: 'idle', session: null });
+        const item = mock.statusItems[0];
+        assert.equal(item.text, '$(circle-large-outline) MSP (restricted)');
+        assert.equal(item.accessibilityInformation?.label, 'MSP (restricted): no active session');
+        mock.isTrusted = true;
+        mock.trustEmitter.fire();
+        assert.equal(item.text, '$(circle-large-outline) MSP');
+        bar.dispose();
+    });
+
     it('re-renders the elapsed time locally when the minute turns', async () => {
         const [folder] = mock.setFolders('/work/app');
         const bar = new StatusBar(new FakeServer() as never, () => clock);

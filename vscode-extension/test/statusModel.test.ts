@@ -170,3 +170,33 @@ describe('msp/syncStatus parsing', () => {
         assert.match(view.tooltip, /2 payloads undeliverable/);
     });
 });
+
+describe('Restricted Mode (an untrusted workspace)', () => {
+    it('says so in the text, the label and the tooltip', () => {
+        const idle = renderStatus(running({ folderUri: 'file:///w', state: 'idle', session: null }, { restricted: true }), NOW);
+        assert.equal(idle.text, '$(circle-large-outline) MSP (restricted)');
+        assert.equal(idle.label, 'MSP (restricted): no active session');
+        assert.match(idle.tooltip, /Restricted Mode\*\*: MSP records and generates payloads but does not deliver them/);
+        assert.match(idle.tooltip, /ignores this folder's integration endpoints, modules and paths\. Trust the workspace to enable them\./);
+        const busy = renderStatus(running(active(), { restricted: true }), NOW);
+        assert.equal(busy.text, '$(pulse) MSP (restricted) 45% · 1h 12m');
+        assert.match(busy.label, /^MSP \(restricted\): active session, 45%/);
+    });
+
+    it('names the folder and the mode together in a multi-root window', () => {
+        const view = renderStatus(running(active(), { restricted: true, multiRoot: true, folderName: 'api' }), NOW);
+        assert.match(view.text, /^\$\(pulse\) MSP \(api, restricted\) 45%/);
+    });
+
+    it('a trusted workspace shows nothing of it', () => {
+        const view = renderStatus(running(active(), { restricted: false }), NOW);
+        assert.equal(view.text, '$(pulse) MSP 45% · 1h 12m');
+        assert.doesNotMatch(view.tooltip, /Restricted Mode/);
+    });
+
+    it('offers the trust command before the log', () => {
+        const actions = nextActions(running({ folderUri: 'file:///w', state: 'idle', session: null }, { restricted: true }));
+        assert.deepEqual(actions.slice(-2), ['trustFolderConfig', 'showLog']);
+        assert.ok(!nextActions(running({ folderUri: 'file:///w', state: 'idle', session: null })).includes('trustFolderConfig'));
+    });
+});

@@ -104,10 +104,13 @@ export const mock = {
     folders: [] as FakeFolder[] | undefined,
     activeEditor: undefined as unknown,
     settings: {} as Record<string, unknown>,
+    /** `inspect()` answers by full key ("msp.integrations"); unset keys fall back to `settings` as globalValue. */
+    inspected: {} as Record<string, { globalValue?: unknown; workspaceValue?: unknown; workspaceFolderValue?: unknown }>,
+    isTrusted: true,
     inputs: [] as Answer[],
     picks: [] as Answer[],
     buttons: [] as (string | undefined)[],
-    shown: [] as { kind: 'info' | 'warning' | 'error'; message: string; actions: string[] }[],
+    shown: [] as { kind: 'info' | 'warning' | 'error'; message: string; actions: string[]; modal?: boolean; detail?: string }[],
     prompts: [] as Record<string, unknown>[],
     pickTitles: [] as (string | undefined)[],
     statusMessages: [] as string[],
@@ -119,9 +122,12 @@ export const mock = {
     logLines: [] as string[],
     activeEditorEmitter: new EventEmitter<unknown>(),
     foldersEmitter: new EventEmitter<unknown>(),
+    trustEmitter: new EventEmitter<void>(),
 
     reset(): void {
         this.folders = [];
+        this.inspected = {};
+        this.isTrusted = true;
         this.activeEditor = undefined;
         this.settings = {};
         this.inputs = [];
@@ -161,7 +167,8 @@ export const mock = {
 function message(kind: 'info' | 'warning' | 'error') {
     return (text: string, ...rest: unknown[]): Promise<string | undefined> => {
         const actions = rest.filter((r): r is string => typeof r === 'string');
-        mock.shown.push({ kind, message: text, actions });
+        const options = rest.find((r): r is { modal?: boolean; detail?: string } => !!r && typeof r === 'object');
+        mock.shown.push({ kind, message: text, actions, ...(options ? { modal: options.modal, detail: options.detail } : {}) });
         const answer = mock.buttons.shift();
         return Promise.resolve(answer !== undefined && actions.includes(answer) ? answer : undefined);
     };
@@ -253,11 +260,22 @@ export const vscode = {
         },
         getWorkspaceFolder: (uri: Uri) => folderOf(uri),
         onDidChangeWorkspaceFolders: (l: Listener<unknown>) => mock.foldersEmitter.event(l),
+        onDidGrantWorkspaceTrust: (l: Listener<void>) => mock.trustEmitter.event(l),
+        get isTrusted(): boolean {
+            return mock.isTrusted;
+        },
         getConfiguration(section?: string) {
             return {
                 get<T>(key: string, fallback?: T): T | undefined {
                     const full = section ? `${section}.${key}` : key;
                     return full in mock.settings ? (mock.settings[full] as T) : fallback;
+                },
+                inspect(key: string): unknown {
+                    const full = section ? `${section}.${key}` : key;
+                    if (full in mock.inspected) {
+                        return { key: full, ...mock.inspected[full] };
+                    }
+                    return { key: full, globalValue: mock.settings[full] };
                 },
             };
         },
