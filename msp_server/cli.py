@@ -311,7 +311,8 @@ def _run(ns: argparse.Namespace) -> int:
         if name == "integrations":
             reports = ws.validate_integrations()
             if ns.json:
-                _emit(json.dumps({"integrations": reports}, indent=2))
+                ignored = {"ignoredUntilTrusted": ws.trust.ignored} if ws.trust.ignored else {}
+                _emit(json.dumps({"integrations": reports, **ignored}, indent=2))
             else:
                 _emit(
                     "\n".join(_integration_line(r) for r in reports)
