@@ -94,15 +94,15 @@ def create_new_file(path: Path, data: bytes, mode: int = 0o600) -> bool:
 
 
 def touch_private_file(path: Path, mode: int = 0o600) -> os.stat_result:
-    """Open (creating with `mode` if missing) the regular file at `path` without following a
-    link, and return its fstat: the file SQLite then opens by name is this one, not a target."""
-    refuse_symlink(path)
-    fd = _open_nofollow(path, os.O_RDONLY | os.O_CREAT, mode)
-    try:
-        info = os.fstat(fd)
-    finally:
-        os.close(fd)
-    if not stat.S_ISREG(info.st_mode):
+    """The lstat of the regular file at `path`, created empty with `mode` if missing; never a
+    link. An existing file is not opened: closing any descriptor of a SQLite file drops the
+    POSIX locks that this process's other connections hold on it (and so corrupts it)."""
+    info = refuse_symlink(path)
+    if info is None:
+        with contextlib.suppress(FileExistsError):  # another process may create it first
+            os.close(_open_nofollow(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
+        info = refuse_symlink(path)
+    if info is None or not stat.S_ISREG(info.st_mode):
         raise IsADirectoryError(21, "not a regular file", str(path))
     return info
 
