@@ -339,3 +339,12 @@ def test_work_grows_linearly_with_the_input(redactor: Redactor, make: Callable[[
     caches), a quadratic one 64x. A ratio, not a wall-clock bound: a slow machine passes."""
     small, large = make(12_500), make(100_000)
     assert _cost(redactor, large) / _cost(redactor, small) < 32
+
+
+def test_a_character_whose_lower_case_is_longer_does_not_shift_the_value(
+    redactor: Redactor,
+) -> None:
+    """`İ`.lower() is two characters: the key search must still point at the right value."""
+    assert redactor.redact("İİ İstanbul DB_PASSWORD=Hunter2x9 ok").text == (
+        "İİ İstanbul DB_PASSWORD=[REDACTED:secret] ok"
+    )
