@@ -107,7 +107,7 @@ def test_no_keyring_at_all_exits_3_naming_the_fix(workspace: Path, tmp_path: Pat
     result = run_cli(
         workspace, "credentials", "set", "linear-api-key", env=_no_bus_env(tmp_path), stdin=SECRET
     )
-    assert time.monotonic() - started < 5  # a clear error, not a hang (about 0.3 s here)
+    assert time.monotonic() - started < 20  # a clear error, not a hang (0.3 s here)
     assert result.returncode == 3, result.stderr
     assert "gnome-keyring" in result.stderr and "LINEAR_API_KEY" in result.stderr
     assert SECRET not in result.stdout + result.stderr
@@ -123,7 +123,7 @@ def test_locked_keyring_exits_3_naming_the_fix(workspace: Path, keyring_env: Key
     result = run_cli(
         workspace, "credentials", "set", "neo4j-password", env=keyring_env.child_env(), stdin="b2"
     )
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # a hang guard, not a speed test
     assert result.returncode == 3, result.stderr
     assert "locked" in result.stderr and "unlock" in result.stderr
     assert "NEO4J_PASSWORD" in result.stderr

@@ -59,8 +59,10 @@ def configure(folder: Path, sink: HttpSink, **delivery: Any) -> None:
         "delivery": {
             "baseDelay": 0.02,
             "maxDelay": 0.1,
-            "timeout": 0.5,
-            "lease": 1.5,
+            # Generous for a loaded machine: no request nears the timeout, no lease ends while
+            # its process is alive (the kill test reads `inFlight` after starting a process).
+            "timeout": 2,
+            "lease": 5,
             "targets": {
                 "slack": {"ratePerSecond": 1000, "burst": 1000},
                 "linear": {"ratePerSecond": 1000, "burst": 1000},

@@ -169,7 +169,7 @@ def test_a_request_with_malformed_params_gets_an_error_reply(tmp_path: Path) -> 
     client = start_server(tmp_path, folder)
     try:
         with pytest.raises(RpcError) as refused:
-            client.request("workspace/executeCommand", "not an object", timeout=5)
+            client.request("workspace/executeCommand", "not an object", timeout=30)
         assert refused.value.code == -32602
     finally:
         client.shutdown()
