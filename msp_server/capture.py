@@ -16,6 +16,11 @@ A file without a baseline gets one from the best evidence of what it held before
 The work is split so that nothing slow holds the store or the event loop: `scan_batch` reads,
 filters and parses files (any thread, no store access), `apply_batch` writes the result in one
 transaction (the folder's store thread). No pygls import here: the CLI could use it too.
+
+Bounded per file, since the folder may be anyone's: regular files only (a FIFO would block the
+read forever), at most `MAX_FILE_BYTES`, and the parser's own bounds (nesting, definitions,
+time: see symbols.py); a file beyond them, or one that exhausts the worker's memory cap, is
+skipped with the reason in the batch report.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import logging
 import os
 import re
 import sqlite3
+import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -38,12 +44,13 @@ from pydantic import ValidationError
 from msp_server.config import CaptureConfig
 from msp_server.core.commands import EntityArgs
 from msp_server.core.timeutil import parse_iso
-from msp_server.symbols import Symbol, extract_symbols, language_for_path
+from msp_server.symbols import Symbol, TooComplex, language_for_path, scan_symbols
 from msp_server.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
-MAX_FILE_BYTES = 2 * 1024 * 1024  # larger files are generated or data, not hand-written code
+MAX_FILE_BYTES = 1024 * 1024  # larger files are generated or data, not hand-written code
+TOO_LARGE = f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB (generated or data, not parsed)"
 GIT_TIMEOUT_SECONDS = 20
 CLOCK_SLACK_SECONDS = 0.1
 
@@ -251,27 +258,51 @@ def scan_batch(
 
     for rel, (path, mode) in sorted(candidates.items()):
         source = _read(path)
-        if source is None:
-            if mode == "open":  # a new buffer not yet on disk: everything in it will be new
+        if isinstance(source, str):
+            if source == _MISSING and mode == "open":  # a new buffer not yet on disk: all new
                 result.files.append(ScannedFile(rel, mode, [], set(), "open-missing"))
             else:
-                result.skipped[rel] = "unreadable, missing or too large"
+                result.skipped[rel] = source
             continue
-        result.files.append(ScannedFile(rel, mode, extract_symbols(rel, source)))
+        symbols = _symbols(rel, source, result)
+        if symbols is not None:
+            result.files.append(ScannedFile(rel, mode, symbols))
 
     unknown = [f for f in result.files if f.rel not in has_baseline and f.fallback is None]
     heads = git_head_sources(folder, [f.rel for f in unknown])
     start = parse_iso(session_start).timestamp() if session_start else None
     for scanned in unknown:
         tracked = scanned.rel in heads
-        if tracked and scanned.mode == "save":
-            symbols = extract_symbols(scanned.rel, heads[scanned.rel])
-            scanned.fallback, scanned.fallback_source = _keys(symbols), "git-head"
+        head_symbols = _head_symbols(scanned.rel, heads.get(scanned.rel))
+        if tracked and scanned.mode == "save" and head_symbols is not None:
+            scanned.fallback, scanned.fallback_source = _keys(head_symbols), "git-head"
         elif not tracked and start is not None and _born_after(folder / scanned.rel, start):
             scanned.fallback, scanned.fallback_source = set(), "created-in-session"
         else:
             scanned.fallback, scanned.fallback_source = _keys(scanned.symbols), scanned.mode
     return result
+
+
+def _symbols(rel: str, source: bytes, result: ScanResult) -> list[Symbol] | None:
+    """The file's symbols, or None (and the reason in `result.skipped`) beyond the bounds."""
+    try:
+        return scan_symbols(rel, source)
+    except TooComplex as exc:
+        result.skipped[rel] = str(exc)
+    except MemoryError:  # the worker's address-space cap: this file, not the worker, gives up
+        result.skipped[rel] = "parsing it exceeded the worker's memory limit"
+    return None
+
+
+def _head_symbols(rel: str, source: bytes | None) -> list[Symbol] | None:
+    """Symbols of the HEAD version; None when there is none or it is beyond the bounds (then
+    the file as it is now is the baseline: nothing is recorded on that first save)."""
+    if source is None or len(source) > MAX_FILE_BYTES:
+        return None
+    try:
+        return scan_symbols(rel, source)
+    except (TooComplex, MemoryError):
+        return None
 
 
 def _born_after(path: Path, moment: float) -> bool:
@@ -281,13 +312,27 @@ def _born_after(path: Path, moment: float) -> bool:
     return born is not None and born >= moment - CLOCK_SLACK_SECONDS
 
 
-def _read(path: Path) -> bytes | None:
+_MISSING = "unreadable or missing"
+
+
+def _read(path: Path) -> bytes | str:
+    """The file's bytes, or why not: only a regular file, opened without blocking, and at most
+    MAX_FILE_BYTES are read (a FIFO or a device named `x.js` must not stall the worker)."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return None
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
-        return None
+        return _MISSING
+    with os.fdopen(fd, "rb") as file:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return "not a regular file"
+            if info.st_size > MAX_FILE_BYTES:
+                return TOO_LARGE
+            data = file.read(MAX_FILE_BYTES + 1)
+        except OSError:
+            return _MISSING
+    return TOO_LARGE if len(data) > MAX_FILE_BYTES else data
 
 
 def _keys(symbols: Iterable[Symbol]) -> set[SymbolKey]:

@@ -7,6 +7,11 @@ so a session that only touches Go never pays for loading the C++ grammar.
 What counts as a definition in each language lives in the ``_RULES`` tables below rather than in
 code: adding a node type is a one-line change, and the single walk in ``_tree_sitter_symbols``
 stays the same for every language.
+
+Files come from any cloned folder, so the work per file is bounded: definitions nested deeper
+than ``MAX_NESTING`` are not reported (their qualified names alone grew quadratically), a file
+with more than ``MAX_DEFINITIONS`` definitions or taking longer than ``PARSE_SECONDS`` is refused
+with ``TooComplex``, and Python's ``ast`` running out of memory or stack refuses the file too.
 """
 
 from __future__ import annotations
@@ -16,15 +21,26 @@ import importlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from tree_sitter import Language, Node, Parser, Query, QueryCursor
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
-__all__ = ["Symbol", "extract_symbols", "language_for_path"]
+__all__ = ["Symbol", "TooComplex", "extract_symbols", "language_for_path", "scan_symbols"]
 
 _log = logging.getLogger(__name__)
+
+MAX_NESTING: Final = 200  # definitions inside this many enclosing definitions are not reported
+MAX_DEFINITIONS: Final = 50_000  # definition nodes in one file; more is generated code
+PARSE_SECONDS: Final = 5.0  # per file, parse and walk together
+_READ_CHUNK: Final = 64 * 1024
+_CHECK_EVERY: Final = 1024  # walk steps between two looks at the clock
+
+
+class TooComplex(Exception):
+    """A file beyond the per-file bounds; the message says which bound, for the skip report."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +89,47 @@ def extract_symbols(path: str, source: bytes) -> list[Symbol]:
     """Return the definitions in ``source``, sorted by line.
 
     Never raises on broken source: editors hand us half-typed files all the time, and one bad
-    file must not take down the worker thread that indexes the rest.
+    file must not take down the worker thread that indexes the rest. A file beyond the bounds
+    gives no symbols (``scan_symbols`` says why).
     """
+    try:
+        return scan_symbols(path, source)
+    except TooComplex as exc:
+        _log.info("no symbols from %s: %s", path, exc)
+        return []
+
+
+def scan_symbols(path: str, source: bytes, seconds: float = PARSE_SECONDS) -> list[Symbol]:
+    """``extract_symbols``, but a file beyond the bounds raises ``TooComplex``."""
     language = language_for_path(path)
     if language is None:
         return []
+    deadline = time.monotonic() + seconds
     if language == "python":
-        symbols = _python_symbols(source)
+        symbols = _python_symbols(source, deadline)
     else:
-        symbols = _tree_sitter_symbols(language, source)
+        symbols = _tree_sitter_symbols(language, source, deadline)
     symbols.sort(key=lambda s: s.line)  # stable: same-line symbols keep document order
     return symbols
+
+
+class _Budget:
+    """Counts walk steps and looks at the clock every ``_CHECK_EVERY`` of them."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.steps = 0
+
+    def step(self) -> None:
+        self.steps += 1
+        if self.steps > MAX_DEFINITIONS:
+            raise TooComplex(f"more than {MAX_DEFINITIONS:,} definitions")
+        if self.steps % _CHECK_EVERY == 0:
+            self.check_time()
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise TooComplex(f"took longer than {PARSE_SECONDS:g} s to parse")
 
 
 # --- scopes -----------------------------------------------------------------------------------
@@ -114,12 +160,18 @@ _PY_RULES: Final[Mapping[type[ast.AST], tuple[str, _Role, str | None]]] = {
 _PY_BLOCKS: Final = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
-def _python_symbols(source: bytes) -> list[Symbol]:
+def _python_symbols(source: bytes, deadline: float) -> list[Symbol]:
     """Walk statements iteratively; deep nesting must not hit the recursion limit."""
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    except (SyntaxError, ValueError):
         return []  # unlike tree-sitter, ast cannot recover from a syntax error
+    except (RecursionError, MemoryError) as exc:
+        raise TooComplex(
+            f"too deeply nested or too large to parse ({type(exc).__name__})"
+        ) from None
+    budget = _Budget(deadline)
+    budget.check_time()
     symbols: list[Symbol] = []
     pending: list[tuple[ast.AST, tuple[str, ...], _Role]] = [(tree, (), _FILE)]
     while pending:
@@ -127,7 +179,8 @@ def _python_symbols(source: bytes) -> list[Symbol]:
         children: list[tuple[ast.AST, tuple[str, ...], _Role]] = []
         for child in ast.iter_child_nodes(node):
             rule = _PY_RULES.get(type(child))
-            if rule is not None:
+            if rule is not None and len(path) < MAX_NESTING:
+                budget.step()
                 kind, scope, in_container = rule
                 name: str = getattr(child, "name", "")
                 if in_container is not None and role == _CONTAINER:
@@ -425,7 +478,24 @@ class _Scope:
     role: _Role
 
 
-def _tree_sitter_symbols(language: str, source: bytes) -> list[Symbol]:
+def _parse(grammar: _Grammar, source: bytes, budget: _Budget) -> Tree:
+    """Parse through a read callback: only then does tree-sitter call the progress callback
+    that cancels a parse past the deadline."""
+
+    def read(offset: int, _point: object) -> bytes:
+        return source[offset : offset + _READ_CHUNK]
+
+    def past_deadline(*_state: object) -> bool:
+        return time.monotonic() > budget.deadline
+
+    try:
+        return Parser(grammar.language).parse(read, progress_callback=past_deadline)
+    except ValueError:  # "Parsing failed": cancelled by the callback
+        budget.check_time()
+        raise TooComplex("the parser gave up") from None
+
+
+def _tree_sitter_symbols(language: str, source: bytes, deadline: float) -> list[Symbol]:
     """Match every definition node, then recover nesting from byte ranges in document order.
 
     Definitions nest properly, so a stack of open scopes popped by end byte gives each node its
@@ -434,14 +504,21 @@ def _tree_sitter_symbols(language: str, source: bytes) -> list[Symbol]:
     grammar = _grammar(language)
     if grammar is None:
         return []
-    tree = Parser(grammar.language).parse(source)  # a Parser per call: they are not thread-safe
+    budget = _Budget(deadline)
+    tree = _parse(grammar, source, budget)  # a Parser per call: they are not thread-safe
     found = QueryCursor(grammar.query).captures(tree.root_node).get("def", [])
+    budget.check_time()
+    if len(found) > MAX_DEFINITIONS:
+        raise TooComplex(f"more than {MAX_DEFINITIONS:,} definitions")
     found.sort(key=lambda n: (n.start_byte, -n.end_byte))  # outer before inner on equal starts
     symbols: list[Symbol] = []
     scopes: list[_Scope] = []
     for node in found:
+        budget.step()
         while scopes and scopes[-1].end_byte <= node.start_byte:
             scopes.pop()
+        if len(scopes) >= MAX_NESTING:
+            continue  # its name would repeat every enclosing one: quadratic in the depth
         path, role = (scopes[-1].path, scopes[-1].role) if scopes else ((), _FILE)
         rule = grammar.rules[node.type]
         if rule.only_in is not None and role not in rule.only_in:

@@ -17,6 +17,7 @@ from lsprotocol import types
 
 from msp_server.lsp import wire
 from msp_server.lsp.app import Folder, MspLanguageServer, uri_to_path
+from msp_server.parsepool import WorkerLost
 
 if TYPE_CHECKING:
     from msp_server import capture
@@ -90,17 +91,19 @@ async def process_batch(
     ws = folder.ws
     if ws is None:
         return
-    loop = asyncio.get_running_loop()
-    result = await loop.run_in_executor(
-        ls.parse_pool,
-        capture.scan_batch,
-        folder.path,
-        ws.state_dir,
-        batch,
-        settings,
-        state.has_baseline,
-        state.session_start,
-    )
+    try:
+        result = await ls.parse_pool.run(
+            capture.scan_batch,
+            folder.path,
+            ws.state_dir,
+            batch,
+            settings,
+            state.has_baseline,
+            state.session_start,
+        )
+    except WorkerLost as exc:  # the next batch gets a fresh worker; these files wait for a save
+        log.warning("capture: %s: %d file(s) not scanned: %s", folder.name, len(batch), exc)
+        return
     recorded = await ls.act(folder, lambda ws: capture.apply_batch(ws, result.files))
     skipped = "; ".join(f"{path}: {why}" for path, why in sorted(result.skipped.items())[:20])
     log.info(
