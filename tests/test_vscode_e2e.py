@@ -155,22 +155,28 @@ class CodeServer:
     env: dict[str, str]
 
 
-@pytest.fixture
-def code_server(tmp_path: Path) -> Iterator[CodeServer]:
+def require_e2e_tools() -> None:
+    """Skip (or fail under MSP_REQUIRE_E2E=1) without the tools; package the .vsix if stale."""
     _require(sys.platform.startswith("linux"), "the e2e tools are Linux builds")
     missing = _missing_tools()
     _require(not missing, f"missing e2e tools: {', '.join(missing)}")
     _ensure_vsix()
 
-    workspace = tmp_path / "ws"
-    workspace.mkdir()
-    (workspace / "README.md").write_text("# reset demo\n")
-    git = ["git", "-c", "user.name=MSP Test", "-c", "user.email=msp@example.invalid"]
-    subprocess.run([*git, "init", "-q"], cwd=workspace, check=True)
-    subprocess.run([*git, "add", "README.md"], cwd=workspace, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "init"], cwd=workspace, check=True)
-    (workspace / "models.py").write_text("")  # untracked, empty: the class typed later is new
 
+@contextlib.contextmanager
+def running_code_server(
+    tmp_path: Path,
+    workspace: Path,
+    *,
+    workspace_trust: bool = False,
+    settings: dict[str, object] | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[CodeServer]:
+    """code-server with the packaged extension, serving `workspace`, in its own process group.
+
+    workspace_trust=False starts it with --disable-workspace-trust (every folder trusted);
+    True keeps VS Code's Workspace Trust, so an unknown folder opens in Restricted Mode.
+    """
     data_dir, ext_dir, home = tmp_path / "data", tmp_path / "extensions", tmp_path / "home"
     (data_dir / "User").mkdir(parents=True)
     (data_dir / "Machine").mkdir()
@@ -178,18 +184,19 @@ def code_server(tmp_path: Path) -> Iterator[CodeServer]:
     # msp.server.command is machine-overridable: in code-server (a remote window) its place is
     # the remote's Machine settings; the user settings carry it too, as on a desktop.
     server_command = {"msp.server.command": [sys.executable, "-m", "msp_server"]}
-    settings = {**USER_SETTINGS, **server_command}
-    (data_dir / "User" / "settings.json").write_text(json.dumps(settings, indent=2))
+    user_settings = {**USER_SETTINGS, **server_command, **(settings or {})}
+    (data_dir / "User" / "settings.json").write_text(json.dumps(user_settings, indent=2))
     (data_dir / "Machine" / "settings.json").write_text(json.dumps(server_command, indent=2))
     config = tmp_path / "code-server.yaml"
     config.write_text("auth: none\n")
 
-    env = {
+    child_env = {
         **os.environ,
         "PATH": f"{NODE24_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "HOME": str(home),
+        **(env or {}),
     }
-    env.pop("VSCODE_IPC_HOOK_CLI", None)
+    child_env.pop("VSCODE_IPC_HOOK_CLI", None)
     common = [
         "--user-data-dir",
         str(data_dir),
@@ -200,7 +207,7 @@ def code_server(tmp_path: Path) -> Iterator[CodeServer]:
     ]
     installed = subprocess.run(
         [str(CODE_SERVER), *common, "--install-extension", str(VSIX)],
-        env=env,
+        env=child_env,
         capture_output=True,
         text=True,
         timeout=120,
@@ -212,6 +219,7 @@ def code_server(tmp_path: Path) -> Iterator[CodeServer]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / "code-server.log"
     port = _free_port()
+    trust = [] if workspace_trust else ["--disable-workspace-trust"]
     with log.open("wb") as log_file:
         proc = subprocess.Popen(
             [
@@ -222,11 +230,11 @@ def code_server(tmp_path: Path) -> Iterator[CodeServer]:
                 "none",
                 "--disable-telemetry",
                 "--disable-update-check",
-                "--disable-workspace-trust",
+                *trust,
                 *common,
                 str(workspace),
             ],
-            env=env,
+            env=child_env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -235,20 +243,23 @@ def code_server(tmp_path: Path) -> Iterator[CodeServer]:
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_healthy(url, proc, log, 60)
-        yield CodeServer(url, workspace, data_dir, env)
+        yield CodeServer(url, workspace, data_dir, child_env)
     finally:
         _stop_group(proc)
         _keep_logs(data_dir)
 
 
-def test_a_whole_session_from_the_palette(code_server: CodeServer) -> None:
+def run_driver(server: CodeServer, scenario: str, extra_env: dict[str, str] | None = None) -> str:
+    """Run e2e/drive.mjs on this code-server; its stdout (step timings) on success."""
     env = {
-        **code_server.env,
-        "MSP_E2E_URL": code_server.url,
-        "MSP_E2E_WORKSPACE": str(code_server.workspace),
+        **server.env,
+        "MSP_E2E_URL": server.url,
+        "MSP_E2E_WORKSPACE": str(server.workspace),
         "MSP_E2E_ARTIFACTS": str(ARTIFACTS),
+        "MSP_E2E_SCENARIO": scenario,
         "CHROMIUM": str(CHROMIUM),
         "MSP_E2E_CLI": json.dumps(_msp_command()),
+        **(extra_env or {}),
     }
     started = time.monotonic()
     try:
@@ -269,6 +280,26 @@ def test_a_whole_session_from_the_palette(code_server: CodeServer) -> None:
         f"{drive.stdout}\n{drive.stderr}"
     )
     assert "E2E OK" in drive.stdout
+    return drive.stdout
+
+
+@pytest.fixture
+def code_server(tmp_path: Path) -> Iterator[CodeServer]:
+    require_e2e_tools()
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "README.md").write_text("# reset demo\n")
+    git = ["git", "-c", "user.name=MSP Test", "-c", "user.email=msp@example.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=workspace, check=True)
+    subprocess.run([*git, "add", "README.md"], cwd=workspace, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "init"], cwd=workspace, check=True)
+    (workspace / "models.py").write_text("")  # untracked, empty: the class typed later is new
+    with running_code_server(tmp_path, workspace) as server:
+        yield server
+
+
+def test_a_whole_session_from_the_palette(code_server: CodeServer) -> None:
+    run_driver(code_server, "session")
     assert (ARTIFACTS / "statusbar-active.png").stat().st_size > 0
 
     # The terminal sees what the editor did: one store, .msp/msp.db in the folder.

@@ -1,5 +1,7 @@
 // Drives the MSP extension in a running code-server with headless Chromium (playwright-core):
-// a whole session from the command palette, as a user does it. Run by tests/test_vscode_e2e.py.
+// a whole session from the command palette, as a user does it. Run by tests/test_vscode_e2e.py
+// (MSP_E2E_SCENARIO=session) and tests/test_vscode_trust_e2e.py (MSP_E2E_SCENARIO=restricted:
+// a cloned folder opened in Restricted Mode; MSP_E2E_GRANT=1 then trusts the workspace).
 //
 // Environment: MSP_E2E_URL (code-server base URL), MSP_E2E_WORKSPACE (the folder it serves),
 // MSP_E2E_ARTIFACTS (where screenshots go), CHROMIUM (default /usr/bin/chromium),
@@ -114,7 +116,8 @@ async function pick(title, label) {
     await clickRow(label);
 }
 
-try {
+/** The palette session of test_vscode_e2e.py. */
+async function sessionScenario() {
     await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
     await page.locator(STATUS_BAR).waitFor();
     step('workbench loaded');
@@ -203,6 +206,82 @@ try {
     console.log(`status: ${await statusLabel(/^MSP: no active session/)}`);
     await page.locator(STATUS_BAR).screenshot({ path: join(artifacts, 'statusbar-ended.png') });
     step('session ended');
+}
+
+/** What a toast says (notifications are the extension's answers to server events). */
+async function toast(text) {
+    await page.locator('.notification-toast', { hasText: text }).first().waitFor();
+}
+
+/**
+ * A cloned folder in Restricted Mode: the status bar says so, a session runs from the palette
+ * and its payloads are generated (not delivered). With MSP_E2E_GRANT=1 the workspace is then
+ * trusted through VS Code's own trust editor, and the status bar leaves Restricted Mode.
+ */
+async function restrictedScenario() {
+    await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
+    await page.locator(STATUS_BAR).waitFor();
+    step('workbench loaded');
+    console.log(`status: ${await statusLabel(/^MSP \(restricted\): no active session/)}`);
+    await page.screenshot({ path: join(artifacts, 'restricted-workbench.png') });
+    await page.locator(STATUS_ITEM).hover();
+    await page.locator('.monaco-hover', { hasText: 'Restricted Mode' }).first().waitFor();
+    await page.locator(STATUS_BAR).screenshot({ path: join(artifacts, 'restricted-statusbar.png') });
+    await page.screenshot({ path: join(artifacts, 'restricted-tooltip.png') });
+    await page.mouse.move(700, 400);
+    step('restricted, idle');
+
+    await runCommand('MSP: Start Session');
+    await answer('Goal of this session', 'Review the cloned repository');
+    await answer('Progress at the start', '10');
+    console.log(`status: ${await statusLabel(/^MSP \(restricted\): active session, 10%/)}`);
+    step('session started');
+
+    await runCommand('MSP: End Session');
+    await answer('Summary of the session', 'Looked around');
+    console.log(`status: ${await statusLabel(/^MSP \(restricted\): no active session/)}`);
+    // The server answered the end with its payloads: what would be delivered is decided now.
+    await toast('generated for session ended');
+    await page.screenshot({ path: join(artifacts, 'restricted-ended.png') });
+    step('session ended, payloads generated');
+
+    if (process.env.MSP_E2E_GRANT === '1') {
+        await runCommand('Workspaces: Manage Workspace Trust');
+        const editor = page.locator('.workspace-trust-editor');
+        await editor.waitFor();
+        await page.screenshot({ path: join(artifacts, 'trust-editor.png') });
+        await editor.getByRole('button', { name: /^Trust/ }).first().click();
+        console.log(`status: ${await statusLabel(/^MSP: no active session/)}`);
+        await page.locator(STATUS_BAR).screenshot({ path: join(artifacts, 'trusted-statusbar.png') });
+        await page.screenshot({ path: join(artifacts, 'trust-granted.png') });
+        // The trust editor opens as a modal editor: close it with its own close action.
+        await page.locator('[aria-label^="Close Modal Editor"]').first().click();
+        await editor.waitFor({ state: 'hidden' });
+        step('workspace trusted');
+        // A session after the grant: the server runs unrestricted, yet the folder's config is
+        // still not trusted by `msp trust`, so its endpoint and `delivery: send` stay ignored.
+        await runCommand('Notifications: Clear All Notifications');
+        await page.locator('.notification-toast').first().waitFor({ state: 'detached' });
+        await runCommand('MSP: Start Session');
+        await answer('Goal of this session', 'After trust');
+        await answer('Progress at the start', '20');
+        console.log(`status: ${await statusLabel(/^MSP: active session, 20%/)}`);
+        await runCommand('MSP: End Session');
+        await answer('Summary of the session', 'Trusted window');
+        console.log(`status: ${await statusLabel(/^MSP: no active session/)}`);
+        await toast('generated for session ended');
+        await page.screenshot({ path: join(artifacts, 'trusted-ended.png') });
+        step('session after trust ended, payloads generated');
+    }
+}
+
+const scenario = process.env.MSP_E2E_SCENARIO ?? 'session';
+try {
+    if (scenario === 'restricted') {
+        await restrictedScenario();
+    } else {
+        await sessionScenario();
+    }
     console.log('E2E OK');
 } catch (error) {
     console.error(`E2E FAILED: ${error instanceof Error ? error.stack : String(error)}`);

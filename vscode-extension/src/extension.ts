@@ -36,7 +36,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         payloadsGenerated: (p) => void notifier?.payloadsGenerated(p),
     }, contributedSettings(context), context.globalStorageUri.scheme === 'file' ? context.globalStorageUri.fsPath : undefined);
     notifier = new Notifier({
-        canSend: () => server?.isAvailable('sendPayload') ?? false,
+        // Restricted Mode delivers nothing: no Send button that could only fail.
+        canSend: () => vscode.workspace.isTrusted && (server?.isAvailable('sendPayload') ?? false),
         sendPayloads: (folderUri, payloads) => commands!.sendPayloads(folderUri, payloads),
     });
     statusBar = new StatusBar(server);
@@ -48,8 +49,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     context.subscriptions.push(
         vscode.workspace.onDidChangeConfiguration((e) => {
             if (e.affectsConfiguration(`${SETTINGS_SECTION}.server.command`)) {
-                log.info('msp.server.command changed: restarting msp-server');
-                void server?.restart();
+                void server?.restartIfCommandChanged().then((restarted) => {
+                    if (restarted) {
+                        log.info('msp.server.command changed: msp-server restarted');
+                    }
+                });
             }
         }),
         vscode.workspace.onDidGrantWorkspaceTrust(() => void trustGranted()),
@@ -63,11 +67,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
  * otherwise the running server is told and lifts its restrictions without a restart.
  */
 async function trustGranted(): Promise<void> {
-    const folder = vscode.workspace.workspaceFolders?.[0];
-    const command = vscode.workspace.getConfiguration(SETTINGS_SECTION, folder?.uri).inspect('server.command');
-    if (command?.workspaceValue !== undefined || command?.workspaceFolderValue !== undefined) {
-        log.info('workspace trusted: its msp.server.command applies now; restarting msp-server');
-        await server?.restart();
+    if (await server?.restartIfCommandChanged()) {
+        log.info('workspace trusted: its msp.server.command applies now; msp-server restarted');
         return;
     }
     log.info('workspace trusted: leaving Restricted Mode');

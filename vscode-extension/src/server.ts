@@ -54,6 +54,8 @@ export class MspServer implements ServerApi, vscode.Disposable {
     private starting: Promise<void> | undefined;
     private stopping = false;
     private stderrTail: string[] = [];
+    /** msp.server.command as the running server was started with it (JSON). */
+    private launchedSetting: string | undefined;
 
     /**
      * @param handlers the server's notifications
@@ -118,17 +120,56 @@ export class MspServer implements ServerApi, vscode.Disposable {
         return this.starting;
     }
 
+    /** msp.server.command as it applies now: the command is code, so in Restricted Mode only
+     * the user's own setting may choose it. */
+    private commandSetting(): unknown {
+        const folder = vscode.workspace.workspaceFolders?.[0];
+        const config = vscode.workspace.getConfiguration(SETTINGS_SECTION, folder?.uri);
+        return vscode.workspace.isTrusted
+            ? config.get<unknown>('server.command')
+            : config.inspect<unknown>('server.command')?.globalValue;
+    }
+
+    /**
+     * Restart when msp.server.command now resolves differently (a settings change, or trust
+     * letting the workspace's value apply); true when it did. VS Code also reports restricted
+     * settings as changed when trust is granted: an unchanged command must not restart.
+     */
+    async restartIfCommandChanged(): Promise<boolean> {
+        const now = JSON.stringify(this.commandSetting() ?? null);
+        if (this.launchedSetting === undefined || now === this.launchedSetting) {
+            return false;
+        }
+        this.launchedSetting = now;
+        await this.restart();
+        return true;
+    }
+
+    /**
+     * The Python extension's interpreter for the folder; in Restricted Mode never one inside a
+     * workspace folder (a cloned `.venv/bin/python` is the folder's code, not the user's).
+     */
+    private async interpreterFromExtension(uri: vscode.Uri | undefined): Promise<string | undefined> {
+        const python = await pythonFromExtension(uri);
+        if (!python || vscode.workspace.isTrusted) {
+            return python;
+        }
+        const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+        if (launchDirectory([python], folders) === undefined) {
+            log.warn(`Restricted Mode: not using the interpreter ${python} (it is inside the workspace)`);
+            return undefined;
+        }
+        return python;
+    }
+
     private async doStart(): Promise<void> {
         this.setState('starting');
         const folder = vscode.workspace.workspaceFolders?.[0];
-        const config = vscode.workspace.getConfiguration(SETTINGS_SECTION, folder?.uri);
-        // The command is code: in Restricted Mode only the user's own setting may choose it.
-        const setting = vscode.workspace.isTrusted
-            ? config.get<unknown>('server.command')
-            : config.inspect<unknown>('server.command')?.globalValue;
+        const setting = this.commandSetting();
+        this.launchedSetting = JSON.stringify(setting ?? null);
         const resolution = await resolveServerLaunch({
             setting,
-            pythonFromExtension: () => pythonFromExtension(folder?.uri),
+            pythonFromExtension: () => this.interpreterFromExtension(folder?.uri),
             which: (name) => which(name),
         });
         if (!resolution.ok) {
