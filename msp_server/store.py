@@ -4,6 +4,10 @@ WAL mode lets editor windows and CLI invocations read while one writes; writers 
 SQLite's own lock (BEGIN IMMEDIATE + busy timeout), never on in-memory state. With
 synchronous=NORMAL a committed transaction survives the death of the process (kill -9); only
 an OS crash or power loss can roll back the last commits, and never corrupts the file.
+
+A state folder can arrive with a cloned repository, so it is data, never instructions: no link
+in it is followed, another program's or another user's database is refused untouched, and a
+store this user's key did not sign has its queued payloads held for review (docs/security.md).
 """
 
 from __future__ import annotations

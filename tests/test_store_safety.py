@@ -163,9 +163,16 @@ def test_state_is_private(msp: Msp, workspace: Path) -> None:
     msp.ok("update", "private work")
     state = workspace / ".msp"
     assert stat.S_IMODE(state.stat().st_mode) == 0o700
-    for path in state.iterdir():
-        if path.name.startswith("msp.db") or path.name == ".gitignore":
-            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+    store = Store(state / "msp.db")  # held open, so SQLite's -wal and -shm files exist
+    try:
+        with store.write() as conn:
+            conn.execute("UPDATE sessions SET goal = 'private'")
+        names = {"msp.db", "msp.db-wal", "msp.db-shm", ".gitignore"}
+        assert names <= {p.name for p in state.iterdir()}
+        for name in names:  # SQLite gives -wal and -shm the database's own mode
+            assert stat.S_IMODE((state / name).stat().st_mode) == 0o600, name
+    finally:
+        store.close()
     key = store_key_path()
     assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_bytes()) == 32
 
