@@ -589,9 +589,12 @@ def test_control_characters_from_a_server_are_never_stored_or_printed(
         msp, "slack", {"kind": "http", "title": "t", "url": "x"}, status="dead", last_error=nasty
     )
     assert planted
-    shown = [flushed.err, msp.ok("outbox").out, msp.ok("outbox", "--json").out]
+    plant(msp, "evil\x1b]52;c;cm0K\x07", {"kind": "http", "title": "t", "url": "x"})
+    shown = [flushed.err, msp("outbox", "flush").err, msp.ok("outbox").out]
+    shown.append(msp.ok("outbox", "--json").out)
     with msp.db() as conn:
-        stored = [e for (e,) in conn.execute("SELECT last_error FROM payloads") if e != nasty]
+        errors = [e for (e,) in conn.execute("SELECT last_error FROM payloads") if e]
+    stored = [e for e in errors if e != nasty]
     assert stored and "boom" in stored[0] and "red" in stored[0]
     for text in [*stored, *shown]:
         assert not any(ch in text for ch in "\x1b\x07\x9b\x90\x9c\u202e"), repr(text)

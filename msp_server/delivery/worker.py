@@ -36,6 +36,7 @@ from msp_server.delivery.policy import (
     TokenBucket,
     backoff_delay,
     remote_text,
+    strip_controls,
 )
 from msp_server.delivery.senders import SendContext, deliver, required_credentials
 from msp_server.store import Store
@@ -122,7 +123,8 @@ class Worker:
         name = row["integration"]
         integration = self.integrations.get(name)
         if integration is None:
-            return f"integration {name} is not enabled (its payloads wait in the outbox)"
+            label = strip_controls(str(name))[:64]  # a stored name is data: shown, never obeyed
+            return f"integration {label} is not enabled (its payloads wait in the outbox)"
         if integration.adapter is None:
             return f"integration {name} is not loaded: {integration.error}"
         for credential in required_credentials(row["body"], integration):
@@ -171,7 +173,7 @@ class Worker:
                     continue
                 if deadline is None or not self._wait_for_next(skipped, deadline):
                     break
-        report.blocked = dict(self.blocked)
+        report.blocked = {strip_controls(k)[:64]: v for k, v in self.blocked.items()}
         self._totals(report)
         return report
 
