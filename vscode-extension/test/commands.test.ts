@@ -519,3 +519,54 @@ describe('MSP: Trust Folder Configuration', () => {
         assert.match(mock.shown[1].message, /not available in this server version/);
     });
 });
+
+describe('MSP: Trust Folder Configuration with the real `msp trust`', () => {
+    const python = process.env.MSP_PYTHON ?? join(__dirname, '..', '..', '..', '.venv', 'bin', 'python');
+    let savedConfig: string | undefined;
+
+    beforeEach(() => {
+        mock.reset();
+        savedConfig = process.env.MSP_CONFIG_PATH;
+    });
+
+    it('trusts exactly the file it showed, outside the folder, and tells the server', async (t) => {
+        if (!existsSync(python)) {
+            t.skip(`no ${python}`);
+            return;
+        }
+        const dir = mkdtempSync(join(tmpdir(), 'msp-trust-real-'));
+        process.env.MSP_CONFIG_PATH = join(dir, 'user', 'config.json'); // the trust file lives beside it
+        try {
+            const folder = join(dir, 'cloned');
+            mkdirSync(join(folder, '.msp'), { recursive: true });
+            const config = { integrations: { linear: { enabled: true, delivery: 'send', config: { issueId: 'ENG-1', endpoint: 'http://127.0.0.1:9/graphql' } } } };
+            writeFileSync(join(folder, '.msp', 'config.json'), JSON.stringify(config));
+            mock.setFolders(folder);
+            server = new FakeServer();
+            server.cwd = mkdtempSync(join(tmpdir(), 'msp-launch-'));
+            server.serverLaunch = { command: python, args: ['-P', '-m', 'msp_server'], source: 'path', python };
+            bar = new StatusBar(server as never);
+            commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined }) });
+            mock.buttons.push('Trust');
+            await commands.trustFolderConfig();
+            assert.equal(mock.shown[0].modal, true, JSON.stringify(mock.shown));
+            assert.match(mock.shown[0].detail ?? '', /• integrations\.linear\.delivery = "send"\n• integrations\.linear\.config\.endpoint = "http:\/\/127\.0\.0\.1:9\/graphql"/);
+            assert.equal(mock.shown[1].message, 'MSP: the configuration of cloned is trusted.');
+            assert.equal(server.trustNotified, 1);
+            // Asked again: already trusted; after an edit: asks again.
+            await commands.trustFolderConfig();
+            assert.equal(mock.shown[2].message, 'MSP: the configuration of cloned is already trusted.');
+            writeFileSync(join(folder, '.msp', 'config.json'), JSON.stringify({ ...config, project: 'edited' }));
+            mock.buttons.push(undefined);
+            await commands.trustFolderConfig();
+            assert.equal(mock.shown[3].modal, true);
+            bar.dispose();
+        } finally {
+            if (savedConfig === undefined) {
+                delete process.env.MSP_CONFIG_PATH;
+            } else {
+                process.env.MSP_CONFIG_PATH = savedConfig;
+            }
+        }
+    });
+});
