@@ -30,6 +30,7 @@ from tests.http_sink import (
     slack_webhook,
 )
 from tests.keyring_env import KeyringEnv, keyring_env_fixture  # noqa: F401
+from tests.trust_helpers import trust_folder_config
 
 MSP = [sys.executable, "-m", "msp_server.cli"]
 NO_KEYRING = {"DBUS_SESSION_BUS_ADDRESS": ""}  # secrets from the environment in these tests
@@ -71,6 +72,7 @@ def configure(folder: Path, sink: HttpSink, **delivery: Any) -> None:
         },
     }
     (folder / ".msp" / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    trust_folder_config(folder)  # the user wrote it and trusted it (`msp trust`)
 
 
 def env_for(sink: HttpSink) -> dict[str, str]:
@@ -207,6 +209,7 @@ def test_canary_secrets_appear_nowhere(
             }
         )
     )
+    trust_folder_config(workspace)
     env = keyring_env.child_env(MSP_DEBUG="1")
     outputs: list[str] = []
 
