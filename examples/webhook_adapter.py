@@ -9,6 +9,11 @@ Walkthrough in docs/adapters.md. Register it in `.msp/config.json`:
 
 and store the webhook URL (a secret: anyone holding it can post) with
 `msp credentials set webhook-url`.
+
+Where a stored payload goes is decided again at send time by `Adapter.destination`: the default
+accepts a URL only when it is a credential listed in `credentials` (as here) or has the origin
+of a URL in this adapter's config, and never lends the built-in credentials (linear-api-key,
+slack-webhook, jira-api-token, neo4j-password) to a custom adapter.
 """
 
 from __future__ import annotations
