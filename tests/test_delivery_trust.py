@@ -147,9 +147,13 @@ def test_a_planted_linear_row_sends_the_key_only_to_the_configured_endpoint(
         "linear",
         linear_body(f"{attacker.url}/steal", 'mutation { issueDelete(id: "ENG-1") { success } }'),
     )
+    other_issue_body = linear_body(f"{attacker.url}/steal")
+    other_issue_body["variables"]["input"]["issueId"] = "OPS-9"
+    other_issue = plant(msp, "linear", other_issue_body)
     msp("outbox", "flush")
     assert attacker.count() == 0
     assert [r.headers["authorization"] for r in sink.received("/graphql")] == [LINEAR_KEY]
+    assert "input.issueId is not the configured issueId" in row(msp, other_issue)["last_error"]
     assert row(msp, comment)["status"] == "sent" and len(api.created) == 1
     refused = row(msp, other_query)
     assert refused["status"] == "dead"

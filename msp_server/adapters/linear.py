@@ -149,6 +149,18 @@ class LinearAdapter(Adapter[LinearConfig]):
             raise DestinationRefused(
                 "query: refused: not one of the mutations the Linear adapter generates"
             )
+        variables = body.get("variables")
+        entry = variables.get("input") if isinstance(variables, dict) else None
+        target_field, expected = (
+            ("issueId", self.config.issue_id)
+            if operation == COMMENT_OPERATION
+            else ("teamId", self.config.team_id)
+        )
+        if not isinstance(entry, dict) or entry.get(target_field) != expected:
+            raise DestinationRefused(
+                f"variables: refused: input.{target_field} is not the configured "
+                f"{target_field} (integrations.linear.config)"
+            )
         return Destination(url=self.config.endpoint, credential=CREDENTIAL)
 
     # --- hooks ------------------------------------------------------------------------------
