@@ -14,6 +14,7 @@ import asyncio
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,6 +40,22 @@ def hostile_folder(root: Path, markers: Path, *, shadow_package: bool) -> Path:
         )
     (folder / ".msp").mkdir()
     return folder
+
+
+async def _until(server: RawServer, predicate: Any) -> dict[str, Any]:
+    """Read until `predicate`; the server's own requests (progress, messages) get a null answer,
+    as an editor would give, so that none is left pending at shutdown."""
+
+    async def scan() -> dict[str, Any]:
+        while True:
+            message = await server.read_message()
+            assert message is not None, "server closed stdout"
+            if "method" in message and "id" in message:
+                server.send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+            if predicate(message):
+                return message
+
+    return await asyncio.wait_for(scan(), TIMEOUT)
 
 
 async def _initialize_and_status(
@@ -68,15 +85,18 @@ async def _initialize_and_status(
                 },
             }
         )
-        init = await server.answer(1)
+        init = await _until(server, lambda m: m.get("id") == 1 and "method" not in m)
         assert init["result"]["serverInfo"]["name"] == "msp-server"
         server.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+        await _until(server, lambda m: m.get("method") == "msp/sessionChanged")  # folder open
         server.send(execute(2, "status", {"folderUri": root}))
-        status = await server.answer(2)
+        status = await _until(server, lambda m: m.get("id") == 2 and "method" not in m)
         server.send({"jsonrpc": "2.0", "id": 3, "method": "shutdown"})
-        await server.answer(3)
+        await _until(server, lambda m: m.get("id") == 3 and "method" not in m)
         server.send({"jsonrpc": "2.0", "method": "exit"})
-        assert await asyncio.wait_for(process.wait(), TIMEOUT) == 0
+        code = await asyncio.wait_for(process.wait(), TIMEOUT)
+        assert process.stderr is not None
+        assert code == 0, (await process.stderr.read()).decode(errors="replace")[-3000:]
     finally:
         if process.returncode is None:
             process.kill()
