@@ -83,7 +83,8 @@ async def test_bad_payload_arguments(tmp_path: Path) -> None:
     folder.mkdir()
     async with start_server(tmp_path, [folder]) as lsp:
         for fields, message in (
-            ({"id": "pay-nope"}, "id: no payload with id 'pay-nope'"),
+            ({"id": "pay-0badc0de"}, "id: no payload with id 'pay-0badc0de'"),
+            ({"id": "pay-nope"}, "id: 'pay-nope' is not a payload id"),
             ({}, "id: is required"),
             ({"id": "x", "extra": 1}, "extra: unknown field"),
         ):

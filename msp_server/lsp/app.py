@@ -275,6 +275,17 @@ class MspLanguageServer(LanguageServer):
             folder.capture = capture
             folder.error = folder.shown_error = None
             self.show_trust_warning(folder, ws)
+            if ws.store.adopted_held:
+                self.window_show_message(
+                    types.ShowMessageParams(
+                        type=types.MessageType.Warning,
+                        message=(
+                            f"MSP ({folder.name}): this folder's MSP store was not created by you "
+                            f"here; its {ws.store.adopted_held} queued payload(s) are held, not "
+                            "sent. Review them (MSP: Show Payloads) and send the ones you want."
+                        ),
+                    )
+                )
             log.info(
                 "settings: %s: capture %s%s",
                 folder.name,
