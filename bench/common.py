@@ -34,6 +34,8 @@ KEYS = (
     "rss_idle_ratio",
     "rss_growth_mb",
     "cli_ratio",
+    "redaction_false_positives",
+    "redaction_typical_us",
     "machine",
     "python",
 )
