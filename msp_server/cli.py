@@ -11,6 +11,8 @@ import argparse
 import json
 import logging
 import os
+import re
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,6 +21,7 @@ from typing import Any, NoReturn
 from pydantic import BaseModel, ValidationError
 
 from msp_server import __version__
+from msp_server.core.diskfull import disk_full
 from msp_server.core.errors import ExitCode, InvalidInput, MspError, describe_validation_error
 
 log = logging.getLogger("msp")
@@ -200,12 +203,24 @@ def _int_arg(name: str, raw: str | None) -> int | None:
         raise InvalidInput(f"{name}: must be a whole number") from None
 
 
+# C0 controls but newline and tab, DEL and C1: ESC sequences in a stored or remote string (an
+# error body, a payload title) would otherwise drive the terminal (OSC 52 writes the clipboard).
+# Lone surrogates (undecodable argv echoed in an error) cannot be written at all.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def terminal_safe(text: str) -> str:
+    """Escape control characters as `\\u00XX`; inside JSON text that is the same string."""
+    return _CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _emit(text: str) -> None:
+    text = terminal_safe(text)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def _note(text: str) -> None:
-    print(text, file=sys.stderr)
+    print(terminal_safe(text), file=sys.stderr)
 
 
 def _run(ns: argparse.Namespace) -> int:
@@ -718,15 +733,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.command is None:
             _build_parser().print_help(sys.stderr)
             return ExitCode.USAGE_ERROR
+        _check_text_arguments(ns)
         return _run(ns)
     except UsageError as exc:
         _note(f"{exc}\n(run `msp --help` for usage)")
         return ExitCode.USAGE_ERROR
     except MspError as exc:
-        _note(f"msp: {exc.message}")
-        return exc.exit_code
+        error = disk_full(exc.__context__) or exc  # a store that cannot open: a full disk?
+        _note(f"msp: {error.message}")
+        return error.exit_code
+    except (OSError, sqlite3.OperationalError) as exc:
+        full = disk_full(exc)
+        if full is None:
+            raise
+        _note(f"msp: {full.message}")
+        return full.exit_code
     except KeyboardInterrupt:
         return 130
+
+
+# File system paths may be any bytes on POSIX; every other argument is text that gets stored.
+_PATH_ARGUMENTS = frozenset({"workspace", "output", "files"})
+
+
+def _check_text_arguments(ns: argparse.Namespace) -> None:
+    """Invalid UTF-8 in argv arrives as lone surrogates (surrogateescape): refuse it by name
+    before anything is stored, instead of failing with a traceback on the way to SQLite."""
+    for name, value in vars(ns).items():
+        if name in _PATH_ARGUMENTS:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise InvalidInput(f"{name}: must be valid UTF-8 text") from None
 
 
 if __name__ == "__main__":

@@ -141,7 +141,8 @@ def test_a_file_that_exhausts_memory_is_skipped_not_fatal(
 
 def _limits(pid: int) -> str:
     return next(
-        line for line in Path(f"/proc/{pid}/limits").read_text().splitlines()
+        line
+        for line in Path(f"/proc/{pid}/limits").read_text().splitlines()
         if line.startswith("Max address space")
     )
 
@@ -204,7 +205,8 @@ def _children(pid: int) -> set[int]:
 def _workers(pid: int) -> list[int]:
     """The server's parse worker(s) (not multiprocessing's resource tracker)."""
     return [
-        child for child in _children(pid)
+        child
+        for child in _children(pid)
         if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
     ]
 
@@ -234,18 +236,28 @@ async def _start(tmp_path: Path, env: dict[str, str]) -> tuple[RawServer, Path]:
     git_init(folder)
     root = folder.resolve().as_uri()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "msp_server",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL, env=server_env(tmp_path, env),
+        sys.executable,
+        "-m",
+        "msp_server",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=server_env(tmp_path, env),
     )
     server = RawServer(process)
-    server.send({
-        "jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {
-            "processId": None, "rootUri": root, "capabilities": {},
-            "workspaceFolders": [{"uri": root, "name": "project"}],
-        },
-    })
+    server.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "processId": None,
+                "rootUri": root,
+                "capabilities": {},
+                "workspaceFolders": [{"uri": root, "name": "project"}],
+            },
+        }
+    )
     await server.answer(1)
     server.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
     await server.until(lambda m: m.get("method") == "msp/sessionChanged")
@@ -256,6 +268,7 @@ async def _start(tmp_path: Path, env: dict[str, str]) -> tuple[RawServer, Path]:
 
 async def _file(path: Path) -> str:
     """Wait for a file another process creates (atomically, by rename)."""
+
     async def poll() -> str:
         while not path.exists():
             await asyncio.sleep(0.02)
@@ -265,10 +278,13 @@ async def _file(path: Path) -> str:
 
 
 def _save(server: RawServer, path: Path) -> None:
-    server.send({
-        "jsonrpc": "2.0", "method": "textDocument/didSave",
-        "params": {"textDocument": {"uri": path.resolve().as_uri()}},
-    })
+    server.send(
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didSave",
+            "params": {"textDocument": {"uri": path.resolve().as_uri()}},
+        }
+    )
 
 
 def _batch_line(message: dict[str, object]) -> bool:

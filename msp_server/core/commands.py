@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from msp_server.core.models import (
@@ -58,6 +58,19 @@ class Args(BaseModel):
         extra="forbid",
         frozen=True,
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _utf8_text(cls, value: Any) -> Any:
+        """A lone surrogate (invalid UTF-8 in argv, "\\ud800" in JSON) is not text: refuse it
+        by field name here rather than fail later in SQLite or on output."""
+        for item in value if isinstance(value, list | tuple) else (value,):
+            if isinstance(item, str) and not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise ValueError("must be valid UTF-8 text") from None
+        return value
 
 
 class StartArgs(Args):

@@ -12,6 +12,7 @@ import logging
 from pydantic import ValidationError
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcServerError
 
+from msp_server.core.diskfull import disk_full
 from msp_server.core.errors import ExitCode, InvalidInput, MspError, describe_validation_error
 
 MSP_REFUSED = -32001  # JSON-RPC server-error range: a domain refusal, see data.code
@@ -36,6 +37,9 @@ def invalid_params(message: str) -> MspInvalidParams:
 def to_rpc_error(exc: Exception) -> JsonRpcException:
     if isinstance(exc, JsonRpcException):
         return exc
+    full = disk_full(exc)  # SQLITE_FULL / ENOSPC: data.code 5 and the path, not -32603
+    if full is not None:
+        exc = full
     if isinstance(exc, ValidationError):
         return invalid_params(describe_validation_error(exc))
     if isinstance(exc, InvalidInput):
