@@ -109,7 +109,28 @@ def _git(
         capture_output=True,
         timeout=GIT_TIMEOUT_SECONDS,
         check=False,
+        preexec_fn=_lift_address_limit if _address_limited() else None,
     )
+
+
+def _address_limited() -> bool:
+    """True in the parse worker (its soft RLIMIT_AS is lowered); elsewhere git runs as is."""
+    try:
+        import resource
+    except ImportError:
+        return False
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    return soft != hard
+
+
+def _lift_address_limit() -> None:
+    """In the git child only: the parse worker's address-space cap is for parsing; git maps
+    pack files of any size (up to GBs) and has its own limits. Only the soft limit was
+    lowered, so it can be raised back to the hard one."""
+    import resource
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
 
 
 def git_ignored(folder: Path, rels: Sequence[str]) -> set[str]:

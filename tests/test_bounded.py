@@ -320,3 +320,25 @@ async def test_the_server_survives_the_pathological_file_and_exits_during_a_pars
     # A hang guard, not a speed assertion: before, exit waited for the batch to end.
     assert await asyncio.wait_for(server.process.wait(), TIMEOUT) == 0
     assert _gone(worker) and _gone(stalled_git)
+
+
+def _git_address_limit() -> str:
+    """Runs in the worker: the address-space limit of what `_git` starts (a git alias that
+    prints its own process's limits)."""
+    done = capture._git(Path("/"), ["-c", "alias.limits=!cat /proc/self/limits", "limits"], None)
+    assert done.returncode == 0, done.stderr
+    return next(
+        line for line in done.stdout.decode().splitlines() if line.startswith("Max address space")
+    )
+
+
+async def test_git_in_the_worker_is_not_held_to_the_parse_memory_cap() -> None:
+    """git maps pack files of any size; the 1 GiB cap is for parsing only."""
+    pool = ParsePool()
+    try:
+        pid = await pool.run(os.getpid)
+        assert _limits(pid).split()[3] == str(1 << 30)
+        lifted = await pool.run(_git_address_limit)
+        assert lifted.split()[3] == "unlimited", lifted
+    finally:
+        pool.shutdown()
