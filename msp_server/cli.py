@@ -7,6 +7,11 @@ contract in README.md (0 ok, 1 no active session, 2 already active, 3 config, 4 
 
 from __future__ import annotations
 
+from msp_server.safepath import drop_cwd_from_path
+
+if __name__ == "__main__":  # `python -m msp_server.cli` in a cloned folder: never import from it
+    drop_cwd_from_path()
+
 import argparse
 import json
 import logging
@@ -144,6 +149,11 @@ def _build_parser() -> Parser:
     p.add_argument("--show", action="store_true", help="what the folder's config would enable")
     p.add_argument("--list", action="store_true", help="every trusted folder configuration")
     p.add_argument("--revoke", action="store_true", help="stop trusting this folder's config")
+    p.add_argument(
+        "--sha256",
+        metavar="HEX",
+        help="trust only if the file still has this digest (as `--show` printed it)",
+    )
     p.add_argument("--json", action="store_true")
 
     p = command("import", "import sessions in the MSP JSON session format")
@@ -375,6 +385,11 @@ def _trust(ns: argparse.Namespace) -> int:
     if not ns.show:
         if data is None:
             raise InvalidInput(f"--workspace: {path} does not exist; there is nothing to trust")
+        if ns.sha256 is not None and ns.sha256.lower() != trust.digest(data):
+            raise InvalidInput(
+                f"sha256: {path} changed since it was shown (now {trust.digest(data)}); "
+                "review it again with `msp trust --show`"
+            )
         trust.trust(path, data)
     report = folder_trust(path, layer, data)
     if ns.json:

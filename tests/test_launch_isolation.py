@@ -163,3 +163,21 @@ def test_the_msp_script_in_the_folder_imports_nothing_from_it(tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in markers.iterdir()) == []
+
+
+def test_python_m_cli_in_the_folder_imports_nothing_from_it(tmp_path: Path) -> None:
+    """`python -m msp_server.cli` from inside a cloned folder (the folder is sys.path[0]):
+    msp_server/cli.py drops that entry before importing anything else."""
+    markers = tmp_path / "markers"
+    folder = hostile_folder(tmp_path, markers, shadow_package=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "msp_server.cli", "status", "--json"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=server_env(tmp_path),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in markers.iterdir()) == []

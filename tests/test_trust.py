@@ -256,3 +256,21 @@ def test_another_users_folder_is_refused(tmp_path: Path) -> None:
         timeout=60,
     )
     assert found.stdout.strip() == str(inner)
+
+
+def test_trust_by_digest_refuses_a_file_that_changed_after_it_was_shown(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """The editor shows the keys, then trusts: a change in between must not be trusted."""
+    env = user_env(tmp_path / "home")
+    config = commit_config(workspace, {"stateDir": "/tmp/a"})
+    shown = json.loads(run_cli(workspace, "trust", "--show", "--json", env=env).stdout)
+    config.write_text(json.dumps({"stateDir": "/tmp/b"}))
+    raced = run_cli(workspace, "trust", "--sha256", shown["sha256"], env=env)
+    assert raced.returncode == 64 and "changed since it was shown" in raced.stderr
+    assert (
+        json.loads(run_cli(workspace, "trust", "--show", "--json", env=env).stdout)["trusted"]
+        is False
+    )
+    again = json.loads(run_cli(workspace, "trust", "--show", "--json", env=env).stdout)
+    assert run_cli(workspace, "trust", "--sha256", again["sha256"], env=env).returncode == 0

@@ -759,14 +759,25 @@ export class Commands {
 
     // -- trust -----------------------------------------------------------------------------------
 
-    /** `msp --workspace DIR trust [--show] --json`, outside the folder; errors are shown. */
-    private async folderTrust(folder: vscode.WorkspaceFolder, show: boolean): Promise<FolderTrust | undefined> {
+    /**
+     * `msp --workspace DIR trust --show --json`, or `trust --sha256 HEX --json` (trust only the
+     * exact content that was shown), outside the folder; errors are shown.
+     */
+    private async folderTrust(folder: vscode.WorkspaceFolder, shownSha256?: string): Promise<FolderTrust | undefined> {
         const cli = cliCommand(this.s.server.serverLaunch);
-        const args = ['--workspace', folder.uri.fsPath, 'trust', ...(show ? ['--show'] : []), '--json'];
+        const mode = shownSha256 === undefined ? ['--show'] : ['--sha256', shownSha256];
+        const args = ['--workspace', folder.uri.fsPath, 'trust', ...mode, '--json'];
         const run = await runCli(cli, args, { cwd: this.s.server.launchCwd() });
         const parsed = run.code === 0 ? parseFolderTrust(run.stdout) : undefined;
         if (parsed) {
             return parsed;
+        }
+        if (run.code !== 0 && /changed since it was shown/.test(run.stderr)) {
+            log.warn(`trust ${folder.name}: the config changed while the dialog was open; nothing trusted`);
+            void vscode.window.showErrorMessage(
+                `MSP: the configuration of ${folder.name} changed while you were deciding; nothing was trusted. Run the command again to see the new content.`,
+            );
+            return undefined;
         }
         if (trustUnsupported(run)) {
             void vscode.window.showWarningMessage(
@@ -803,7 +814,7 @@ export class Commands {
         if (!folder) {
             return;
         }
-        const shown = await this.folderTrust(folder, true);
+        const shown = await this.folderTrust(folder);
         if (!shown) {
             return;
         }
@@ -830,19 +841,9 @@ export class Commands {
         if (choice !== trust) {
             return;
         }
-        const trusted = await this.folderTrust(folder, false);
+        // Only the content that was shown: a file changed meanwhile is refused by the CLI.
+        const trusted = await this.folderTrust(folder, shown.sha256 ?? '');
         if (!trusted) {
-            return;
-        }
-        if (trusted.sha256 !== shown.sha256) {
-            // The file changed between the dialog and the trust: what was shown is not what
-            // would be trusted. Take it back and say so.
-            const cli = cliCommand(this.s.server.serverLaunch);
-            await runCli(cli, ['--workspace', folder.uri.fsPath, 'trust', '--revoke'], { cwd: this.s.server.launchCwd() });
-            log.warn(`trust ${folder.name}: ${shown.configPath} changed while the dialog was open; trust revoked`);
-            void vscode.window.showErrorMessage(
-                `MSP: ${shown.configPath} changed while you were deciding; nothing was trusted. Run the command again to see the new content.`,
-            );
             return;
         }
         log.info(`trusted ${trusted.configPath} (sha256 ${trusted.sha256 ?? '?'}): ${shown.needsTrust.map((i) => i.key).join(', ')}`);

@@ -405,8 +405,8 @@ function fakeTrustCli(dir: string): string {
             `echo "$@" >> "${dir}/argv"`,
             `pwd >> "${dir}/cwd"`,
             'case "$*" in',
-            `  *--revoke*) exit 0 ;;`,
             `  *--show*) cat "${dir}/show.json" ;;`,
+            `  *--sha256*) if [ -e "${dir}/changed" ]; then echo "msp: sha256: the config changed since it was shown" >&2; exit 64; fi; cat "${dir}/trusted.json" ;;`,
             `  *) cat "${dir}/trusted.json" ;;`,
             'esac',
             '',
@@ -462,7 +462,7 @@ describe('MSP: Trust Folder Configuration', () => {
         assert.match(modal.detail ?? '', /• integrations\.linear\.config\.endpoint = "https:\/\/attacker\.example\/graphql"/);
         assert.deepEqual(argv(), [
             `-P -m msp_server.cli --workspace ${folder} trust --show --json`,
-            `-P -m msp_server.cli --workspace ${folder} trust --json`,
+            `-P -m msp_server.cli --workspace ${folder} trust --sha256 ${'ab'.repeat(32)} --json`,
         ]);
         for (const cwd of readFileSync(join(dir, 'cwd'), 'utf8').trim().split('\n')) {
             assert.equal(cwd, realpathSync(server.cwd), 'the CLI never runs inside the folder');
@@ -499,12 +499,12 @@ describe('MSP: Trust Folder Configuration', () => {
         assert.ok(!existsSync(join(dir, 'argv')), 'no CLI call');
     });
 
-    it('revokes when the file changed between the dialog and the trust', async () => {
+    it('trusts nothing when the file changed between the dialog and the trust', async () => {
         writeFileSync(join(dir, 'show.json'), JSON.stringify(show()));
-        writeFileSync(join(dir, 'trusted.json'), JSON.stringify(show({ trusted: true, sha256: 'cd'.repeat(32) })));
+        writeFileSync(join(dir, 'changed'), '');
         mock.buttons.push('Trust');
         await commands.trustFolderConfig();
-        assert.equal(argv()[2], `-P -m msp_server.cli --workspace ${folder} trust --revoke`);
+        assert.equal(argv()[1], `-P -m msp_server.cli --workspace ${folder} trust --sha256 ${'ab'.repeat(32)} --json`);
         assert.match(mock.shown[1].message, /changed while you were deciding; nothing was trusted/);
         assert.equal(server.trustNotified, 0);
     });
