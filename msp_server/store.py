@@ -25,9 +25,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from msp_server import fsutil
 from msp_server.config import user_config_path
-from msp_server.core.errors import StateCorruption
+from msp_server.core.diskfull import disk_full
+from msp_server.core.errors import StateCorruption, describe_validation_error
 from msp_server.core.models import Blocker, Session
 
 log = logging.getLogger(__name__)
@@ -290,6 +293,8 @@ class Store:
         return conn
 
     def _open_error(self, exc: sqlite3.DatabaseError) -> StateCorruption:
+        if (full := disk_full(exc)) is not None:
+            return full
         if isinstance(exc, sqlite3.OperationalError) and not _looks_corrupt(exc):
             return StateCorruption(f"{self.path}: cannot open the MSP store ({exc})")
         return _corruption(self.path, exc)
@@ -706,7 +711,14 @@ class Store:
         for row in rows:
             data = dict(row)
             data.update(children[row["id"]])
-            sessions.append(Session.model_validate(data))
+            try:
+                sessions.append(Session.model_validate(data))
+            except ValidationError as exc:  # a row MSP did not write (edited, or committed)
+                raise StateCorruption(
+                    f"{self.path}: session {row['id']} holds a record MSP cannot read "
+                    f"({describe_validation_error(exc)}); export what you can with "
+                    "`sqlite3 .dump`, then move the store aside"
+                ) from None
         return sessions
 
     def load_session(self, session_id: str) -> Session | None:

@@ -74,16 +74,22 @@ class RawServer:
 
 async def spawn(tmp_path: Path) -> RawServer:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "msp_server",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL, env=server_env(tmp_path),
+        sys.executable,
+        "-m",
+        "msp_server",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=server_env(tmp_path),
     )
     return RawServer(process)
 
 
 def execute(request_id: int, verb: str, args: dict[str, Any]) -> dict[str, Any]:
     return {
-        "jsonrpc": "2.0", "id": request_id, "method": "workspace/executeCommand",
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "workspace/executeCommand",
         "params": {"command": f"msp.server.{verb}", "arguments": [args]},
     }
 
@@ -94,13 +100,19 @@ async def test_stdout_carries_only_well_formed_messages(tmp_path: Path) -> None:
     git_init(folder)
     root = folder.resolve().as_uri()
     server = await spawn(tmp_path)
-    server.send({
-        "jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {
-            "processId": None, "rootUri": root, "capabilities": {},
-            "workspaceFolders": [{"uri": root, "name": "project"}],
-        },
-    })
+    server.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "processId": None,
+                "rootUri": root,
+                "capabilities": {},
+                "workspaceFolders": [{"uri": root, "name": "project"}],
+            },
+        }
+    )
     init = await server.answer(1)
     assert init["result"]["serverInfo"]["name"] == "msp-server"
     server.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
@@ -111,10 +123,13 @@ async def test_stdout_carries_only_well_formed_messages(tmp_path: Path) -> None:
 
     source = folder / "módulo.py"
     source.write_text("class Café:\n    def crème(self):\n        pass\n", encoding="utf-8")
-    server.send({
-        "jsonrpc": "2.0", "method": "textDocument/didSave",
-        "params": {"textDocument": {"uri": source.resolve().as_uri()}},
-    })
+    server.send(
+        {
+            "jsonrpc": "2.0",
+            "method": "textDocument/didSave",
+            "params": {"textDocument": {"uri": source.resolve().as_uri()}},
+        }
+    )
     captured = await server.until(lambda m: m.get("method") == "msp/entitiesCaptured")
     assert [e["name"] for e in captured["params"]["entities"]] == ["Café", "Café.crème"]
 
@@ -143,10 +158,14 @@ async def test_exit_without_shutdown_is_code_1(tmp_path: Path) -> None:
     folder = tmp_path / "project"
     folder.mkdir()
     server = await spawn(tmp_path)
-    server.send({
-        "jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"processId": None, "rootUri": folder.resolve().as_uri(), "capabilities": {}},
-    })
+    server.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {"processId": None, "rootUri": folder.resolve().as_uri(), "capabilities": {}},
+        }
+    )
     await server.answer(1)
     server.send({"jsonrpc": "2.0", "method": "exit"})
     assert await asyncio.wait_for(server.process.wait(), TIMEOUT) == 1
@@ -157,3 +176,32 @@ async def test_the_server_exits_when_the_client_goes_away(tmp_path: Path) -> Non
     assert server.process.stdin is not None
     server.process.stdin.close()
     await asyncio.wait_for(server.process.wait(), TIMEOUT)
+
+
+async def test_shutdown_while_the_server_awaits_the_client_exits_cleanly(tmp_path: Path) -> None:
+    """An editor may shut down while the server still waits on one of its own requests (here
+    workspace/configuration, never answered): the reply comes and the exit code is 0."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    root = folder.resolve().as_uri()
+    server = await spawn(tmp_path)
+    server.send(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "processId": None,
+                "rootUri": root,
+                "capabilities": {"workspace": {"configuration": True}},
+                "workspaceFolders": [{"uri": root, "name": "project"}],
+            },
+        }
+    )
+    await server.answer(1)
+    server.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+    await server.until(lambda m: m.get("method") == "workspace/configuration")
+    server.send({"jsonrpc": "2.0", "id": 2, "method": "shutdown", "params": None})
+    assert (await server.answer(2)).get("result") is None
+    server.send({"jsonrpc": "2.0", "method": "exit", "params": None})
+    assert await asyncio.wait_for(server.process.wait(), TIMEOUT) == 0

@@ -280,3 +280,16 @@ def test_a_store_of_this_user_keeps_its_queue(
     assert msp.ok("outbox", "--json").json()["queued"] == queued
     msp.ok("outbox", "flush", "--wait", "10")
     assert sink.count(HOOK) == queued
+
+
+def test_a_record_msp_did_not_write_is_exit_5_not_a_traceback(msp: Msp, workspace: Path) -> None:
+    """A committed or hand-edited store with a row that breaks the model (a control character
+    in an id, an impossible impact) is reported as a damaged store, naming the session."""
+    msp.ok("start", "--project", "demo")
+    msp.ok("decide", "Use SQLite")
+    with msp.db() as conn:
+        conn.execute("PRAGMA ignore_check_constraints = ON")
+        conn.execute("UPDATE decisions SET impact = 'galactic'")
+    result = msp("status")
+    assert result.code == 5
+    assert "holds a record MSP cannot read" in result.err and "impact" in result.err

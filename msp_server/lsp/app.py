@@ -316,10 +316,12 @@ class MspLanguageServer(LanguageServer):
         folder.shown_trust_warning = warning
         log.warning("%s: %s", folder.name, warning)
         editor_fix = "`MSP: Trust Folder Configuration` or `msp trust"
+        # The editor's toast is narrow: name the file relative to the folder it belongs to.
+        shown = warning.replace(str(ws.config_path), ".msp/config.json", 1)
         self.window_show_message(
             types.ShowMessageParams(
                 type=types.MessageType.Warning,
-                message=f"MSP ({folder.name}): {warning.replace('`msp trust', editor_fix, 1)}",
+                message=f"MSP ({folder.name}): {shown.replace('`msp trust', editor_fix, 1)}",
             )
         )
 

@@ -47,8 +47,12 @@ def _refuse_if_restricted(folder: Folder) -> None:
 
 def _sends(folder: Folder) -> bool:
     ws = folder.ws
-    return ws is not None and not ws.restricted and any(
-        entry.enabled and entry.delivery == "send" for entry in ws.config.integrations.values()
+    return (
+        ws is not None
+        and not ws.restricted
+        and any(
+            entry.enabled and entry.delivery == "send" for entry in ws.config.integrations.values()
+        )
     )
 
 

@@ -11,6 +11,10 @@
 4. A string with a lone surrogate (`"\ud800"` is valid JSON but not text) is refused with
    InvalidParams naming the field, before any handler sees it (it failed later, in SQLite or
    on output, as an internal error); such a notification is dropped with a warning.
+5. pygls' shutdown cancels pending futures while iterating `_request_futures`; cancelling runs
+   done-callbacks (repair 1's) at once, which changed the dict mid-iteration: shutting down while
+   the server awaited the client (e.g. an unanswered workspace/configuration) exited with 1.
+   The table iterates over a snapshot.
 """
 
 from __future__ import annotations
@@ -33,9 +37,18 @@ PARSE_ERROR = -32700
 _UNPARSABLE = (json.JSONDecodeError, RecursionError, UnicodeDecodeError)
 
 
+class _FutureTable(dict[Any, Any]):
+    """pygls' future table; `items()` is a snapshot, so a callback may remove entries while
+    pygls walks it (repair 5)."""
+
+    def items(self) -> Any:
+        return list(super().items())
+
+
 class MspProtocol(LanguageServerProtocol):
     def __init__(self, server: Any, converter: Any) -> None:
         super().__init__(server, converter)
+        self._request_futures = _FutureTable(self._request_futures)
         # pygls hands a frame it cannot decode to the server's error reporter, not to us: wrap
         # the reporter (looked up when serving starts) so such a frame gets its reply.
         report = server.report_server_error
