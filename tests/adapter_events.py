@@ -12,7 +12,7 @@ from msp_server.core.models import Blocker, Decision, Entity, Session, Update
 # Text that tries to escape a parameter, a variable, a path, a Markdown block or a JSON string.
 INJECTION_CORPUS: tuple[str, ...] = (
     "plain text",
-    "it's \"quoted\" and back\\slashed",
+    'it\'s "quoted" and back\\slashed',
     "'}) DETACH DELETE n //",
     '"} mutation { issueDelete(id: "x") { success } } #',
     "../../etc/passwd",
@@ -39,49 +39,118 @@ def scripted_events(text: str = "Wire the login form", project: str = "demo") ->
     text = text if text.strip() else "(blank)"
     update = Update(id="upd-00000001", timestamp=T1, description=text, progress=45)
     decision = Decision(
-        id="dec-00000001", timestamp=T1, content=text, rationale=f"because {text}",
-        alternatives=[text, "the other option"], impact="high", category="architecture",
+        id="dec-00000001",
+        timestamp=T1,
+        content=text,
+        rationale=f"because {text}",
+        alternatives=[text, "the other option"],
+        impact="high",
+        category="architecture",
     )
     blocker = Blocker(
-        id="blk-00000001", description=text, category="external", severity="high",
-        status="active", created_at=T1,
+        id="blk-00000001",
+        description=text,
+        category="external",
+        severity="high",
+        status="active",
+        created_at=T1,
     )
     resolved = blocker.model_copy(
         update={"status": "resolved", "resolved_at": T2, "resolution": f"fixed: {text}"}
     )
     entity = Entity(
-        id="ent-00000001", name=f"Login{len(text)}", type="class",
-        path="src/login.py", language="python", line=12, timestamp=T2, source="save",
+        id="ent-00000001",
+        name=f"Login{len(text)}",
+        type="class",
+        path="src/login.py",
+        language="python",
+        line=12,
+        timestamp=T2,
+        source="save",
     )
     base = Session(
-        id="msp-2026-11-26-090000", project=project, user="ada", branch="feature/login",
-        start_time=T0, last_activity=T0, status="active", start_progress=40, progress=40,
-        goal=text, previous_session_id="msp-2026-11-25-140000",
+        id="msp-2026-11-26-090000",
+        project=project,
+        user="ada",
+        branch="feature/login",
+        start_time=T0,
+        last_activity=T0,
+        status="active",
+        start_progress=40,
+        progress=40,
+        goal=text,
+        previous_session_id="msp-2026-11-25-140000",
     )
     during = base.model_copy(
-        update={"updates": [update], "decisions": [decision], "blockers": [resolved],
-                "entities": [entity], "progress": 45, "last_activity": T2}
+        update={
+            "updates": [update],
+            "decisions": [decision],
+            "blockers": [resolved],
+            "entities": [entity],
+            "progress": 45,
+            "last_activity": T2,
+        }
     )
     ended = during.model_copy(
-        update={"status": "completed", "end_time": T_END, "end_progress": 45,
-                "summary": f"Summary: {text}", "duration": 3.5}
+        update={
+            "status": "completed",
+            "end_time": T_END,
+            "end_progress": 45,
+            "summary": f"Summary: {text}",
+            "duration": 3.5,
+        }
     )
     common = {"project": project, "previous_session_id": base.previous_session_id}
     return [
         HookEvent(hook="initialize", timestamp=T0, **common),
         HookEvent(hook="session_started", event_id=base.id, timestamp=T0, session=base, **common),
-        HookEvent(hook="progress_updated", event_id=update.id, timestamp=T1, session=during,
-                  update=update, **common),
-        HookEvent(hook="decision_recorded", event_id=decision.id, timestamp=T1, session=during,
-                  decision=decision, **common),
-        HookEvent(hook="blocker_recorded", event_id=blocker.id, timestamp=T1, session=during,
-                  blocker=blocker, **common),
-        HookEvent(hook="blocker_resolved", event_id=blocker.id, timestamp=T2, session=during,
-                  blocker=resolved, **common),
-        HookEvent(hook="entity_recorded", event_id=entity.id, timestamp=T2, session=during,
-                  entity=entity, **common),
-        HookEvent(hook="session_ended", event_id=base.id, timestamp=T_END, session=ended,
-                  **common),
-        HookEvent(hook="export_context", timestamp=T_END, session=ended, export_format="markdown",
-                  export_content=f"# Context\n\n{text}\n", **common),
+        HookEvent(
+            hook="progress_updated",
+            event_id=update.id,
+            timestamp=T1,
+            session=during,
+            update=update,
+            **common,
+        ),
+        HookEvent(
+            hook="decision_recorded",
+            event_id=decision.id,
+            timestamp=T1,
+            session=during,
+            decision=decision,
+            **common,
+        ),
+        HookEvent(
+            hook="blocker_recorded",
+            event_id=blocker.id,
+            timestamp=T1,
+            session=during,
+            blocker=blocker,
+            **common,
+        ),
+        HookEvent(
+            hook="blocker_resolved",
+            event_id=blocker.id,
+            timestamp=T2,
+            session=during,
+            blocker=resolved,
+            **common,
+        ),
+        HookEvent(
+            hook="entity_recorded",
+            event_id=entity.id,
+            timestamp=T2,
+            session=during,
+            entity=entity,
+            **common,
+        ),
+        HookEvent(hook="session_ended", event_id=base.id, timestamp=T_END, session=ended, **common),
+        HookEvent(
+            hook="export_context",
+            timestamp=T_END,
+            session=ended,
+            export_format="markdown",
+            export_content=f"# Context\n\n{text}\n",
+            **common,
+        ),
     ]

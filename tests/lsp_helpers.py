@@ -153,7 +153,9 @@ class Lsp:
 
     def save(self, path: Path) -> None:
         self.client.text_document_did_save(
-            types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri(path)))
+            types.DidSaveTextDocumentParams(
+                text_document=types.TextDocumentIdentifier(uri=uri(path))
+            )
         )
 
     async def batch_done(self, folder: Path, *, after: int) -> str:
@@ -270,8 +272,14 @@ async def start_server(
 async def run_cli(folder: Path, *args: str, tmp: Path) -> subprocess.CompletedProcess[bytes]:
     """The `msp` terminal command on the same folder, as another process."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "msp_server.cli", *args, "--workspace", str(folder),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "msp_server.cli",
+        *args,
+        "--workspace",
+        str(folder),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env=server_env(tmp),
     )
     out, err = await asyncio.wait_for(process.communicate(), TIMEOUT)

@@ -19,7 +19,7 @@ from msp_server.config import CaptureConfig
 from msp_server.core.detect import MAX_DETECT_CHARS, detect
 from msp_server.parsepool import ParsePool, WorkerLost
 from tests.lsp_helpers import TIMEOUT, git_init, server_env
-from tests.test_lsp_framing import RawServer, execute
+from tests.test_lsp_framing import RawServer, execute, open_folder
 
 # --- detection -----------------------------------------------------------------------------
 
@@ -234,7 +234,6 @@ async def _start(tmp_path: Path, env: dict[str, str]) -> tuple[RawServer, Path]:
     folder = tmp_path / "project"
     folder.mkdir()
     git_init(folder)
-    root = folder.resolve().as_uri()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -245,22 +244,7 @@ async def _start(tmp_path: Path, env: dict[str, str]) -> tuple[RawServer, Path]:
         env=server_env(tmp_path, env),
     )
     server = RawServer(process)
-    server.send(
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "processId": None,
-                "rootUri": root,
-                "capabilities": {},
-                "workspaceFolders": [{"uri": root, "name": "project"}],
-            },
-        }
-    )
-    await server.answer(1)
-    server.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
-    await server.until(lambda m: m.get("method") == "msp/sessionChanged")
+    await open_folder(server, folder)
     server.send(execute(2, "startSession", {"project": "bounded"}))
     await server.answer(2)
     return server, folder

@@ -24,7 +24,7 @@ from tests.conftest import Msp, run_cli
 from tests.http_sink import Fault, HttpSink, sink_fixture, slack_webhook  # noqa: F401
 from tests.lsp_helpers import git_init, server_env
 from tests.test_delivery import configure, slack_integration
-from tests.test_lsp_framing import RawServer, execute
+from tests.test_lsp_framing import RawServer, execute, open_folder
 
 # --- invalid UTF-8 / lone surrogates ---------------------------------------------------------
 
@@ -60,7 +60,6 @@ async def _server(tmp_path: Path) -> RawServer:
     folder = tmp_path / "project"
     folder.mkdir()
     git_init(folder)
-    root = folder.resolve().as_uri()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -71,22 +70,7 @@ async def _server(tmp_path: Path) -> RawServer:
         env=server_env(tmp_path),
     )
     server = RawServer(process)
-    server.send(
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "processId": None,
-                "rootUri": root,
-                "capabilities": {},
-                "workspaceFolders": [{"uri": root, "name": "project"}],
-            },
-        }
-    )
-    await server.answer(1)
-    server.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
-    await server.until(lambda m: m.get("method") == "msp/sessionChanged")
+    await open_folder(server, folder)
     return server
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.lsp_helpers import TIMEOUT, server_env
-from tests.test_lsp_framing import RawServer, execute
+from tests.test_lsp_framing import RawServer, execute, initialize_request
 
 # Dependencies the server imports at start-up, one it imports later, and a stdlib module that
 # is not loaded before msp_server/__main__.py runs.
@@ -72,19 +72,7 @@ async def _initialize_and_status(
     server = RawServer(process)
     root = folder.resolve().as_uri()
     try:
-        server.send(
-            {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "processId": None,
-                    "rootUri": root,
-                    "capabilities": {},
-                    "workspaceFolders": [{"uri": root, "name": folder.name}],
-                },
-            }
-        )
+        server.send(initialize_request(folder))
         init = await _until(server, lambda m: m.get("id") == 1 and "method" not in m)
         assert init["result"]["serverInfo"]["name"] == "msp-server"
         server.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
@@ -152,16 +140,7 @@ def test_the_msp_script_in_the_folder_imports_nothing_from_it(tmp_path: Path) ->
         pytest.skip("the msp console script is not installed in this environment")
     markers = tmp_path / "markers"
     folder = hostile_folder(tmp_path, markers, shadow_package=True)
-    done = subprocess.run(
-        [str(script), "--workspace", str(folder), "status", "--json"],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        env=server_env(tmp_path),
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    assert_runs_clean([str(script), "--workspace", str(folder), "status", "--json"], folder)
     assert sorted(p.name for p in markers.iterdir()) == []
 
 
@@ -170,14 +149,19 @@ def test_python_m_cli_in_the_folder_imports_nothing_from_it(tmp_path: Path) -> N
     msp_server/cli.py drops that entry before importing anything else."""
     markers = tmp_path / "markers"
     folder = hostile_folder(tmp_path, markers, shadow_package=False)
+    assert_runs_clean([sys.executable, "-m", "msp_server.cli", "status", "--json"], folder)
+    assert sorted(p.name for p in markers.iterdir()) == []
+
+
+def assert_runs_clean(argv: list[str], folder: Path) -> None:
+    """Run a command with the hostile folder as its working directory; it must succeed."""
     done = subprocess.run(
-        [sys.executable, "-m", "msp_server.cli", "status", "--json"],
+        argv,
         cwd=folder,
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
-        env=server_env(tmp_path),
+        env=server_env(folder.parent),
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in markers.iterdir()) == []

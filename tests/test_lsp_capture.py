@@ -96,8 +96,11 @@ async def test_python_capture_and_the_existed_before_rule(tmp_path: Path, repo: 
         assert (new["language"], new["line"]) == ("python", 8)
 
         # rename New.run -> New.start, delete old_fn: the new name is recorded, nothing else
-        write(tracked, "class Old:\n    def keep(self):\n        pass\n\nclass New:\n"
-                       "    def start(self):\n        pass\n")
+        write(
+            tracked,
+            "class Old:\n    def keep(self):\n        pass\n\nclass New:\n"
+            "    def start(self):\n        pass\n",
+        )
         lsp.save(tracked)
         await lsp.recorder.wait_for(
             ENTITIES_CAPTURED, lambda p: [e["name"] for e in p["entities"]] == ["New.start"]
@@ -110,7 +113,10 @@ async def test_python_capture_and_the_existed_before_rule(tmp_path: Path, repo: 
         status = await lsp.command("status")
         recorded = {(e["name"], e["source"]) for e in status["session"]["entities"]}
         assert recorded == {
-            ("New", "save"), ("New.run", "save"), ("added", "save"), ("in_session", "save"),
+            ("New", "save"),
+            ("New.run", "save"),
+            ("added", "save"),
+            ("in_session", "save"),
             ("New.start", "save"),
         }
         changed = lsp.recorder.of("msp/sessionChanged")[-1]
@@ -163,8 +169,11 @@ async def test_tree_sitter_languages(tmp_path: Path, repo: Path) -> None:
         await wait_captured(lsp, expected)
         languages = {e["path"]: e["language"] for e in captured(lsp)}
         assert languages == {
-            "web/widget.js": "javascript", "web/shapes.ts": "typescript", "cmd/main.go": "go",
-            "src/lib.rs": "rust", "lib/foo.rb": "ruby",
+            "web/widget.js": "javascript",
+            "web/shapes.ts": "typescript",
+            "cmd/main.go": "go",
+            "src/lib.rs": "rust",
+            "lib/foo.rb": "ruby",
         }
 
 
@@ -240,8 +249,10 @@ async def test_a_burst_of_300_saves_is_batched_and_requests_still_answer(
     async with start_server(tmp_path, [repo]) as lsp:
         await lsp.command("startSession", project="burst")
         paths = [
-            write(repo / "gen" / f"mod_{i:03}.py", f"class Model{i:03}:\n    def save(self):\n"
-                                                   "        pass\n")
+            write(
+                repo / "gen" / f"mod_{i:03}.py",
+                f"class Model{i:03}:\n    def save(self):\n        pass\n",
+            )
             for i in range(300)
         ]
         for path in paths:

@@ -25,8 +25,13 @@ x = "café"  # plain comment
 """
 
 
-async def actions(lsp: Lsp, path: Path, start: tuple[int, int], end: tuple[int, int],
-                  only: list[str] | None = None) -> list[dict[str, Any]]:
+async def actions(
+    lsp: Lsp,
+    path: Path,
+    start: tuple[int, int],
+    end: tuple[int, int],
+    only: list[str] | None = None,
+) -> list[dict[str, Any]]:
     """The code actions as plain JSON. lsprotocol's converter reads any CodeAction that carries
     a command as a bare Command (its union hook only checks for a "command" key), so the test
     takes the reply unconverted, as editors do."""
@@ -77,8 +82,11 @@ async def test_marker_lines_offer_the_matching_action(tmp_path: Path) -> None:
         await lsp.command("startSession", project="actions")
         cases = {
             2: ("MSP: Record decision", "msp.server.decide", "use SQLite for the store"),
-            4: ("MSP: Record blocker", "msp.server.block",
-                "waiting for the schema from the data team"),
+            4: (
+                "MSP: Record blocker",
+                "msp.server.block",
+                "waiting for the schema from the data team",
+            ),
             5: ("MSP: Record update", "msp.server.update", "wire the parser into the CLI"),
             6: ("MSP: Record blocker", "msp.server.block", "flaky network in CI"),
         }
@@ -101,7 +109,9 @@ async def test_marker_lines_offer_the_matching_action(tmp_path: Path) -> None:
         # a selection (UTF-16 columns, read from disk) offers all three
         found = summary(await actions(lsp, path, (7, 5), (7, 9)))
         assert [title for title, _, _ in found] == [
-            "MSP: Record decision", "MSP: Record blocker", "MSP: Record update",
+            "MSP: Record decision",
+            "MSP: Record blocker",
+            "MSP: Record update",
         ]
         assert {text for _, _, text in found} == {"café (src/main.py:8)"}
         # a client asking only for refactorings gets none of ours
@@ -131,8 +141,12 @@ def test_marker_pattern(line: str, marker: str, text: str) -> None:
 
 @pytest.mark.parametrize(
     "line",
-    ['print("DECISION: not a comment")', "# DECISIONS: plural", "# decision: lower case",
-     "# TODO: plain todo"],
+    [
+        'print("DECISION: not a comment")',
+        "# DECISIONS: plural",
+        "# decision: lower case",
+        "# TODO: plain todo",
+    ],
 )
 def test_marker_pattern_rejects(line: str) -> None:
     assert _MARKER_RE.search(line) is None

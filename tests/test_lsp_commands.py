@@ -66,12 +66,19 @@ async def test_session_lifecycle_commands(tmp_path: Path, folder: Path) -> None:
         assert updated["session"]["updates"][-1]["description"] == "parser done"
 
         decided = await lsp.command(
-            "decide", folderUri=f, text="use SQLite", rationale="zero setup",
-            alternatives=["Postgres"], impact="high", category="storage",
+            "decide",
+            folderUri=f,
+            text="use SQLite",
+            rationale="zero setup",
+            alternatives=["Postgres"],
+            impact="high",
+            category="storage",
         )
         decision = decided["session"]["decisions"][-1]
         assert (decision["content"], decision["impact"], decision["alternatives"]) == (
-            "use SQLite", "high", ["Postgres"],
+            "use SQLite",
+            "high",
+            ["Postgres"],
         )
 
         blocked = await lsp.command(
@@ -129,22 +136,22 @@ async def test_export_reports_progress_with_a_server_created_token(
 
 
 BAD_ARGUMENTS: list[tuple[str, dict[str, Any], str]] = [
-        ("startSession", {"progress": 101}, "progress: must be an integer between 0 and 100"),
-        ("startSession", {"projct": "typo"}, "projct: unknown field"),
-        ("update", {}, "text: is required"),
-        ("update", {"text": "x", "progress": "lots"}, "progress: must be an integer"),
-        ("decide", {"text": "x", "impact": "huge"}, "impact:"),
-        ("block", {"text": "x", "severity": "extreme"}, "severity:"),
-        ("resolve", {"solution": "y"}, "blocker: is required"),
-        ("recordEntity", {"name": "X", "line": 0}, "line:"),
-        ("recordEntity", {"name": "X", "type": "Not A Type"}, "type:"),
-        ("endSession", {"summary": ""}, "summary: must not be empty"),
-        ("status", {"verbose": True}, "verbose: unknown field"),
-        ("exportContext", {"format": "pdf"}, "format:"),
-        ("exportContext", {"days": 0}, "days:"),
-        ("commitMessage", {"type": "wip"}, "type:"),
-        ("listSessions", {"limit": -1}, "limit:"),
-        ("recover", {"force": "perhaps"}, "force:"),
+    ("startSession", {"progress": 101}, "progress: must be an integer between 0 and 100"),
+    ("startSession", {"projct": "typo"}, "projct: unknown field"),
+    ("update", {}, "text: is required"),
+    ("update", {"text": "x", "progress": "lots"}, "progress: must be an integer"),
+    ("decide", {"text": "x", "impact": "huge"}, "impact:"),
+    ("block", {"text": "x", "severity": "extreme"}, "severity:"),
+    ("resolve", {"solution": "y"}, "blocker: is required"),
+    ("recordEntity", {"name": "X", "line": 0}, "line:"),
+    ("recordEntity", {"name": "X", "type": "Not A Type"}, "type:"),
+    ("endSession", {"summary": ""}, "summary: must not be empty"),
+    ("status", {"verbose": True}, "verbose: unknown field"),
+    ("exportContext", {"format": "pdf"}, "format:"),
+    ("exportContext", {"days": 0}, "days:"),
+    ("commitMessage", {"type": "wip"}, "type:"),
+    ("listSessions", {"limit": -1}, "limit:"),
+    ("recover", {"force": "perhaps"}, "force:"),
 ]
 
 

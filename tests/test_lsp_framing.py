@@ -85,6 +85,34 @@ async def spawn(tmp_path: Path) -> RawServer:
     return RawServer(process)
 
 
+def initialize_request(
+    folder: Path, capabilities: dict[str, Any] | None = None, request_id: int = 1
+) -> dict[str, Any]:
+    """`initialize` for one workspace folder, as an editor sends it."""
+    root = folder.resolve().as_uri()
+    return {
+        "jsonrpc": "2.0",
+        "id": request_id,
+        "method": "initialize",
+        "params": {
+            "processId": None,
+            "rootUri": root,
+            "capabilities": capabilities or {},
+            "workspaceFolders": [{"uri": root, "name": folder.name}],
+        },
+    }
+
+
+async def open_folder(server: RawServer, folder: Path) -> dict[str, Any]:
+    """initialize + initialized, then the folder's first `msp/sessionChanged`; returns the
+    initialize result."""
+    server.send(initialize_request(folder))
+    init = await server.answer(1)
+    server.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+    await server.until(lambda m: m.get("method") == "msp/sessionChanged")
+    return init
+
+
 def execute(request_id: int, verb: str, args: dict[str, Any]) -> dict[str, Any]:
     return {
         "jsonrpc": "2.0",
@@ -98,25 +126,9 @@ async def test_stdout_carries_only_well_formed_messages(tmp_path: Path) -> None:
     folder = tmp_path / "project"
     folder.mkdir()
     git_init(folder)
-    root = folder.resolve().as_uri()
     server = await spawn(tmp_path)
-    server.send(
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "processId": None,
-                "rootUri": root,
-                "capabilities": {},
-                "workspaceFolders": [{"uri": root, "name": "project"}],
-            },
-        }
-    )
-    init = await server.answer(1)
+    init = await open_folder(server, folder)
     assert init["result"]["serverInfo"]["name"] == "msp-server"
-    server.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
-    await server.until(lambda m: m.get("method") == "msp/sessionChanged")
 
     server.send(execute(2, "startSession", {"project": "raw ☕"}))
     assert (await server.answer(2))["result"]["session"]["project"] == "raw ☕"
@@ -183,21 +195,8 @@ async def test_shutdown_while_the_server_awaits_the_client_exits_cleanly(tmp_pat
     workspace/configuration, never answered): the reply comes and the exit code is 0."""
     folder = tmp_path / "project"
     folder.mkdir()
-    root = folder.resolve().as_uri()
     server = await spawn(tmp_path)
-    server.send(
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "processId": None,
-                "rootUri": root,
-                "capabilities": {"workspace": {"configuration": True}},
-                "workspaceFolders": [{"uri": root, "name": "project"}],
-            },
-        }
-    )
+    server.send(initialize_request(folder, {"workspace": {"configuration": True}}))
     await server.answer(1)
     server.send({"jsonrpc": "2.0", "method": "initialized", "params": {}})
     await server.until(lambda m: m.get("method") == "workspace/configuration")

@@ -48,7 +48,8 @@ async def test_payloads_are_announced_listed_and_validated(tmp_path: Path) -> No
 
         integrations = await lsp.command("validateIntegrations")
         assert {i["name"]: i["valid"] for i in integrations["integrations"]} == {
-            "neo4j": True, "obsidian": True
+            "neo4j": True,
+            "obsidian": True,
         }
 
 

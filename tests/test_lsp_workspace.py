@@ -29,7 +29,13 @@ async def test_session_changed_after_every_change_and_after_the_cli(tmp_path: Pa
         session = started["session"]
         assert started["state"] == "active"
         assert set(session) == {
-            "id", "project", "progress", "startTime", "lastActivity", "openBlockers", "counts",
+            "id",
+            "project",
+            "progress",
+            "startTime",
+            "lastActivity",
+            "openBlockers",
+            "counts",
             "goal",
         }
         assert session["counts"] == {"updates": 0, "decisions": 0, "blockers": 0, "entities": 0}
@@ -125,9 +131,11 @@ async def test_settings_from_init_options_and_workspace_configuration(tmp_path: 
         await lsp.log_line(
             lambda m: "contextDays" in m,
             after=next(
-                i for i, (m, p) in enumerate(lsp.recorder.items)
+                i
+                for i, (m, p) in enumerate(lsp.recorder.items)
                 if i >= mark and m == "window/logMessage" and "contextDays" in p["message"]
-            ) + 1,
+            )
+            + 1,
         )
         assert len([p for p in lsp.recorder.of("window/showMessage")]) == 1
 
