@@ -160,10 +160,17 @@ _PY_RULES: Final[Mapping[type[ast.AST], tuple[str, _Role, str | None]]] = {
 _PY_BLOCKS: Final = (ast.stmt, ast.excepthandler, ast.match_case)
 
 
+# CPython 3.11 keeps the AST constructor's recursion depth in interpreter-wide state: two
+# threads parsing at once can fail with "SystemError: AST constructor recursion depth mismatch"
+# (python/cpython#106905). Parsing holds the GIL anyway, so one at a time costs nothing.
+_AST_LOCK = threading.Lock()
+
+
 def _python_symbols(source: bytes, deadline: float) -> list[Symbol]:
     """Walk statements iteratively; deep nesting must not hit the recursion limit."""
     try:
-        tree = ast.parse(source)
+        with _AST_LOCK:
+            tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return []  # unlike tree-sitter, ast cannot recover from a syntax error
     except (RecursionError, MemoryError) as exc:
