@@ -22,7 +22,17 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from msp_server.adapters.base import Adapter, AdapterConfig, CredentialRef, HookEvent, HttpPayload
+from msp_server.adapters.base import (
+    Adapter,
+    AdapterConfig,
+    BlockerRecorded,
+    CredentialRef,
+    DecisionRecorded,
+    HookEvent,
+    HttpPayload,
+    SessionEnded,
+    SessionStarted,
+)
 
 Notify = Literal["session_started", "session_ended", "decision_recorded", "blocker_recorded"]
 
@@ -59,19 +69,18 @@ class WebhookAdapter(Adapter[WebhookConfig]):
             )
         ]
 
-    def session_started(self, event: HookEvent) -> list[HttpPayload]:
-        goal = event.session.goal if event.session else None
-        return self._post(event, f"Started: {goal or 'no goal set'}")
+    # Each hook gets its own event class: what the hook is about is always there.
 
-    def decision_recorded(self, event: HookEvent) -> list[HttpPayload]:
-        return self._post(event, f"Decided: {event.decision.content}" if event.decision else "")
+    def session_started(self, event: SessionStarted) -> list[HttpPayload]:
+        return self._post(event, f"Started: {event.session.goal or 'no goal set'}")
 
-    def blocker_recorded(self, event: HookEvent) -> list[HttpPayload]:
-        return self._post(event, f"Blocked: {event.blocker.description}" if event.blocker else "")
+    def decision_recorded(self, event: DecisionRecorded) -> list[HttpPayload]:
+        return self._post(event, f"Decided: {event.decision.content}")
 
-    def session_ended(self, event: HookEvent) -> list[HttpPayload]:
+    def blocker_recorded(self, event: BlockerRecorded) -> list[HttpPayload]:
+        return self._post(event, f"Blocked: {event.blocker.description}")
+
+    def session_ended(self, event: SessionEnded) -> list[HttpPayload]:
         session = event.session
-        if session is None:
-            return []
         progress = f"{session.start_progress}% → {session.end_progress}%"
         return self._post(event, f"Ended ({progress}): {session.summary or 'no summary'}")

@@ -6,7 +6,7 @@ of INJECTION_CORPUS, and validate what comes out against the real schemas.
 
 from __future__ import annotations
 
-from msp_server.adapters.base import HookEvent
+from msp_server.adapters.base import HookEvent, make_event
 from msp_server.core.models import Blocker, Decision, Entity, Session, Update
 
 # Text that tries to escape a parameter, a variable, a path, a Markdown block or a JSON string.
@@ -102,9 +102,9 @@ def scripted_events(text: str = "Wire the login form", project: str = "demo") ->
     )
     common = {"project": project, "previous_session_id": base.previous_session_id}
     return [
-        HookEvent(hook="initialize", timestamp=T0, **common),
-        HookEvent(hook="session_started", event_id=base.id, timestamp=T0, session=base, **common),
-        HookEvent(
+        make_event(hook="initialize", timestamp=T0, **common),
+        make_event(hook="session_started", event_id=base.id, timestamp=T0, session=base, **common),
+        make_event(
             hook="progress_updated",
             event_id=update.id,
             timestamp=T1,
@@ -112,7 +112,7 @@ def scripted_events(text: str = "Wire the login form", project: str = "demo") ->
             update=update,
             **common,
         ),
-        HookEvent(
+        make_event(
             hook="decision_recorded",
             event_id=decision.id,
             timestamp=T1,
@@ -120,7 +120,7 @@ def scripted_events(text: str = "Wire the login form", project: str = "demo") ->
             decision=decision,
             **common,
         ),
-        HookEvent(
+        make_event(
             hook="blocker_recorded",
             event_id=blocker.id,
             timestamp=T1,
@@ -128,7 +128,7 @@ def scripted_events(text: str = "Wire the login form", project: str = "demo") ->
             blocker=blocker,
             **common,
         ),
-        HookEvent(
+        make_event(
             hook="blocker_resolved",
             event_id=blocker.id,
             timestamp=T2,
@@ -136,7 +136,7 @@ def scripted_events(text: str = "Wire the login form", project: str = "demo") ->
             blocker=resolved,
             **common,
         ),
-        HookEvent(
+        make_event(
             hook="entity_recorded",
             event_id=entity.id,
             timestamp=T2,
@@ -144,8 +144,10 @@ def scripted_events(text: str = "Wire the login form", project: str = "demo") ->
             entity=entity,
             **common,
         ),
-        HookEvent(hook="session_ended", event_id=base.id, timestamp=T_END, session=ended, **common),
-        HookEvent(
+        make_event(
+            hook="session_ended", event_id=base.id, timestamp=T_END, session=ended, **common
+        ),
+        make_event(
             hook="export_context",
             timestamp=T_END,
             session=ended,

@@ -1,25 +1,28 @@
 """The adapter contract: hook points, the event an adapter sees, and the payloads it returns.
 
-An adapter is a class with one method per hook it cares about, named after the hook, taking a
-`HookEvent` and returning a list of payloads. It is pure: no I/O, no clock, no secrets, so the
-same event and config always give the same payloads. Secrets are named, never carried: an
-`http` payload says `{"credential": "slack-webhook"}` and the delivery layer resolves it from
-the OS keyring at send time.
+An adapter is a class that overrides one method per hook it cares about, named after the hook,
+taking that hook's event class (`DecisionRecorded`, ...) and returning a list of payloads. It is
+pure: no I/O, no clock, no secrets, so the same event and config always give the same payloads.
+Secrets are named, never carried: an `http` payload says `{"credential": "slack-webhook"}` and
+the delivery layer resolves it from the OS keyring at send time.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, get_args
 from urllib.parse import urlsplit
 
 from pathvalidate import ValidationError as PathError
 from pathvalidate import is_valid_filename, sanitize_filename, validate_filename
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.alias_generators import to_camel
 
+from msp_server.core.errors import describe_validation_error
 from msp_server.core.models import Blocker, Decision, Entity, Session, Update
 
 Hook = Literal[
@@ -94,46 +97,137 @@ Payload = Annotated[
 ]
 
 
-class HookEvent(_Wire):
-    """What an adapter sees: the hook, the record that triggered it, and the whole session."""
+class _Event(_Wire):
+    """What every hook's event carries: when, which project, and the record's id."""
 
-    hook: Hook
     event_id: str | None = None  # the record's id; the session id for start/end
     timestamp: str
     project: str
-    session: Session | None = None
-    update: Update | None = None
-    decision: Decision | None = None
-    blocker: Blocker | None = None
-    entity: Entity | None = None
     previous_session_id: str | None = None
-    export_format: str | None = None
-    export_content: str | None = None
-
-    # An adapter asks for what its hook needs; a missing piece is a clear adapter failure.
-    def require_session(self) -> Session:
-        return _present(self.session, self.hook, "session")
-
-    def require_update(self) -> Update:
-        return _present(self.update, self.hook, "update")
-
-    def require_decision(self) -> Decision:
-        return _present(self.decision, self.hook, "decision")
-
-    def require_blocker(self) -> Blocker:
-        return _present(self.blocker, self.hook, "blocker")
-
-    def require_entity(self) -> Entity:
-        return _present(self.entity, self.hook, "entity")
 
 
-PresentT = TypeVar("PresentT")
+class _SessionEvent(_Event):
+    """An event inside a session: adapters see the whole session as it is after the event."""
+
+    session: Session
 
 
-def _present(value: PresentT | None, hook: str, what: str) -> PresentT:
-    if value is None:
-        raise ValueError(f"{hook}: the event carries no {what}")
-    return value
+class Initialize(_Event):
+    hook: Literal["initialize"] = "initialize"
+    session: Session | None = None
+
+
+class SessionStarted(_SessionEvent):
+    hook: Literal["session_started"] = "session_started"
+
+
+class ProgressUpdated(_SessionEvent):
+    hook: Literal["progress_updated"] = "progress_updated"
+    update: Update
+
+
+class DecisionRecorded(_SessionEvent):
+    hook: Literal["decision_recorded"] = "decision_recorded"
+    decision: Decision
+
+
+class BlockerRecorded(_SessionEvent):
+    hook: Literal["blocker_recorded"] = "blocker_recorded"
+    blocker: Blocker
+
+
+class BlockerResolved(_SessionEvent):
+    hook: Literal["blocker_resolved"] = "blocker_resolved"
+    blocker: Blocker
+
+
+class EntityRecorded(_SessionEvent):
+    hook: Literal["entity_recorded"] = "entity_recorded"
+    entity: Entity
+
+
+class SessionEnded(_SessionEvent):
+    hook: Literal["session_ended"] = "session_ended"
+
+
+class ExportContext(_Event):
+    """`msp context`: the exported text and its format; the latest session when there is one."""
+
+    hook: Literal["export_context"] = "export_context"
+    session: Session | None = None
+    format: str
+    content: str
+
+
+HookEvent = Annotated[
+    Initialize
+    | SessionStarted
+    | ProgressUpdated
+    | DecisionRecorded
+    | BlockerRecorded
+    | BlockerResolved
+    | EntityRecorded
+    | SessionEnded
+    | ExportContext,
+    Field(discriminator="hook"),
+]
+"""One event class per hook, told apart by `hook`: each carries exactly what its hook needs."""
+
+_LEGACY_NAMES = {"export_format": "format", "export_content": "content"}
+
+
+class EventError(ValueError):
+    """The fields do not make the event their hook needs (e.g. decision_recorded without a
+    decision); dispatch reports it as a failure of every adapter that handles the hook."""
+
+
+def make_event(**fields: Any) -> HookEvent:
+    """The event of `fields["hook"]`, validated: `make_event(hook="decision_recorded",
+    timestamp=..., project=..., session=..., decision=...)`. `None` values are dropped, so
+    callers may pass every optional piece; `export_format`/`export_content` still work."""
+    data = {_LEGACY_NAMES.get(k, k): v for k, v in fields.items() if v is not None}
+    try:
+        return _event_adapter().validate_python(data)
+    except ValidationError as exc:
+        raise EventError(describe_validation_error(exc, "event.")) from None
+
+
+@cache
+def _event_adapter() -> TypeAdapter[HookEvent]:
+    """Built on first use: a workspace without integrations never pays for the schema."""
+    return TypeAdapter(HookEvent)
+
+
+class PayloadRecord(BaseModel):
+    """A stored payload row as users and editors see it: the envelope (camelCase by alias) plus
+    the fields of its body. The one row-to-wire mapping (`msp payloads`, LSP, delivery)."""
+
+    model_config = ConfigDict(
+        defer_build=True, alias_generator=to_camel, populate_by_name=True, frozen=True
+    )
+
+    id: str
+    integration: str
+    hook: str
+    event_id: str | None = None
+    session_id: str | None = None
+    status: str
+    created_at: str
+    attempts: int = 0
+    next_attempt_at: str | None = None
+    last_error: str | None = None
+    sent_at: str | None = None
+    body: dict[str, Any] = Field(exclude=True)
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> PayloadRecord:
+        """From a store row (snake_case columns; other columns are ignored)."""
+        return cls.model_validate(
+            {name: row[name] for name in cls.model_fields if row.get(name) is not None}
+        )
+
+    def wire(self) -> dict[str, Any]:
+        return {**self.model_dump(mode="json", by_alias=True), **self.body}
 
 
 class AdapterConfig(BaseModel):
@@ -149,7 +243,12 @@ ConfigT = TypeVar("ConfigT", bound=AdapterConfig)
 
 class Adapter(Generic[ConfigT]):
     """Subclass as `Adapter[MyConfig]`, set `name`, `Config` (the same model) and
-    `credentials`, and define the hooks you need; `self.config` is the validated model."""
+    `credentials`, and override the hooks you need; `self.config` is the validated model.
+
+    Each hook method takes its own event class, so `decision_recorded` gets a
+    `DecisionRecorded` whose `decision` is always there. The defaults return nothing; only the
+    methods a subclass overrides count as its hooks.
+    """
 
     name: ClassVar[str]
     Config: ClassVar[type[AdapterConfig]] = AdapterConfig
@@ -158,9 +257,65 @@ class Adapter(Generic[ConfigT]):
     def __init__(self, config: ConfigT) -> None:
         self.config = config
 
+    # -- hooks: override the ones you need --
+
+    def initialize(self, event: Initialize) -> Sequence[Payload]:
+        return []
+
+    def session_started(self, event: SessionStarted) -> Sequence[Payload]:
+        return []
+
+    def progress_updated(self, event: ProgressUpdated) -> Sequence[Payload]:
+        return []
+
+    def decision_recorded(self, event: DecisionRecorded) -> Sequence[Payload]:
+        return []
+
+    def blocker_recorded(self, event: BlockerRecorded) -> Sequence[Payload]:
+        return []
+
+    def blocker_resolved(self, event: BlockerResolved) -> Sequence[Payload]:
+        return []
+
+    def entity_recorded(self, event: EntityRecorded) -> Sequence[Payload]:
+        return []
+
+    def session_ended(self, event: SessionEnded) -> Sequence[Payload]:
+        return []
+
+    def export_context(self, event: ExportContext) -> Sequence[Payload]:
+        return []
+
+    def handle(self, event: HookEvent) -> Sequence[Payload]:
+        """Run the method of the event's hook (by the event's class, never by name)."""
+        match event:
+            case Initialize():
+                return self.initialize(event)
+            case SessionStarted():
+                return self.session_started(event)
+            case ProgressUpdated():
+                return self.progress_updated(event)
+            case DecisionRecorded():
+                return self.decision_recorded(event)
+            case BlockerRecorded():
+                return self.blocker_recorded(event)
+            case BlockerResolved():
+                return self.blocker_resolved(event)
+            case EntityRecorded():
+                return self.entity_recorded(event)
+            case SessionEnded():
+                return self.session_ended(event)
+            case ExportContext():
+                return self.export_context(event)
+
     @classmethod
     def hooks(cls) -> list[str]:
-        return [hook for hook in HOOKS if callable(getattr(cls, hook, None))]
+        """The hooks this adapter overrides, in hook order."""
+        return list(_overridden(cls))
+
+    @classmethod
+    def handles(cls, hook: str) -> bool:
+        return hook in _overridden(cls)
 
     def destination(self, body: dict[str, Any]) -> Destination:
         """Where a stored payload goes, decided from this adapter's trusted config at send time.
@@ -188,6 +343,37 @@ class Adapter(Generic[ConfigT]):
         if kind == "file":
             return Destination(path=check_note_path(body.get("path")))
         return Destination()
+
+
+_HOOK_METHODS: dict[str, Callable[..., Sequence[Payload]]] = {
+    "initialize": Adapter.initialize,
+    "session_started": Adapter.session_started,
+    "progress_updated": Adapter.progress_updated,
+    "decision_recorded": Adapter.decision_recorded,
+    "blocker_recorded": Adapter.blocker_recorded,
+    "blocker_resolved": Adapter.blocker_resolved,
+    "entity_recorded": Adapter.entity_recorded,
+    "session_ended": Adapter.session_ended,
+    "export_context": Adapter.export_context,
+}
+
+
+_OVERRIDDEN: dict[type, tuple[str, ...]] = {}
+
+
+def _overridden(cls: type[Adapter[Any]]) -> tuple[str, ...]:
+    """Hooks whose method a subclass defines (found in the class dicts up to Adapter)."""
+    if cls in _OVERRIDDEN:
+        return _OVERRIDDEN[cls]
+    own = {
+        name
+        for klass in cls.__mro__
+        if klass is not Adapter and issubclass(klass, Adapter)
+        for name in vars(klass)
+    }
+    found = tuple(hook for hook, method in _HOOK_METHODS.items() if method.__name__ in own)
+    _OVERRIDDEN[cls] = found
+    return found
 
 
 class DestinationRefused(ValueError):

@@ -20,9 +20,9 @@ from msp_server.adapters.base import (
     CredentialRef,
     Destination,
     DestinationRefused,
-    HookEvent,
     HttpPayload,
     Payload,
+    SessionEnded,
 )
 from msp_server.adapters.formatting import format_duration
 from msp_server.core.models import Session
@@ -113,8 +113,8 @@ class JiraAdapter(Adapter[JiraConfig]):
             raise DestinationRefused("method: refused: the Jira adapter only POSTs")
         return Destination(url=url, credential=CREDENTIAL, email=self.config.email)
 
-    def session_ended(self, event: HookEvent) -> list[Payload]:
-        session = event.require_session()
+    def session_ended(self, event: SessionEnded) -> list[Payload]:
+        session = event.session
         v3 = self.config.api_version == 3
         issue = f"{self.config.base_url}/rest/api/{self.config.api_version}/issue/"
         issue += self.config.issue_key

@@ -15,12 +15,18 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from msp_server.adapters.base import (
     Adapter,
     AdapterConfig,
+    BlockerRecorded,
+    BlockerResolved,
     CredentialRef,
+    DecisionRecorded,
     Destination,
     DestinationRefused,
+    EntityRecorded,
     GraphQLPayload,
-    HookEvent,
     Payload,
+    ProgressUpdated,
+    SessionEnded,
+    SessionStarted,
 )
 from msp_server.adapters.formatting import format_duration, session_seconds
 from msp_server.core.models import Blocker, Decision, Entity, Session, Update
@@ -165,48 +171,48 @@ class LinearAdapter(Adapter[LinearConfig]):
 
     # --- hooks ------------------------------------------------------------------------------
 
-    def session_started(self, event: HookEvent) -> list[Payload]:
-        session = event.require_session()
+    def session_started(self, event: SessionStarted) -> list[Payload]:
+        session = event.session
         payloads: list[Payload] = []
         if self.config.create_session_issue and self.config.team_id is not None:
             payloads.append(self._issue_create(session, self.config.team_id))
         if "session_started" in self.config.comment_on:
-            payloads += self._comment(event, "session started", started_markdown(session))
+            payloads += self._comment("session started", started_markdown(session))
         return payloads
 
-    def progress_updated(self, event: HookEvent) -> list[Payload]:
-        if "progress_updated" not in self.config.comment_on or event.update is None:
+    def progress_updated(self, event: ProgressUpdated) -> list[Payload]:
+        if "progress_updated" not in self.config.comment_on:
             return []
-        return self._comment(event, "progress", progress_markdown(event.update, event.session))
+        return self._comment("progress", progress_markdown(event.update, event.session))
 
-    def decision_recorded(self, event: HookEvent) -> list[Payload]:
-        if "decision_recorded" not in self.config.comment_on or event.decision is None:
+    def decision_recorded(self, event: DecisionRecorded) -> list[Payload]:
+        if "decision_recorded" not in self.config.comment_on:
             return []
-        return self._comment(event, "decision", decision_markdown(event.decision, event.session))
+        return self._comment("decision", decision_markdown(event.decision, event.session))
 
-    def blocker_recorded(self, event: HookEvent) -> list[Payload]:
-        if "blocker_recorded" not in self.config.comment_on or event.blocker is None:
+    def blocker_recorded(self, event: BlockerRecorded) -> list[Payload]:
+        if "blocker_recorded" not in self.config.comment_on:
             return []
-        return self._comment(event, "blocker", blocker_markdown(event.blocker, event.session))
+        return self._comment("blocker", blocker_markdown(event.blocker, event.session))
 
-    def blocker_resolved(self, event: HookEvent) -> list[Payload]:
-        if "blocker_resolved" not in self.config.comment_on or event.blocker is None:
+    def blocker_resolved(self, event: BlockerResolved) -> list[Payload]:
+        if "blocker_resolved" not in self.config.comment_on:
             return []
         body = blocker_markdown(event.blocker, event.session)
-        return self._comment(event, "blocker resolved", body)
+        return self._comment("blocker resolved", body)
 
-    def entity_recorded(self, event: HookEvent) -> list[Payload]:
-        if "entity_recorded" not in self.config.comment_on or event.entity is None:
+    def entity_recorded(self, event: EntityRecorded) -> list[Payload]:
+        if "entity_recorded" not in self.config.comment_on:
             return []
-        return self._comment(event, "entity", entity_markdown(event.entity, event.session))
+        return self._comment("entity", entity_markdown(event.entity, event.session))
 
-    def session_ended(self, event: HookEvent) -> list[Payload]:
-        session = event.require_session()
-        return self._comment(event, "session ended", ended_markdown(session, event.timestamp))
+    def session_ended(self, event: SessionEnded) -> list[Payload]:
+        session = event.session
+        return self._comment("session ended", ended_markdown(session, event.timestamp))
 
     # --- payloads ---------------------------------------------------------------------------
 
-    def _comment(self, event: HookEvent, what: str, body: str) -> list[Payload]:
+    def _comment(self, what: str, body: str) -> list[Payload]:
         """No issueId, no comment: the config allows that when only session issues are wanted."""
         issue_id = self.config.issue_id
         if issue_id is None:

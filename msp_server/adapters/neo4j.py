@@ -30,11 +30,18 @@ from pydantic import Field, field_validator
 from msp_server.adapters.base import (
     Adapter,
     AdapterConfig,
+    BlockerRecorded,
+    BlockerResolved,
     CypherPayload,
+    DecisionRecorded,
     Destination,
     DestinationRefused,
-    HookEvent,
+    EntityRecorded,
+    Initialize,
     Payload,
+    ProgressUpdated,
+    SessionEnded,
+    SessionStarted,
 )
 from msp_server.core.models import Session
 from msp_server.core.timeutil import hours_between
@@ -269,7 +276,7 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
             },
         )
 
-    def initialize(self, event: HookEvent) -> list[Payload]:
+    def initialize(self, event: Initialize) -> list[Payload]:
         return [
             self._cypher(
                 f"Schema: {label}({', '.join(keys)}){' unique' if unique else ''}",
@@ -279,8 +286,8 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
             for name, label, keys, unique in SCHEMA
         ]
 
-    def session_started(self, event: HookEvent) -> list[Payload]:
-        session = event.require_session()
+    def session_started(self, event: SessionStarted) -> list[Payload]:
+        session = event.session
         payloads: list[Payload] = [
             self._cypher(
                 f"Session {session.id} started",
@@ -300,9 +307,8 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
         payloads.append(self._project_state(session, session.start_progress, session.start_time))
         return payloads
 
-    def progress_updated(self, event: HookEvent) -> list[Payload]:
-        session = event.require_session()
-        update = event.require_update()
+    def progress_updated(self, event: ProgressUpdated) -> list[Payload]:
+        session, update = event.session, event.update
         payloads: list[Payload] = [
             self._cypher(
                 f"Progress {update.id} in session {session.id}",
@@ -322,9 +328,8 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
             payloads.append(self._project_state(session, update.progress, update.timestamp))
         return payloads
 
-    def decision_recorded(self, event: HookEvent) -> list[Payload]:
-        session = event.require_session()
-        decision = event.require_decision()
+    def decision_recorded(self, event: DecisionRecorded) -> list[Payload]:
+        session, decision = event.session, event.decision
         return [
             self._cypher(
                 f"Decision {decision.id} in session {session.id}",
@@ -346,9 +351,8 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
             )
         ]
 
-    def _blocker(self, event: HookEvent, resolved: bool) -> list[Payload]:
-        session = event.require_session()
-        blocker = event.require_blocker()
+    def _blocker(self, event: BlockerRecorded | BlockerResolved, resolved: bool) -> list[Payload]:
+        session, blocker = event.session, event.blocker
         parameters: dict[str, Any] = {
             "sessionId": session.id,
             "blockerId": blocker.id,
@@ -367,15 +371,14 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
         parameters["status"] = blocker.status
         return [self._cypher(f"Blocker {blocker.id} recorded", BLOCKER_RECORDED, parameters)]
 
-    def blocker_recorded(self, event: HookEvent) -> list[Payload]:
+    def blocker_recorded(self, event: BlockerRecorded) -> list[Payload]:
         return self._blocker(event, resolved=False)
 
-    def blocker_resolved(self, event: HookEvent) -> list[Payload]:
+    def blocker_resolved(self, event: BlockerResolved) -> list[Payload]:
         return self._blocker(event, resolved=True)
 
-    def entity_recorded(self, event: HookEvent) -> list[Payload]:
-        session = event.require_session()
-        entity = event.require_entity()
+    def entity_recorded(self, event: EntityRecorded) -> list[Payload]:
+        session, entity = event.session, event.entity
         return [
             self._cypher(
                 f"Entity {entity.type} {entity.name} created in {session.id}",
@@ -394,8 +397,8 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
             )
         ]
 
-    def session_ended(self, event: HookEvent) -> list[Payload]:
-        session = event.require_session()
+    def session_ended(self, event: SessionEnded) -> list[Payload]:
+        session = event.session
         end_time = session.end_time or event.timestamp
         payloads: list[Payload] = [
             self._cypher(

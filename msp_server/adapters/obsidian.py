@@ -33,11 +33,18 @@ from pydantic import Field, field_validator
 from msp_server.adapters.base import (
     Adapter,
     AdapterConfig,
+    BlockerRecorded,
+    BlockerResolved,
+    DecisionRecorded,
     Destination,
     DestinationRefused,
+    EntityRecorded,
+    ExportContext,
     FilePayload,
-    HookEvent,
     Payload,
+    ProgressUpdated,
+    SessionEnded,
+    SessionStarted,
     check_note_path,
     safe_filename,
     safe_relative_path,
@@ -326,8 +333,8 @@ class ObsidianAdapter(Adapter[ObsidianConfig]):
 
     # -- hooks --
 
-    def session_started(self, event: HookEvent) -> list[Payload]:
-        session = event.require_session()
+    def session_started(self, event: SessionStarted) -> list[Payload]:
+        session = event.session
         heading = self.session_heading(session)
         lines = [
             heading,
@@ -349,18 +356,16 @@ class ObsidianAdapter(Adapter[ObsidianConfig]):
             )
         ]
 
-    def progress_updated(self, event: HookEvent) -> list[Payload]:
-        session = event.require_session()
-        update = event.require_update()
+    def progress_updated(self, event: ProgressUpdated) -> list[Payload]:
+        session, update = event.session, event.update
         progress = f" ({update.progress}%)" if update.progress is not None else ""
         line = (
             f"- {self._time(update.timestamp)} Progress{progress}: {md_inline(update.description)}"
         )
         return [self._under(session, f"Progress {update.id} in the daily note", line)]
 
-    def decision_recorded(self, event: HookEvent) -> list[Payload]:
-        session = event.require_session()
-        decision = event.require_decision()
+    def decision_recorded(self, event: DecisionRecorded) -> list[Payload]:
+        session, decision = event.session, event.decision
         adr = self.adr_path(decision)
         line = (
             f"- {self._time(decision.timestamp)} Decision ({decision.impact}): "
@@ -416,27 +421,24 @@ class ObsidianAdapter(Adapter[ObsidianConfig]):
         ]
         return meta + "\n" + "\n\n".join(sections) + "\n"
 
-    def blocker_recorded(self, event: HookEvent) -> list[Payload]:
-        session = event.require_session()
-        blocker = event.require_blocker()
+    def blocker_recorded(self, event: BlockerRecorded) -> list[Payload]:
+        session, blocker = event.session, event.blocker
         line = (
             f"- {self._time(blocker.created_at)} Blocker ({blocker.severity}, "
             f"{blocker.category}): {md_inline(blocker.description)}"
         )
         return [self._under(session, f"Blocker {blocker.id} in the daily note", line)]
 
-    def blocker_resolved(self, event: HookEvent) -> list[Payload]:
-        session = event.require_session()
-        blocker = event.require_blocker()
+    def blocker_resolved(self, event: BlockerResolved) -> list[Payload]:
+        session, blocker = event.session, event.blocker
         line = (
             f"- {self._time(blocker.resolved_at or event.timestamp)} Blocker resolved: "
             f"{md_inline(blocker.description)} — {md_inline(blocker.resolution)}"
         )
         return [self._under(session, f"Blocker {blocker.id} resolved in the daily note", line)]
 
-    def entity_recorded(self, event: HookEvent) -> list[Payload]:
-        session = event.require_session()
-        entity = event.require_entity()
+    def entity_recorded(self, event: EntityRecorded) -> list[Payload]:
+        session, entity = event.session, event.entity
         where = ""
         if entity.path:
             where = f" in {md_inline(entity.path)}" + (f":{entity.line}" if entity.line else "")
@@ -489,8 +491,8 @@ class ObsidianAdapter(Adapter[ObsidianConfig]):
         ]
         return meta + "\n" + body[0] + "\n\n" + "\n".join(body[1:]) + "\n"
 
-    def session_ended(self, event: HookEvent) -> list[Payload]:
-        session = event.require_session()
+    def session_ended(self, event: SessionEnded) -> list[Payload]:
+        session = event.session
         end_time = session.end_time or event.timestamp
         duration = (
             session.duration
@@ -530,11 +532,9 @@ class ObsidianAdapter(Adapter[ObsidianConfig]):
             ),
         ]
 
-    def export_context(self, event: HookEvent) -> list[Payload]:
-        if event.export_content is None:
-            return []
+    def export_context(self, event: ExportContext) -> list[Payload]:
         session = event.session
-        fmt = event.export_format or "text"
+        fmt = event.format or "text"
         when = self._local(event.timestamp)
         stem = safe_filename(
             _name_text(f"{event.project} context {when:%Y-%m-%d %H%M%S} {fmt}"), max_length=100
@@ -549,7 +549,7 @@ class ObsidianAdapter(Adapter[ObsidianConfig]):
                 "tags": ["msp", "context"],
             }
         )
-        body = f"# Context for {md_inline(event.project)}\n\n" + fence(event.export_content, info)
+        body = f"# Context for {md_inline(event.project)}\n\n" + fence(event.content, info)
         return [
             FilePayload(
                 title=f"Context export for {event.project}",

@@ -6,13 +6,15 @@ import hashlib
 import importlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from msp_server.adapters.base import Adapter, HookEvent, Payload
+from msp_server.adapters.base import Adapter, EventError, HookEvent, Payload, make_event
 from msp_server.config import IntegrationEntry
 from msp_server.core.errors import describe_validation_error
 
@@ -26,7 +28,11 @@ BUILTINS: dict[str, str] = {
     "slack": "msp_server.adapters.slack:SlackAdapter",
     "jira": "msp_server.adapters.jira:JiraAdapter",
 }
-_PAYLOADS: TypeAdapter[list[Payload]] = TypeAdapter(list[Payload])
+
+
+@cache
+def _payloads() -> TypeAdapter[list[Payload]]:
+    return TypeAdapter(list[Payload])
 
 
 @dataclass
@@ -113,16 +119,28 @@ def idempotency_key(integration: str, hook: str, event_id: str | None, body: Any
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
-def dispatch(integrations: list[Integration], event: HookEvent) -> DispatchResult:
-    """Run one hook through every loaded adapter; exceptions become visible failures."""
+def dispatch(
+    integrations: list[Integration], event: HookEvent | Mapping[str, Any]
+) -> DispatchResult:
+    """Run one hook through every loaded adapter that handles it; exceptions become visible
+    failures. `event` may be the fields of `make_event`: an event its hook cannot be made of
+    (a missing decision, say) is then a failure of each adapter that handles the hook."""
     result = DispatchResult()
+    if isinstance(event, Mapping):
+        hook = str(event.get("hook"))
+        try:
+            event = make_event(**event)
+        except EventError as exc:
+            for integration in integrations:
+                if integration.adapter is not None and integration.adapter.handles(hook):
+                    result.failures.append(Failure(integration.name, hook, f"EventError: {exc}"))
+            return result
     for integration in integrations:
         adapter = integration.adapter
-        method = getattr(adapter, event.hook, None) if adapter is not None else None
-        if not callable(method):
+        if adapter is None or not adapter.handles(event.hook):
             continue
         try:
-            payloads = _PAYLOADS.validate_python(list(method(event) or []))
+            payloads = _payloads().validate_python(list(adapter.handle(event) or []))
         except Exception as exc:
             log.warning("adapter %s failed at %s: %s", integration.name, event.hook, exc)
             detail = (

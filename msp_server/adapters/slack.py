@@ -15,12 +15,18 @@ from pydantic import Field, field_validator
 from msp_server.adapters.base import (
     Adapter,
     AdapterConfig,
+    BlockerRecorded,
+    BlockerResolved,
     CredentialRef,
+    DecisionRecorded,
     Destination,
     DestinationRefused,
-    HookEvent,
+    EntityRecorded,
     HttpPayload,
     Payload,
+    ProgressUpdated,
+    SessionEnded,
+    SessionStarted,
 )
 from msp_server.adapters.formatting import format_duration, session_seconds
 from msp_server.core.models import Blocker, Decision, Entity, Session, Update
@@ -110,36 +116,36 @@ class SlackAdapter(Adapter[SlackConfig]):
             raise DestinationRefused("method: refused: the Slack adapter only POSTs messages")
         return Destination(secret_url_credential=CREDENTIAL)
 
-    def session_started(self, event: HookEvent) -> list[Payload]:
-        session = event.require_session()
+    def session_started(self, event: SessionStarted) -> list[Payload]:
+        session = event.session
         return [self._message("session started", started_message(session))]
 
-    def session_ended(self, event: HookEvent) -> list[Payload]:
-        session = event.require_session()
+    def session_ended(self, event: SessionEnded) -> list[Payload]:
+        session = event.session
         return [self._message("session ended", ended_message(session, event.timestamp))]
 
-    def progress_updated(self, event: HookEvent) -> list[Payload]:
-        if "progress_updated" not in self.config.notify_on or event.update is None:
+    def progress_updated(self, event: ProgressUpdated) -> list[Payload]:
+        if "progress_updated" not in self.config.notify_on:
             return []
         return [self._message("progress", progress_message(event.update, event.project))]
 
-    def decision_recorded(self, event: HookEvent) -> list[Payload]:
-        if "decision_recorded" not in self.config.notify_on or event.decision is None:
+    def decision_recorded(self, event: DecisionRecorded) -> list[Payload]:
+        if "decision_recorded" not in self.config.notify_on:
             return []
         return [self._message("decision", decision_message(event.decision, event.project))]
 
-    def blocker_recorded(self, event: HookEvent) -> list[Payload]:
-        if "blocker_recorded" not in self.config.notify_on or event.blocker is None:
+    def blocker_recorded(self, event: BlockerRecorded) -> list[Payload]:
+        if "blocker_recorded" not in self.config.notify_on:
             return []
         return [self._message("blocker", blocker_message(event.blocker, event.project))]
 
-    def blocker_resolved(self, event: HookEvent) -> list[Payload]:
-        if "blocker_resolved" not in self.config.notify_on or event.blocker is None:
+    def blocker_resolved(self, event: BlockerResolved) -> list[Payload]:
+        if "blocker_resolved" not in self.config.notify_on:
             return []
         return [self._message("blocker resolved", blocker_message(event.blocker, event.project))]
 
-    def entity_recorded(self, event: HookEvent) -> list[Payload]:
-        if "entity_recorded" not in self.config.notify_on or event.entity is None:
+    def entity_recorded(self, event: EntityRecorded) -> list[Payload]:
+        if "entity_recorded" not in self.config.notify_on:
             return []
         return [self._message("entity", entity_message(event.entity, event.project))]
 
