@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from msp_server.core.models import (
@@ -42,6 +42,28 @@ def _pattern(pattern: str, rule: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _whole(value: object) -> int:
+    """A count from a command line ('20') or JSON (20); 2.5, 'many' or true are not."""
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("must be a whole number")
+    return value
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ValueError("must be a number of seconds") from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number of seconds")
+    return float(value)
+
+
+WholeNumber = Annotated[int, BeforeValidator(_whole)]
+Seconds = Annotated[float, BeforeValidator(_seconds)]
 Category = Annotated[
     Name, _pattern(r"[\w][\w .&/-]{0,59}", "a short label (letters, digits, - _ . / &)")
 ]
@@ -73,62 +95,129 @@ class Args(BaseModel):
         return value
 
 
+# Field descriptions are the CLI's help text and the MCP tools' schema descriptions.
+
+
 class StartArgs(Args):
-    project: Name | None = None
-    goal: Text | None = None
-    progress: Progress | None = None
+    project: Name | None = Field(None, description="project name (default: configured, or last)")
+    goal: Text | None = Field(None, description="what this session is for")
+    progress: Progress | None = Field(
+        None, description="starting progress 0..100 (default: where the project left off)"
+    )
 
 
 class UpdateArgs(Args):
-    text: Text
-    progress: Progress | None = None
+    text: Text = Field(description="what you did (checked for decisions, blockers, entities)")
+    progress: Progress | None = Field(None, description="progress 0..100")
 
 
 class DecideArgs(Args):
-    text: Text
-    rationale: Text | None = None
-    alternatives: list[Text] = Field(default_factory=list, max_length=50)
-    impact: Impact = "medium"
-    category: Category | None = None
+    text: Text = Field(description="the decision")
+    rationale: Text | None = Field(None, description="why")
+    alternatives: list[Text] = Field(
+        default_factory=list,
+        max_length=50,
+        description="an option considered and not taken (repeatable)",
+    )
+    impact: Impact = Field("medium", description="how much it matters")
+    category: Category | None = Field(None, description="a short label, e.g. architecture")
 
 
 class BlockArgs(Args):
-    text: Text
-    category: BlockerCategory = "technical"
-    severity: Severity = "medium"
+    text: Text = Field(description="what blocks you")
+    category: BlockerCategory = Field("technical", description="what kind of blocker")
+    severity: Severity = Field("medium", description="how badly it blocks")
 
 
 class ResolveArgs(Args):
-    blocker: Name
-    solution: Text | None = None
+    blocker: Name = Field(description="a blocker id, or a unique fragment of its text")
+    solution: Text | None = Field(None, description="how it was resolved")
 
 
 class EntityArgs(Args):
-    name: Name
-    type: EntityType = "unknown"
-    path: Name | None = None
-    language: Name | None = None
-    line: int | None = Field(default=None, ge=1, strict=True)
+    name: Name = Field(description="the entity's name, e.g. ResetToken")
+    type: EntityType = Field("unknown", description="class, function, method, module, ...")
+    path: Name | None = Field(None, description="its file, inside the workspace")
+    language: Name | None = Field(None, description="its language")
+    line: int | None = Field(default=None, ge=1, strict=True, description="its line (1-based)")
 
 
 class EndArgs(Args):
-    summary: Text | None = None
+    summary: Text | None = Field(None, description="what the session achieved")
 
 
 class ContextArgs(Args):
-    format: Literal["ai", "json", "markdown"] = "ai"
-    days: int | None = Field(default=None, ge=1, le=3650)
+    format: Literal["ai", "json", "markdown"] = Field(
+        "ai", description="ai: a compact briefing; json: MSP JSON sessions; markdown: a report"
+    )
+    days: WholeNumber | None = Field(
+        default=None, ge=1, le=3650, description="how many days back (default: contextDays)"
+    )
 
 
 class SessionsArgs(Args):
-    limit: int = Field(default=20, ge=1, le=10_000)
+    limit: WholeNumber = Field(default=20, ge=1, le=10_000, description="at most this many")
 
 
 class RecoverArgs(Args):
-    session: Name | None = None
-    force: bool = False
+    session: Name | None = Field(None, description="the session to resume (default: the open one)")
+    force: bool = Field(False, description="reopen a session that was ended")
+    list: bool = Field(False, description="only list the sessions that can be recovered")
 
 
 class GitArgs(Args):
-    type: Literal[COMMIT_TYPES] | None = None  # type: ignore[valid-type]
-    scope: Scope | None = None
+    type: Literal[COMMIT_TYPES] | None = Field(  # type: ignore[valid-type]
+        None, description="the commit type (default: from the session's record)"
+    )
+    scope: Scope | None = Field(None, description="the commit scope, e.g. auth")
+
+
+class NoArgs(Args):
+    """A command that takes nothing (besides the workspace): anything else is a typo."""
+
+
+class ListPayloadsArgs(Args):
+    id: Name | None = Field(None, description="one payload")
+    session_id: Name | None = Field(None, description="the payloads of one session")
+    event_id: Name | None = Field(None, description="the payloads of one event")
+    integration: Name | None = Field(None, description="the payloads of one integration")
+
+
+class PayloadArgs(Args):
+    id: Name = Field(description="the payload's id (pay-…)")
+
+
+class FlushArgs(Args):
+    wait: Seconds | None = Field(
+        None,
+        ge=0,
+        le=300,
+        description="keep delivering (retries too) until empty or this many seconds passed",
+    )
+
+
+class RetryArgs(Args):
+    id: Name | None = Field(None, description="the dead (or waiting) payload to queue again")
+    all_dead: bool = Field(False, description="every dead payload")
+
+
+class ConfigSetArgs(Args):
+    key: Name = Field(description="a dotted key, e.g. integrations.obsidian")
+    value: str = Field(max_length=100_000, description="JSON, or a plain string")
+
+
+class CredentialArgs(Args):
+    name: Name = Field(description="the credential's name, e.g. linear-api-key")
+
+
+class ImportArgs(Args):
+    files: list[Name] = Field(min_length=1, description="MSP JSON session files")
+
+
+class TrustArgs(Args):
+    show: bool = Field(False, description="what the folder's config would enable, key by key")
+    list: bool = Field(False, description="every trusted folder configuration")
+    revoke: bool = Field(False, description="stop trusting this folder's config")
+    sha256: Name | None = Field(
+        None, description="trust only if the file still has this digest (as --show printed)"
+    )
