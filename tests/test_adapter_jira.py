@@ -18,7 +18,6 @@ from msp_server.adapters.base import CredentialRef, HookEvent, HttpPayload
 from msp_server.adapters.jira import (
     COMMENT_MAX,
     CREDENTIAL,
-    ELLIPSIS,
     LIST_MAX,
     WIKI_SPECIAL,
     ZWSP,
@@ -27,6 +26,7 @@ from msp_server.adapters.jira import (
     adf_text_length,
     jira_time,
 )
+from msp_server.core.digest import ELLIPSIS
 from msp_server.core.models import Decision
 from tests.adapter_events import INJECTION_CORPUS, T0, scripted_events
 from tests.schemas import (

@@ -24,8 +24,7 @@ from msp_server.adapters.base import (
     Payload,
     SessionEnded,
 )
-from msp_server.adapters.formatting import format_duration
-from msp_server.core.models import Session
+from msp_server.core.digest import Digest, Facts, UserText, digest, listed
 from msp_server.core.timeutil import parse_iso
 
 CREDENTIAL = "jira-api-token"
@@ -34,7 +33,6 @@ COMMENT_MAX = 32_767  # Jira's limit on a comment body, in characters (ADF: all 
 WORKLOG_MIN_SECONDS = 60  # Jira rejects a worklog shorter than a minute
 LIST_MAX = 25  # items per section; the rest are counted, not listed
 TEXT_CAPS: tuple[int | None, ...] = (None, 4000, 1000, 250, 80)  # per-text caps, tried in order
-ELLIPSIS = "…"
 ISSUE_KEY_RE = r"[A-Z][A-Z0-9_]{1,9}-[1-9][0-9]{0,9}"  # project key (2-10 chars) and number
 HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 
@@ -115,12 +113,11 @@ class JiraAdapter(Adapter[JiraConfig]):
 
     def session_ended(self, event: SessionEnded) -> list[Payload]:
         session = event.session
+        d = digest(session, event.timestamp)
         v3 = self.config.api_version == 3
         issue = f"{self.config.base_url}/rest/api/{self.config.api_version}/issue/"
         issue += self.config.issue_key
-        body = (
-            session_adf(session, event.timestamp) if v3 else session_wiki(session, event.timestamp)
-        )
+        body = session_adf(d) if v3 else session_wiki(d)
         payloads: list[Payload] = [
             HttpPayload(
                 title=f"Jira: comment on {self.config.issue_key} (session ended)",
@@ -131,7 +128,7 @@ class JiraAdapter(Adapter[JiraConfig]):
                 auth=CredentialRef(credential=CREDENTIAL),
             )
         ]
-        seconds = worklog_seconds(session)
+        seconds = worklog_seconds(d.facts)
         if self.config.worklog and seconds is not None:
             note = f"MSP session {session.id}"
             payloads.append(
@@ -160,120 +157,81 @@ def jira_time(iso: str) -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}+0000"
 
 
-def session_seconds(session: Session, fallback_end: str | None = None) -> float | None:
-    """From startTime to endTime: never the doubled seed duration."""
-    end = session.end_time or fallback_end
-    if end is None:
-        return None
-    return max((parse_iso(end) - parse_iso(session.start_time)).total_seconds(), 0.0)
-
-
-def worklog_seconds(session: Session) -> int | None:
+def worklog_seconds(facts: Facts) -> int | None:
     """Whole minutes, at least one; None without an end time (nothing honest to log)."""
-    seconds = session_seconds(session)
-    if seconds is None:
+    if facts.ended is None:
         return None
-    return max(round(seconds / 60) * 60, WORKLOG_MIN_SECONDS)
+    return max(round(facts.seconds / 60) * 60, WORKLOG_MIN_SECONDS)
 
 
-def _progress(session: Session) -> str:
-    start = session.start_progress
-    end = session.current_progress
-    return f"{start}% → {end}%" + (f" ({end - start:+d})" if end != start else "")
+# --- the digest as blocks both renderers share ---------------------------------------------------
+
+# A run is (text, mark): a `UserText` run is escaped by the renderer; a mark is strong or code.
+Run = tuple[str, str | None]
 
 
-def _cut(value: str, cap: int | None) -> str:
-    return value if cap is None or len(value) <= cap else value[: cap - 1] + ELLIPSIS
-
-
-def _present(value: str | None) -> bool:
-    return bool(value and value.strip())
-
-
-# --- the session, as a neutral outline both renderers share ------------------------------------
-
-# A run is (text, is_user_text, mark): only user text is cut; a mark is "strong" or "code".
-Run = tuple[str, bool, str | None]
-
-
-def outline(session: Session, ended_at: str, cap: int | None) -> list[tuple[str, Any]]:
+def outline(d: Digest) -> list[tuple[str, Any]]:
     """Blocks as ("para", runs) | ("list", [runs]) | ("heading", title) for either renderer."""
-
-    def user(value: str, mark: str | None = None) -> Run:
-        return (_cut(value, cap), True, mark)
-
-    def ours(value: str, mark: str | None = None) -> Run:
-        return (value, False, mark)
-
+    f = d.facts
     blocks: list[tuple[str, Any]] = [
-        (
-            "para",
-            [
-                ours("MSP session ended", "strong"),
-                ours(" · "),
-                user(session.id, "code"),
-                ours(" · "),
-                user(session.project),
-            ],
-        )
+        ("para", [("MSP session ended", "strong"), (" · ", None), (f.session_id, "code")]),
     ]
-    if _present(session.goal):
-        blocks.append(("para", [ours("Goal: ", "strong"), user(session.goal or "")]))
-    if _present(session.summary):
-        blocks.append(("para", [ours("Summary: ", "strong"), user(session.summary or "")]))
-    seconds = session_seconds(session, ended_at) or 0.0
-    facts = [
-        [ours("Progress: ", "strong"), ours(_progress(session))],
-        [ours("Duration: ", "strong"), ours(format_duration(seconds))],
+    blocks[0][1].extend([(" · ", None), (f.project, None)])
+    if f.goal:
+        blocks.append(("para", [("Goal: ", "strong"), (f.goal, None)]))
+    if f.summary:
+        blocks.append(("para", [("Summary: ", "strong"), (f.summary, None)]))
+    facts: list[list[Run]] = [
+        [("Progress: ", "strong"), (f.progress, None)],
+        [("Duration: ", "strong"), (f.duration, None)],
     ]
-    if session.branch:
-        facts.append([ours("Branch: ", "strong"), user(session.branch)])
-    if session.user:
-        facts.append([ours("User: ", "strong"), user(session.user)])
+    if f.branch:
+        facts.append([("Branch: ", "strong"), (f.branch, None)])
+    if f.user:
+        facts.append([("User: ", "strong"), (f.user, None)])
     blocks.append(("list", facts))
 
     def section(title: str, items: list[list[Run]]) -> None:
         if not items:
             return
-        shown = items[:LIST_MAX]
-        if len(items) > LIST_MAX:
-            shown.append([ours(f"… and {len(items) - LIST_MAX} more")])
+        shown, more = listed(items, LIST_MAX)
+        if more:
+            shown.append([(f"… and {more} more", None)])
         blocks.extend([("heading", f"{title} ({len(items)})"), ("list", shown)])
 
-    decisions = []
-    for d in session.decisions:
-        runs = [user(d.content), ours(f" (impact: {d.impact})")]
-        if _present(d.rationale):
-            runs += [ours(" — "), user(d.rationale or "")]
+    decisions: list[list[Run]] = []
+    for decision in d.decisions:
+        runs: list[Run] = [(decision.content, None), (f" (impact: {decision.impact})", None)]
+        if decision.rationale:
+            runs += [(" — ", None), (decision.rationale, None)]
         decisions.append(runs)
     section("Decisions", decisions)
-    resolved = []
-    for b in session.blockers:
-        if b.status == "resolved":
-            runs = [user(b.description)]
-            if _present(b.resolution):
-                runs += [ours(" — "), user(b.resolution or "")]
-            resolved.append(runs)
+    resolved: list[list[Run]] = []
+    for blocker in d.resolved_blockers:
+        runs = [(blocker.description, None)]
+        if blocker.resolution:
+            runs += [(" — ", None), (blocker.resolution, None)]
+        resolved.append(runs)
     section("Resolved blockers", resolved)
     section(
         "Open blockers",
-        [[user(b.description), ours(f" (severity {b.severity})")] for b in session.open_blockers],
+        [[(b.description, None), (f" (severity {b.severity})", None)] for b in d.open_blockers],
     )
-    entities = []
-    for e in session.entities:
-        runs = [user(e.type), ours(" "), user(e.name, "code")]
-        if e.path:
-            runs += [ours(" — "), user(e.path + (f":{e.line}" if e.line is not None else ""))]
+    entities: list[list[Run]] = []
+    for entity in d.entities:
+        runs = [(entity.type, None), (" ", None), (entity.name, "code")]
+        if entity.where:
+            runs += [(" — ", None), (entity.where, None)]
         entities.append(runs)
     section("Entities", entities)
     return blocks
 
 
-def _fitted(render: Callable[[int | None], Any], size: Callable[[Any], int]) -> Any:
+def _fitted(d: Digest, render: Callable[[Digest], Any], size: Callable[[Any], int]) -> Any:
     """The first rendering, from uncut down, that fits Jira's comment limit."""
     rendered = None
     for cap in TEXT_CAPS:
-        rendered = render(cap)
+        rendered = render(d.trimmed(cap))
         if size(rendered) <= COMMENT_MAX:
             return rendered
     return rendered
@@ -306,7 +264,7 @@ def doc(content: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _adf_runs(runs: list[Run]) -> list[dict[str, Any]]:
-    return [node for value, _user, mark in runs for node in text(value, mark)]
+    return [node for value, mark in runs for node in text(value, mark)]
 
 
 def adf_text_length(node: Any) -> int:
@@ -316,10 +274,10 @@ def adf_text_length(node: Any) -> int:
     return 0
 
 
-def session_adf(session: Session, ended_at: str) -> dict[str, Any]:
-    def render(cap: int | None) -> dict[str, Any]:
+def session_adf(d: Digest) -> dict[str, Any]:
+    def render(trimmed: Digest) -> dict[str, Any]:
         content = []
-        for kind, value in outline(session, ended_at, cap):
+        for kind, value in outline(trimmed):
             if kind == "para":
                 content.append(paragraph(_adf_runs(value)))
             elif kind == "heading":
@@ -331,7 +289,7 @@ def session_adf(session: Session, ended_at: str) -> dict[str, Any]:
                 content.append({"type": "bulletList", "content": items})
         return doc(content)
 
-    result: dict[str, Any] = _fitted(render, adf_text_length)
+    result: dict[str, Any] = _fitted(d, render, adf_text_length)
     return result
 
 
@@ -361,7 +319,8 @@ def wiki_escape(value: str, *, single_line: bool) -> str:
 
 def _wiki_runs(runs: list[Run], *, single_line: bool) -> str:
     parts = []
-    for value, is_user, mark in runs:  # "code" marks are dropped: {{...}} would need escaping
+    for value, mark in runs:  # "code" marks are dropped: {{...}} would need escaping
+        is_user = isinstance(value, UserText)
         shown = wiki_escape(value, single_line=single_line) if is_user else value
         if mark == "strong":
             shown = f"*{shown.strip()}* " if shown.endswith(" ") else f"*{shown}*"
@@ -369,10 +328,10 @@ def _wiki_runs(runs: list[Run], *, single_line: bool) -> str:
     return "".join(parts)
 
 
-def session_wiki(session: Session, ended_at: str) -> str:
-    def render(cap: int | None) -> str:
+def session_wiki(d: Digest) -> str:
+    def render(trimmed: Digest) -> str:
         lines = []
-        for kind, value in outline(session, ended_at, cap):
+        for kind, value in outline(trimmed):
             if kind == "para":
                 lines += [_wiki_runs(value, single_line=False), ""]
             elif kind == "heading":
@@ -381,5 +340,5 @@ def session_wiki(session: Session, ended_at: str) -> str:
                 lines += [f"* {_wiki_runs(runs, single_line=True)}" for runs in value] + [""]
         return "\n".join(lines).rstrip("\n") + "\n"
 
-    result: str = _fitted(render, len)
+    result: str = _fitted(d, render, len)
     return result

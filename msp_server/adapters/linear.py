@@ -28,7 +28,16 @@ from msp_server.adapters.base import (
     SessionEnded,
     SessionStarted,
 )
-from msp_server.adapters.formatting import format_duration, session_seconds
+from msp_server.core.digest import (
+    Digest,
+    clip,
+    digest,
+    listed,
+    md_block,
+    md_inline,
+    one_line,
+    present,
+)
 from msp_server.core.models import Blocker, Decision, Entity, Session, Update
 
 LINEAR_ENDPOINT = "https://api.linear.app/graphql"
@@ -208,7 +217,7 @@ class LinearAdapter(Adapter[LinearConfig]):
 
     def session_ended(self, event: SessionEnded) -> list[Payload]:
         session = event.session
-        return self._comment("session ended", ended_markdown(session, event.timestamp))
+        return self._comment("session ended", ended_markdown(digest(session, event.timestamp)))
 
     # --- payloads ---------------------------------------------------------------------------
 
@@ -247,156 +256,112 @@ class LinearAdapter(Adapter[LinearConfig]):
         )
 
 
-# --- Markdown ---------------------------------------------------------------------------------
-
-_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#])")
-_LINE_START_SPECIAL = re.compile(r"^([-+=])")
-_ORDERED_MARKER = re.compile(r"^(\d{1,9})([.)])")
+# --- Markdown (user text through the one escaper: core.digest.md_inline / md_block) ---------
 
 
-def md_escape(text: str, *, single_line: bool = True) -> str:
-    """User text as literal Markdown: no headings, lists, links, HTML or code from a note.
-
-    CommonMark lets any ASCII punctuation be backslash-escaped; only the characters that can
-    start markup are escaped, so the raw body stays readable. Leading indentation is dropped
-    (four spaces would make a code block). `single_line` folds line breaks for list items.
-    """
-    lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    escaped = []
-    for line in lines:
-        if not line:
-            continue
-        line = _INLINE_SPECIAL.sub(r"\\\1", line)
-        line = _LINE_START_SPECIAL.sub(r"\\\1", line)
-        line = _ORDERED_MARKER.sub(r"\1\\\2", line)
-        escaped.append(line)
-    return (" " if single_line else "\n").join(escaped)
-
-
-def _footer(session: Session | None) -> str:
-    if session is None:
-        return ""
-    return f"\n\n_MSP session {md_escape(session.id)} · {md_escape(session.project)}_"
+def _footer(session: Session) -> str:
+    return f"\n\n_MSP session {md_inline(session.id)} · {md_inline(session.project)}_"
 
 
 def _listed(items: list[str]) -> list[str]:
-    shown = [f"- {item}" for item in items[:LIST_MAX]]
-    if len(items) > LIST_MAX:
-        shown.append(f"- … and {len(items) - LIST_MAX} more")
-    return shown
+    shown, more = listed(items, LIST_MAX)
+    return [f"- {item}" for item in shown] + ([f"- … and {more} more"] if more else [])
 
 
 def session_issue_title(session: Session) -> str:
     """Titles are plain text in Linear (no Markdown), one line, at most ISSUE_TITLE_MAX chars."""
-    goal = " ".join((session.goal or "").split())
-    title = f"MSP session {session.id}" + (f": {goal}" if goal else "")
-    return title if len(title) <= ISSUE_TITLE_MAX else title[: ISSUE_TITLE_MAX - 1] + "…"
+    goal = one_line(session.goal or "")
+    return clip(f"MSP session {session.id}" + (f": {goal}" if goal else ""), ISSUE_TITLE_MAX)
 
 
 def started_markdown(session: Session) -> str:
-    lines = [f"**MSP session started** · {md_escape(session.id)} · {md_escape(session.project)}"]
-    if session.goal and session.goal.strip():
-        lines += ["", f"**Goal:** {md_escape(session.goal, single_line=False)}"]
-    facts = [f"**Starting progress:** {session.start_progress}%"]
-    if session.branch:
-        facts.append(f"**Branch:** {md_escape(session.branch)}")
-    if session.user:
-        facts.append(f"**User:** {md_escape(session.user)}")
-    if session.previous_session_id:
-        facts.append(f"**Previous session:** {md_escape(session.previous_session_id)}")
+    f = digest(session).facts
+    lines = [f"**MSP session started** · {md_inline(f.session_id)} · {md_inline(f.project)}"]
+    if f.goal:
+        lines += ["", f"**Goal:** {md_block(f.goal)}"]
+    facts = [f"**Starting progress:** {f.start_progress}%"]
+    if f.branch:
+        facts.append(f"**Branch:** {md_inline(f.branch)}")
+    if f.user:
+        facts.append(f"**User:** {md_inline(f.user)}")
+    if f.previous_session_id:
+        facts.append(f"**Previous session:** {md_inline(f.previous_session_id)}")
     lines += ["", *(f"- {fact}" for fact in facts)]
     return "\n".join(lines) + "\n"
 
 
-def progress_markdown(update: Update, session: Session | None) -> str:
+def progress_markdown(update: Update, session: Session) -> str:
     head = "**Progress update**" + (f" · {update.progress}%" if update.progress is not None else "")
-    return f"{head}\n\n{md_escape(update.description, single_line=False)}{_footer(session)}\n"
+    return f"{head}\n\n{md_block(update.description)}{_footer(session)}\n"
 
 
-def decision_markdown(decision: Decision, session: Session | None) -> str:
+def decision_markdown(decision: Decision, session: Session) -> str:
     meta = [f"impact: {decision.impact}"]
     if decision.category:
-        meta.append(md_escape(decision.category))
-    lines = [
-        f"**Decision** ({', '.join(meta)})",
-        "",
-        md_escape(decision.content, single_line=False),
-    ]
-    if decision.rationale and decision.rationale.strip():
-        lines += ["", f"**Rationale:** {md_escape(decision.rationale, single_line=False)}"]
-    alternatives = [md_escape(a) for a in decision.alternatives if a.strip()]
+        meta.append(md_inline(decision.category))
+    lines = [f"**Decision** ({', '.join(meta)})", "", md_block(decision.content)]
+    if present(decision.rationale):
+        lines += ["", f"**Rationale:** {md_block(decision.rationale)}"]
+    alternatives = [md_inline(a) for a in decision.alternatives if a.strip()]
     if alternatives:
         lines += ["", "**Alternatives considered:**", *_listed(alternatives)]
     return "\n".join(lines) + _footer(session) + "\n"
 
 
-def blocker_markdown(blocker: Blocker, session: Session | None) -> str:
+def blocker_markdown(blocker: Blocker, session: Session) -> str:
     resolved = blocker.status == "resolved"
     head = "**Blocker resolved**" if resolved else "**Blocker**"
     lines = [
         f"{head} ({blocker.category}, severity {blocker.severity})",
         "",
-        md_escape(blocker.description, single_line=False),
+        md_block(blocker.description),
     ]
-    if resolved and blocker.resolution and blocker.resolution.strip():
-        lines += ["", f"**Resolution:** {md_escape(blocker.resolution, single_line=False)}"]
+    if resolved and present(blocker.resolution):
+        lines += ["", f"**Resolution:** {md_block(blocker.resolution)}"]
     return "\n".join(lines) + _footer(session) + "\n"
 
 
-def _entity_line(entity: Entity) -> str:
-    where = md_escape(entity.path) if entity.path else ""
-    if where and entity.line is not None:
-        where += f":{entity.line}"
-    return f"{md_escape(entity.type)} **{md_escape(entity.name)}**" + (
-        f" — {where}" if where else ""
-    )
+def _entity_line(type_: str, name: str, where: str | None) -> str:
+    line = f"{md_inline(type_)} **{md_inline(name)}**"
+    return line + (f" — {md_inline(where)}" if where else "")
 
 
-def entity_markdown(entity: Entity, session: Session | None) -> str:
-    return f"**Created** {_entity_line(entity)}{_footer(session)}\n"
+def entity_markdown(entity: Entity, session: Session) -> str:
+    where = entity.path and entity.path + (f":{entity.line}" if entity.line is not None else "")
+    return f"**Created** {_entity_line(entity.type, entity.name, where)}{_footer(session)}\n"
 
 
-def ended_markdown(session: Session, ended_at: str) -> str:
+def ended_markdown(d: Digest) -> str:
     """The session summary: what moved, what was decided, what is still in the way."""
-    start, end = session.start_progress, session.current_progress
-    delta = f" ({end - start:+d})" if end != start else ""
-    lines = [f"**MSP session ended** · {md_escape(session.id)} · {md_escape(session.project)}"]
-    if session.goal and session.goal.strip():
-        lines += ["", f"**Goal:** {md_escape(session.goal, single_line=False)}"]
-    if session.summary and session.summary.strip():
-        lines += ["", f"**Summary:** {md_escape(session.summary, single_line=False)}"]
-    facts = [
-        f"**Progress:** {start}% → {end}%{delta}",
-        f"**Duration:** {format_duration(session_seconds(session, ended_at))}",
-    ]
-    if session.branch:
-        facts.append(f"**Branch:** {md_escape(session.branch)}")
-    if session.user:
-        facts.append(f"**User:** {md_escape(session.user)}")
+    f = d.facts
+    lines = [f"**MSP session ended** · {md_inline(f.session_id)} · {md_inline(f.project)}"]
+    if f.goal:
+        lines += ["", f"**Goal:** {md_block(f.goal)}"]
+    if f.summary:
+        lines += ["", f"**Summary:** {md_block(f.summary)}"]
+    facts = [f"**Progress:** {f.progress}", f"**Duration:** {f.duration}"]
+    if f.branch:
+        facts.append(f"**Branch:** {md_inline(f.branch)}")
+    if f.user:
+        facts.append(f"**User:** {md_inline(f.user)}")
     lines += ["", *(f"- {fact}" for fact in facts)]
-    if session.decisions:
-        items = []
-        for d in session.decisions:
-            item = f"{md_escape(d.content)} (impact: {d.impact})"
-            if d.rationale and d.rationale.strip():
-                item += f" — {md_escape(d.rationale)}"
-            items.append(item)
-        lines += ["", f"### Decisions ({len(session.decisions)})", *_listed(items)]
-    resolved = [b for b in session.blockers if b.status == "resolved"]
-    if resolved:
-        items = []
-        for b in resolved:
-            item = md_escape(b.description)
-            if b.resolution and b.resolution.strip():
-                item += f" — {md_escape(b.resolution)}"
-            items.append(item)
-        lines += ["", f"### Resolved blockers ({len(resolved)})", *_listed(items)]
-    if session.open_blockers:
-        items = [
-            f"{md_escape(b.description)} (severity {b.severity})" for b in session.open_blockers
-        ]
-        lines += ["", f"### Open blockers ({len(items)})", *_listed(items)]
-    if session.entities:
-        items = [_entity_line(e) for e in session.entities]
-        lines += ["", f"### Entities ({len(items)})", *_listed(items)]
+    decisions = [
+        f"{md_inline(x.content)} (impact: {x.impact})"
+        + (f" — {md_inline(x.rationale)}" if x.rationale else "")
+        for x in d.decisions
+    ]
+    resolved = [
+        md_inline(b.description) + (f" — {md_inline(b.resolution)}" if b.resolution else "")
+        for b in d.resolved_blockers
+    ]
+    opened = [f"{md_inline(b.description)} (severity {b.severity})" for b in d.open_blockers]
+    entities = [_entity_line(e.type, e.name, e.where) for e in d.entities]
+    for title, items in (
+        ("Decisions", decisions),
+        ("Resolved blockers", resolved),
+        ("Open blockers", opened),
+        ("Entities", entities),
+    ):
+        if items:
+            lines += ["", f"### {title} ({len(items)})", *_listed(items)]
     return "\n".join(lines) + "\n"

@@ -49,8 +49,9 @@ from msp_server.adapters.base import (
     safe_filename,
     safe_relative_path,
 )
+from msp_server.core.digest import clip, digest, md_block, md_inline, one_line
 from msp_server.core.models import Decision, Entity, Session
-from msp_server.core.timeutil import hours_between, parse_iso
+from msp_server.core.timeutil import parse_iso
 
 SESSIONS_HEADING = "## Sessions"
 
@@ -129,46 +130,6 @@ class ObsidianConfig(AdapterConfig):
 
 # --- Markdown and YAML text -----------------------------------------------------------------
 
-# Every ASCII character with a meaning in CommonMark or Obsidian inside a line: code, emphasis,
-# links/wikilinks/embeds, HTML, headings/tags, tables, strikethrough/fences, highlights,
-# block references, math, comments, entities. A backslash makes each one literal.
-_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~=^$%&])")
-# Block starts that survive the above: bullets, ordered-list markers, thematic breaks.
-_LINE_START = re.compile(r"^([-+])|^(\d{1,9})([.)])")
-_NEWLINES = re.compile(r"\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
-_DROP = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
-
-
-def _lines(text: str) -> list[str]:
-    """Logical lines without control characters or indentation (which would make code)."""
-    text = _DROP.sub("", _NEWLINES.sub("\n", text)).replace("\t", " ")
-    return [line.strip() for line in text.split("\n")]
-
-
-def _escape_line(line: str) -> str:
-    escaped = _INLINE_SPECIAL.sub(r"\\\1", line)
-    return _LINE_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", escaped)
-
-
-def md_inline(text: str | None, empty: str = "(none)") -> str:
-    """User text as literal Markdown on one line: it cannot start a block or create markup."""
-    joined = " ".join(line for line in _lines(text or "") if line)
-    return _escape_line(joined) if joined else empty
-
-
-def md_block(text: str | None, empty: str = "(none)") -> str:
-    """User text as literal Markdown paragraphs: its line breaks are kept, its markup is not."""
-    out: list[str] = []
-    for line in _lines(text or ""):
-        if line:
-            out.append(_escape_line(line))
-        elif out and out[-1]:
-            out.append("")
-    while out and not out[-1]:
-        out.pop()
-    return "\n".join(out) if out else empty
-
-
 _YAML_ESCAPE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
 
 
@@ -229,12 +190,10 @@ def fence(content: str, info: str) -> str:
 
 def _short_title(text: str, limit: int = 60) -> str:
     """One line of at most `limit` characters, for headings and file names."""
-    line = " ".join(" ".join(_lines(text)).split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+    return clip(one_line(_DROP_CONTROL.sub(" ", text)), limit)
 
 
-def _hours(value: float | None) -> str:
-    return "?" if value is None else f"{value:g} h"
+_DROP_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 # --- the adapter ----------------------------------------------------------------------------
@@ -493,24 +452,19 @@ class ObsidianAdapter(Adapter[ObsidianConfig]):
 
     def session_ended(self, event: SessionEnded) -> list[Payload]:
         session = event.session
-        end_time = session.end_time or event.timestamp
-        duration = (
-            session.duration
-            if session.duration is not None
-            else hours_between(session.start_time, end_time)
-        )
-        end_progress = session.end_progress if session.end_progress is not None else "?"
-        summary = md_inline(session.summary)
+        f = digest(session, event.timestamp).facts
+        summary = md_inline(f.summary)
+        hours = f"{f.hours:g} h"
         daily_lines = [
-            f"- {self._time(end_time)} Session ended at {end_progress}% "
-            f"(started at {session.start_progress}%), {_hours(duration)}",
+            f"- {self._time(f.ended or event.timestamp)} Session ended at {f.end_progress}% "
+            f"(started at {f.start_progress}%), {hours}",
             f"- **Summary:** {summary}",
         ]
         project_note = self.project_note_path(session)
-        day = self._local(session.start_time).date().isoformat()
+        day = self._local(f.started).date().isoformat()
         project_line = (
             f"- {day} {self.wikilink(self.daily_note_path(session), session.id)}: "
-            f"{session.start_progress}% → {end_progress}%, {_hours(duration)}. {summary}"
+            f"{f.start_progress}% → {f.end_progress}%, {hours}. {summary}"
         )
         return [
             self._under(

@@ -28,7 +28,7 @@ from msp_server.adapters.base import (
     SessionEnded,
     SessionStarted,
 )
-from msp_server.adapters.formatting import format_duration, session_seconds
+from msp_server.core.digest import ELLIPSIS, Digest, Facts, digest, listed, present
 from msp_server.core.models import Blocker, Decision, Entity, Session, Update
 from msp_server.core.timeutil import parse_iso
 
@@ -45,7 +45,6 @@ BLOCKS_MAX = 50
 FALLBACK_MAX = 3000  # the notification text; Slack truncates far later, people read far less
 ITEM_MAX = 300  # one decision or blocker line in a list
 LIST_MAX = 10  # lines in a list section; the rest are counted
-ELLIPSIS = "…"
 
 NotifyHook = Literal[
     "progress_updated",
@@ -122,7 +121,7 @@ class SlackAdapter(Adapter[SlackConfig]):
 
     def session_ended(self, event: SessionEnded) -> list[Payload]:
         session = event.session
-        return [self._message("session ended", ended_message(session, event.timestamp))]
+        return [self._message("session ended", ended_message(digest(session, event.timestamp)))]
 
     def progress_updated(self, event: ProgressUpdated) -> list[Payload]:
         if "progress_updated" not in self.config.notify_on:
@@ -188,9 +187,10 @@ def section(label: str, text: str) -> dict[str, Any]:
 
 def list_section(label: str, items: list[str]) -> dict[str, Any]:
     """Bulleted user-text lines, each cut to ITEM_MAX, the whole within the section limit."""
-    lines = [f"• {fit(item, ITEM_MAX)}" for item in items[:LIST_MAX]]
-    if len(items) > LIST_MAX:
-        lines.append(f"… and {len(items) - LIST_MAX} more")
+    shown, more = listed(items, LIST_MAX)
+    lines = [f"• {fit(item, ITEM_MAX)}" for item in shown]
+    if more:
+        lines.append(f"… and {more} more")
     prefix = f"*{label}*\n"
     text = prefix + "\n".join(lines)
     while units(text) > SECTION_TEXT_MAX and len(lines) > 1:  # only if ITEM_MAX grows
@@ -216,10 +216,10 @@ def context(parts: list[str]) -> dict[str, Any]:
     return {"type": "context", "elements": elements}
 
 
-def _session_context(session: Session) -> dict[str, Any]:
-    parts = [f"MSP session {session.id}"]
-    if session.previous_session_id:
-        parts.append(f"follows {session.previous_session_id}")
+def _session_context(f: Facts) -> dict[str, Any]:
+    parts = [f"MSP session {f.session_id}"]
+    if f.previous_session_id:
+        parts.append(f"follows {f.previous_session_id}")
     return context(parts)
 
 
@@ -227,55 +227,52 @@ def _time(iso: str) -> str:
     return parse_iso(iso).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _present(text: str | None) -> bool:
-    return bool(text and text.strip())
-
-
 # --- messages: (fallback text, blocks) --------------------------------------------------------
 
 
 def started_message(session: Session) -> tuple[str, list[dict[str, Any]]]:
-    facts = [("Project", session.project), ("Progress", f"{session.start_progress}%")]
-    if session.branch:
-        facts.append(("Branch", session.branch))
-    if session.user:
-        facts.append(("User", session.user))
-    facts.append(("Started", _time(session.start_time)))
-    blocks = [header(f"Session started · {session.project}"), fields(facts)]
-    if _present(session.goal):
-        blocks.append(section("Goal", session.goal or ""))
-    blocks.append(_session_context(session))
-    goal = f": {session.goal}" if _present(session.goal) else ""
-    return fit(f"MSP session started · {session.project}{goal}", FALLBACK_MAX), blocks
+    f = digest(session).facts
+    facts = [("Project", f.project), ("Progress", f"{f.start_progress}%")]
+    if f.branch:
+        facts.append(("Branch", f.branch))
+    if f.user:
+        facts.append(("User", f.user))
+    facts.append(("Started", _time(f.started)))
+    blocks = [header(f"Session started · {f.project}"), fields(facts)]
+    if f.goal:
+        blocks.append(section("Goal", f.goal))
+    blocks.append(_session_context(f))
+    goal = f": {f.goal}" if f.goal else ""
+    return fit(f"MSP session started · {f.project}{goal}", FALLBACK_MAX), blocks
 
 
-def ended_message(session: Session, ended_at: str) -> tuple[str, list[dict[str, Any]]]:
-    start = session.start_progress
-    end = next(p for p in (session.end_progress, session.progress, start) if p is not None)
-    delta = f" ({end - start:+d})" if end != start else ""
-    resolved = [b for b in session.blockers if b.status == "resolved"]
+def ended_message(d: Digest) -> tuple[str, list[dict[str, Any]]]:
+    f = d.facts
     facts = [
-        ("Progress", f"{start}% → {end}%{delta}"),
-        ("Duration", format_duration(session_seconds(session, ended_at))),
-        ("Decisions", str(len(session.decisions))),
-        ("Blockers", f"{len(resolved)} resolved · {len(session.open_blockers)} open"),
-        ("Entities", str(len(session.entities))),
+        ("Progress", f.progress),
+        ("Duration", f.duration),
+        ("Decisions", str(f.counts.decisions)),
+        (
+            "Blockers",
+            f"{f.counts.resolved_blockers} resolved · {f.counts.open_blockers} open",
+        ),
+        ("Entities", str(f.counts.entities)),
     ]
-    if session.branch:
-        facts.append(("Branch", session.branch))
-    blocks = [header(f"Session ended · {session.project}"), fields(facts)]
-    if _present(session.summary):
-        blocks.append(section("Summary", session.summary or ""))
-    elif _present(session.goal):
-        blocks.append(section("Goal", session.goal or ""))
-    if session.decisions:
-        blocks.append(list_section("Decisions", [d.content for d in session.decisions]))
-    if session.open_blockers:
-        items = [f"[{b.severity}] {b.description}" for b in session.open_blockers]
+    if f.branch:
+        facts.append(("Branch", f.branch))
+    blocks = [header(f"Session ended · {f.project}"), fields(facts)]
+    if f.summary:
+        blocks.append(section("Summary", f.summary))
+    elif f.goal:
+        blocks.append(section("Goal", f.goal))
+    if d.decisions:
+        blocks.append(list_section("Decisions", [x.content for x in d.decisions]))
+    if d.open_blockers:
+        items = [f"[{b.severity}] {b.description}" for b in d.open_blockers]
         blocks.append(list_section("Open blockers", items))
-    blocks.append(_session_context(session))
-    summary = f": {session.summary}" if _present(session.summary) else ""
-    fallback = f"MSP session ended · {session.project} · {start}% → {end}%{summary}"
+    blocks.append(_session_context(f))
+    summary = f": {f.summary}" if f.summary else ""
+    fallback = f"MSP session ended · {f.project} · {f.start_progress}% → {f.end_progress}%{summary}"
     return fit(fallback, FALLBACK_MAX), blocks
 
 
@@ -293,7 +290,7 @@ def decision_message(decision: Decision, project: str) -> tuple[str, list[dict[s
     if decision.category:
         facts.append(("Category", decision.category))
     blocks = [header(f"Decision · {project}"), section("", decision.content), fields(facts)]
-    if _present(decision.rationale):
+    if present(decision.rationale):
         blocks.append(section("Rationale", decision.rationale or ""))
     alternatives = [a for a in decision.alternatives if a.strip()]
     if alternatives:
@@ -309,7 +306,7 @@ def blocker_message(blocker: Blocker, project: str) -> tuple[str, list[dict[str,
         section("", blocker.description),
         fields([("Category", blocker.category), ("Severity", blocker.severity)]),
     ]
-    if resolved and _present(blocker.resolution):
+    if resolved and present(blocker.resolution):
         blocks.append(section("Resolution", blocker.resolution or ""))
     return fit(f"{title} · {project}: {blocker.description}", FALLBACK_MAX), blocks
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from msp_server.core.digest import Digest, clip, digest, one_line
 from msp_server.core.models import Session
 
 
@@ -34,31 +35,35 @@ def current_branch(folder: Path) -> str | None:
 
 
 def commit_message(session: Session, commit_type: str | None, scope: str | None) -> str:
-    """A Conventional Commits message summarising the session's record."""
-    kind = commit_type or _infer_type(session)
-    subject = _subject(session)
+    """A Conventional Commits message summarising the session's digest (plain text: every
+    user text is folded onto its line, so none can pose as a trailer or a header)."""
+    d = digest(session)
+    kind = commit_type or _infer_type(d)
+    subject = _subject(d)
     header = f"{kind}({scope}): {subject}" if scope else f"{kind}: {subject}"
     body: list[str] = []
-    if session.decisions:
+    if d.decisions:
         body.append("Decisions:")
         body += [
-            f"- {d.content}" + (f" ({d.rationale})" if d.rationale else "")
-            for d in session.decisions
+            f"- {one_line(x.content)}" + (f" ({one_line(x.rationale)})" if x.rationale else "")
+            for x in d.decisions
         ]
-    created = [e for e in session.entities]
-    if created:
+    if d.entities:
         body.append("Entities:")
-        body += [f"- {e.type} {e.name}" + (f" in {e.path}" if e.path else "") for e in created]
-    resolved = [b for b in session.blockers if b.status == "resolved"]
-    if resolved:
+        body += [
+            f"- {e.type} {e.name}" + (f" in {one_line(e.path)}" if e.path else "")
+            for e in d.entities
+        ]
+    if d.resolved_blockers:
         body.append("Resolved:")
         body += [
-            f"- {b.description}" + (f": {b.resolution}" if b.resolution else "") for b in resolved
+            f"- {one_line(b.description)}" + (f": {one_line(b.resolution)}" if b.resolution else "")
+            for b in d.resolved_blockers
         ]
-    progress = session.current_progress
+    f = d.facts
     footer = [
-        f"MSP-Session: {session.id}",
-        f"MSP-Progress: {session.start_progress}% -> {progress}%",
+        f"MSP-Session: {f.session_id}",
+        f"MSP-Progress: {f.start_progress}% -> {f.end_progress}%",
     ]
     parts = [header]
     if body:
@@ -67,19 +72,18 @@ def commit_message(session: Session, commit_type: str | None, scope: str | None)
     return "\n\n".join(parts)
 
 
-def _infer_type(session: Session) -> str:
-    if any(
-        e.type in {"class", "function", "method", "interface", "struct", "enum", "module"}
-        for e in session.entities
-    ):
+_CODE_TYPES = {"class", "function", "method", "interface", "struct", "enum", "module"}
+
+
+def _infer_type(d: Digest) -> str:
+    if any(e.type in _CODE_TYPES for e in d.entities):
         return "feat"
-    if any(b.status == "resolved" for b in session.blockers):
-        return "fix"
-    return "chore"
+    return "fix" if d.resolved_blockers else "chore"
 
 
-def _subject(session: Session) -> str:
-    text = session.goal or (session.updates[-1].description if session.updates else None)
-    text = (text or f"work on {session.project}").splitlines()[0].strip().rstrip(".")
+def _subject(d: Digest) -> str:
+    latest = d.updates[-1].description if d.updates else None
+    text = d.facts.goal or latest or f"work on {d.facts.project}"
+    text = text.strip().splitlines()[0].strip().rstrip(".")
     text = text[0].lower() + text[1:] if text[:1].isupper() and not text[1:2].isupper() else text
-    return text if len(text) <= 72 else text[:71].rstrip() + "…"
+    return clip(text, 72)
