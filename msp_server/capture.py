@@ -43,6 +43,7 @@ from pydantic import ValidationError
 
 from msp_server.config import CaptureConfig
 from msp_server.core.commands import EntityArgs
+from msp_server.core.results import ActionResult
 from msp_server.core.timeutil import parse_iso
 from msp_server.symbols import Symbol, TooComplex, language_for_path, scan_symbols
 from msp_server.workspace import Workspace
@@ -387,17 +388,18 @@ def batch_state(ws: Workspace, rels: Iterable[str]) -> BatchState:
     return BatchState(start, known)
 
 
-def apply_batch(ws: Workspace, files: Sequence[ScannedFile]) -> list[dict[str, Any]]:
+def apply_batch(ws: Workspace, files: Sequence[ScannedFile]) -> ActionResult | None:
     """Record the new symbols of every file and extend the baselines, in one transaction.
 
     Uses Workspace's own entity insertion (dedup per session, path rules, entity_recorded hooks
     in the same transaction) so a captured entity is stored exactly as `msp entity` stores it.
-    Returns the recorded entities (wire form).
+    Returns what recording the entities did (`records`: the new ones), or None when no entity
+    was a candidate.
     """
     if not files:
-        return []
+        return None
     now = ws.now_iso()
-    recorded: list[dict[str, Any]] = []
+    outcome: ActionResult | None = None
     with ws.action() as conn:
         session_id = ws.active_session_id()
         fresh: list[tuple[str, Symbol]] = []
@@ -414,17 +416,16 @@ def apply_batch(ws: Workspace, files: Sequence[ScannedFile]) -> list[dict[str, A
             )
         if fresh and session_id is not None:
             candidates = [a for a in (_entity_args(rel, symbol) for rel, symbol in fresh) if a]
-            recorded = [
-                {
-                    "name": a.name,
-                    "type": a.type,
-                    "path": a.path,
-                    "language": a.language,
-                    "line": a.line,
-                }
-                for a in ws.add_entities(session_id, candidates, source="save")
-            ]
-    return recorded
+            outcome = ws.add_entities(session_id, candidates, source="save")
+    return outcome
+
+
+def captured(outcome: ActionResult | None) -> list[dict[str, Any]]:
+    """The entities a batch recorded, as `msp/entitiesCaptured` lists them."""
+    if outcome is None:
+        return []
+    keys = ("name", "type", "path", "language", "line")
+    return [{k: r.data.get(k) for k in keys} for r in outcome.records if r.kind == "entity"]
 
 
 def _baseline(conn: sqlite3.Connection, scanned: ScannedFile, now: str) -> set[SymbolKey]:

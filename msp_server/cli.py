@@ -21,13 +21,16 @@ import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from pydantic import BaseModel, ValidationError
 
 from msp_server import __version__
 from msp_server.core.diskfull import disk_full
 from msp_server.core.errors import ExitCode, InvalidInput, MspError, describe_validation_error
+
+if TYPE_CHECKING:
+    from msp_server.core.results import ActionResult, SessionSummary
 
 log = logging.getLogger("msp")
 
@@ -278,13 +281,11 @@ def _run(ns: argparse.Namespace) -> int:
         }
         if name in actions:
             _warn_unloaded(ws)
-            # Only `entity` needs the before-count (to say "already recorded"): no extra load.
-            before = _counts(ws) if name == "entity" else {}
-            report = actions[name]()
-            if redacted := ws.redaction_warning(ws.take_redacted()):
+            result = actions[name]()
+            if redacted := ws.redaction_warning(result.redacted):
                 _note(f"msp: warning: {redacted}")
-            _emit(_confirmation(name, report, before))
-            _report_payloads(ws)
+            _emit(cli_result(name, result))
+            _report_payloads(result)
             return 0
         if name == "status":
             report = ws.status()
@@ -318,8 +319,8 @@ def _run(ns: argparse.Namespace) -> int:
                 found = ws.recoverable()
                 _emit("\n".join(_session_line(s) for s in found) or "Nothing to recover.")
                 return 0
-            report = ws.recover(_args(c.RecoverArgs, session=ns.session, force=ns.force))
-            _emit(f"Recovered: {_describe(report)}")
+            recovered = ws.recover(_args(c.RecoverArgs, session=ns.session, force=ns.force))
+            _emit(cli_result("recover", recovered))
             return 0
         if name == "git":
             _emit(ws.commit_message(_args(c.GitArgs, type=ns.type, scope=ns.scope)))
@@ -600,39 +601,57 @@ def _outbox_text(status: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _counts(ws: Any) -> dict[str, int]:
-    session = ws.status().session
-    if session is None:
-        return {}
-    return {
-        "decisions": len(session.decisions),
-        "blockers": len(session.blockers),
-        "entities": len(session.entities),
-    }
+def cli_result(name: str, result: ActionResult) -> str:
+    """The human answer of a mutating verb: its confirmation, then one line naming the
+    payloads the integrations made (`--json` prints `result.wire()` instead)."""
+    lines = [_confirmation(name, result)]
+    if result.payloads:
+        by = sorted({p["integration"] for p in result.payloads})
+        event = result.payloads[0]["eventId"]
+        where = f" (msp payloads --event {event})" if event else " (msp payloads)"
+        lines.append(f"Payloads: {len(result.payloads)} from {', '.join(by)}{where}")
+    return "\n".join(lines)
 
 
-def _confirmation(name: str, report: Any, before: dict[str, int]) -> str:
-    s = report.session
-    progress = s.end_progress if name == "end" else s.progress
+def _confirmation(name: str, result: ActionResult) -> str:
+    s, record = result.session, result.record
+    if s is None:
+        return "Done."
+    data = record.data if record else {}
     if name == "start":
         goal = f" · goal: {s.goal}" if s.goal else ""
         return f"Started {s.id} · {s.project} · {s.start_progress}%{goal}"
     if name == "end":
-        return f"Ended {s.id} · {s.start_progress}% → {progress}% · {s.duration} h"
+        return f"Ended {s.id} · {s.start_progress}% → {s.end_progress}% · {s.duration} h"
+    if name == "recover":
+        return (
+            f"Recovered: Session {s.id} · {result.state}\n"
+            f"  Project   {s.project}\n"
+            + (f"  Goal      {s.goal}\n" if s.goal else "")
+            + f"  Progress  {s.start_progress}% → {s.progress}%\n"
+            f"  Record    {_counts(s)}"
+        )
+    if name == "entity" and record is None:
+        return "Entity already recorded in this session"
     lines = {
-        "update": f"Update recorded · {progress}%",
-        "decide": f"Decision recorded: {s.decisions[-1].id}" if s.decisions else "",
-        "block": f"Blocker recorded: {s.blockers[-1].id}" if s.blockers else "",
-        "resolve": f"Blocker resolved · {len(s.open_blockers)} open",
-        "entity": f"Entity recorded: {s.entities[-1].name}" if s.entities else "",
+        "update": f"Update recorded · {s.progress}%",
+        "decide": f"Decision recorded: {data.get('id', '')}",
+        "block": f"Blocker recorded: {data.get('id', '')}",
+        "resolve": f"Blocker resolved · {s.open_blockers} open",
+        "entity": f"Entity recorded: {data.get('name', '')}",
     }
     out = [lines[name]]
-    if name == "update" and s.updates and s.updates[-1].auto_detected:
-        found = s.updates[-1].auto_detected
-        out.append(f"Detected {found.type}: {found.extracted}")
-    if name == "entity" and before.get("entities") == len(s.entities):
-        out = ["Entity already recorded in this session"]
+    if name == "update" and (found := data.get("autoDetected")):
+        out.append(f"Detected {found['type']}: {found['extracted']}")
     return "\n".join(out)
+
+
+def _counts(s: SessionSummary) -> str:
+    n = s.counts
+    return (
+        f"{n.updates} updates · {n.decisions} decisions · {s.open_blockers} open of "
+        f"{n.blockers} blockers · {n.entities} entities"
+    )
 
 
 def _warn_unloaded(ws: Any) -> None:
@@ -643,20 +662,12 @@ def _warn_unloaded(ws: Any) -> None:
             )
 
 
-def _report_payloads(ws: Any) -> None:
-    """One line on stdout naming what the integrations made; failures on stderr."""
-    if ws.last_generated:
-        by = sorted({row["integration"] for row in ws.last_generated})
-        _emit(
-            f"Payloads: {len(ws.last_generated)} from {', '.join(by)} "
-            f"(msp payloads --event {ws.last_generated[0]['event_id'] or ''})".replace(
-                " --event )", ")"
-            )
-        )
-    for failure in ws.last_failures:
+def _report_payloads(result: ActionResult) -> None:
+    """Adapter failures on stderr (the payloads line is part of `cli_result`)."""
+    for failure in result.failures:
         _note(
-            f"msp: warning: integration {failure['integration']} failed at {failure['hook']}: "
-            f"{failure['error']} (the event itself was recorded)"
+            f"msp: warning: integration {failure.integration} failed at {failure.hook}: "
+            f"{failure.error} (the event itself was recorded)"
         )
 
 

@@ -229,6 +229,71 @@ def _migration_5(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO meta (key, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,))
 
 
+_COUNTERS = ("n_updates", "n_decisions", "n_blockers", "n_entities", "n_open_blockers")
+_OPEN = "(CASE WHEN {}.status = 'active' THEN 1 ELSE 0 END)"
+
+
+def _count_trigger(name: str, table: str, event: str, assignments: str, row: str) -> str:
+    return (
+        f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN "
+        f"UPDATE sessions SET {assignments} WHERE id = {row}.session_id; END"
+    )
+
+
+def _migration_6(conn: sqlite3.Connection) -> None:
+    """Event counters on the session row, kept by triggers in the writing transaction, so that
+    a session's summary (every command's answer) is one row read, never a load of its events.
+    Existing sessions are counted once here."""
+    for column in _COUNTERS:
+        conn.execute(f"ALTER TABLE sessions ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+    conn.execute(
+        "UPDATE sessions SET "
+        + ", ".join(
+            f"n_{t} = (SELECT count(*) FROM {t} WHERE session_id = sessions.id)"
+            for t in ("updates", "decisions", "blockers", "entities")
+        )
+        + ", n_open_blockers = (SELECT count(*) FROM blockers WHERE session_id = sessions.id "
+        "AND status = 'active')"
+    )
+    for table in ("updates", "decisions", "entities"):
+        conn.execute(
+            _count_trigger(f"{table}_counted", table, "INSERT", f"n_{table} = n_{table} + 1", "NEW")
+        )
+        conn.execute(
+            _count_trigger(
+                f"{table}_uncounted", table, "DELETE", f"n_{table} = n_{table} - 1", "OLD"
+            )
+        )
+    conn.execute(
+        _count_trigger(
+            "blockers_counted",
+            "blockers",
+            "INSERT",
+            "n_blockers = n_blockers + 1, "
+            f"n_open_blockers = n_open_blockers + {_OPEN.format('NEW')}",
+            "NEW",
+        )
+    )
+    conn.execute(
+        _count_trigger(
+            "blockers_uncounted",
+            "blockers",
+            "DELETE",
+            "n_blockers = n_blockers - 1, "
+            f"n_open_blockers = n_open_blockers - {_OPEN.format('OLD')}",
+            "OLD",
+        )
+    )
+    # A blocker resolved (or reopened) moves its own session's open count, whichever session
+    # resolved it; its session never changes.
+    conn.execute(
+        "CREATE TRIGGER blockers_status AFTER UPDATE OF status ON blockers "
+        "WHEN OLD.status IS NOT NEW.status BEGIN "
+        "UPDATE sessions SET n_open_blockers = n_open_blockers "
+        f"+ {_OPEN.format('NEW')} - {_OPEN.format('OLD')} WHERE id = NEW.session_id; END"
+    )
+
+
 # Forward-only migrations; index i upgrades schema version i to i + 1.
 MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
     _migration_1,
@@ -236,6 +301,7 @@ MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_6,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -519,6 +585,15 @@ class Store:
 
     def session_row(self, session_id: str) -> sqlite3.Row | None:
         return self._one("SELECT * FROM sessions WHERE id = ?", (session_id,))
+
+    def summary_row(self, session_id: str) -> sqlite3.Row | None:
+        """A session's row with its event counters: everything a summary needs, one lookup."""
+        return self._one(
+            "SELECT id, project, status, start_time, end_time, last_activity, start_progress, "
+            "end_progress, progress, goal, n_updates, n_decisions, n_blockers, n_entities, "
+            "n_open_blockers FROM sessions WHERE id = ?",
+            (session_id,),
+        )
 
     def session_exists(self, session_id: str) -> bool:
         return self.session_row(session_id) is not None

@@ -27,12 +27,12 @@ from msp_server.core.errors import (
     InvalidInput,
     MspError,
 )
-from msp_server.core.models import StatusReport
+from msp_server.core.results import ActionResult
 from msp_server.lsp import wire
 from msp_server.lsp.errors import invalid_params
 from msp_server.lsp.protocol import MspProtocol
 from msp_server.parsepool import ParsePool
-from msp_server.workspace import Workspace
+from msp_server.workspace import Workspace, redaction_warning
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,30 +65,11 @@ def _without_nulls(value: Any) -> Any:
     return value
 
 
-def session_payload(folder_uri: str, report: StatusReport) -> dict[str, Any]:
-    """The `msp/sessionChanged` params: small enough for a status bar, nothing more."""
-    session = report.session
-    summary: dict[str, Any] | None = None
-    if session is not None:
-        progress = session.current_progress
-        summary = {
-            "id": session.id,
-            "project": session.project,
-            "progress": progress,
-            "startTime": session.start_time,
-            "lastActivity": session.last_activity,
-            "openBlockers": len(session.open_blockers),
-            "counts": {
-                "updates": len(session.updates),
-                "decisions": len(session.decisions),
-                "blockers": len(session.blockers),
-                "entities": len(session.entities),
-            },
-            "goal": session.goal,
-        }
-    if report.state == "idle":
-        summary = None  # `end` answers with the ended session; the folder itself is idle
-    return {"folderUri": folder_uri, "state": report.state, "session": summary}
+def session_payload(folder_uri: str, result: ActionResult) -> dict[str, Any]:
+    """The `msp/sessionChanged` params: the state and the session's summary (counters on its
+    row, no events loaded); `end` answers with the ended session, but the folder is idle."""
+    summary = result.session.wire() if result.session and result.state != "idle" else None
+    return {"folderUri": folder_uri, "state": result.state, "session": summary}
 
 
 class Folder:
@@ -327,44 +308,49 @@ class MspLanguageServer(LanguageServer):
 
     # -- notifications -------------------------------------------------------------------------
 
-    async def act(self, folder: Folder, action: Callable[[Workspace], T]) -> T:
-        """Run a changing action; then tell the client what the integrations made of it."""
+    async def act(
+        self, folder: Folder, action: Callable[[Workspace], ActionResult]
+    ) -> ActionResult:
+        """Run a changing action; tell the client what the integrations made of it, and the
+        session's new summary, all from the action's own answer (nothing is loaded again)."""
+        result = await folder.run(action)
+        self.announce(folder, result)
+        self.publish_status(folder, result)
+        return result
 
-        def call(ws: Workspace) -> tuple[T, list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-            ws.take_generated()  # nothing stale from an action that failed earlier
-            ws.take_redacted()
-            result = action(ws)
-            return (result, *ws.take_generated(), ws.take_redacted())
-
-        result, generated, failures, redacted = await folder.run(call)
-        if warning := Workspace.redaction_warning(redacted):
+    def announce(self, folder: Folder, result: ActionResult) -> None:
+        """The redaction warning, `msp/payloadsGenerated`, and a wake-up for delivery."""
+        if warning := redaction_warning(result.redacted):
             self.window_show_message(
                 types.ShowMessageParams(
                     type=types.MessageType.Warning, message=f"MSP ({folder.name}): {warning}"
                 )
             )
-        if any(p["status"] == "queued" for p in generated):
+        if any(p["status"] == "queued" for p in result.payloads):
             folder.wake.set()  # the delivery worker sends them now
-        if generated or failures:
+        if result.payloads or result.failures:
             self.protocol.notify(
                 wire.PAYLOADS_GENERATED,
-                {"folderUri": folder.uri, "payloads": generated, "failures": failures},
+                {
+                    "folderUri": folder.uri,
+                    "payloads": result.payloads,
+                    "failures": [f.wire() for f in result.failures],
+                },
             )
-        return result
 
     async def push_status(self, folder: Folder, *, only_if_changed: bool = False) -> None:
-        """Send `msp/sessionChanged` for a folder (after a change, or when the store moved)."""
+        """Send `msp/sessionChanged` for a folder (after a change, or when the store moved):
+        one row read, whatever the session's size."""
         if folder.ws is None or folder.closed:
             return
-        report = await folder.run(lambda ws: ws.status())
-        self.publish_status(folder, report, only_if_changed=only_if_changed)
+        summary = await folder.run(lambda ws: ws.summary())
+        self.publish_status(folder, summary, only_if_changed=only_if_changed)
 
     def publish_status(
-        self, folder: Folder, report: StatusReport, *, only_if_changed: bool = False
+        self, folder: Folder, result: ActionResult, *, only_if_changed: bool = False
     ) -> None:
-        """`msp/sessionChanged` from a report in hand: a command's own answer is not loaded
-        from the store a second time."""
-        payload = session_payload(folder.uri, report)
+        """`msp/sessionChanged` from an answer in hand."""
+        payload = session_payload(folder.uri, result)
         if only_if_changed and payload == folder.last_payload:
             return
         folder.last_payload = payload

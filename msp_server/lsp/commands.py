@@ -30,6 +30,7 @@ from msp_server.core.commands import (
     UpdateArgs,
 )
 from msp_server.core.models import Name
+from msp_server.core.results import ActionResult
 from msp_server.lsp import outbox, wire
 from msp_server.lsp.app import Folder, MspLanguageServer
 from msp_server.lsp.errors import invalid_params, to_rpc_error
@@ -78,7 +79,9 @@ async def _list_payloads(ls: MspLanguageServer, folder: Folder, args: ListPayloa
 
 
 async def _validate_integrations(ls: MspLanguageServer, folder: Folder, args: Any) -> Any:
-    return {"integrations": await ls.act(folder, lambda ws: ws.validate_integrations())}
+    reports, made = await folder.run(lambda ws: ws.check_integrations())
+    ls.announce(folder, made)
+    return {"integrations": reports}
 
 
 async def _open_payload(ls: MspLanguageServer, folder: Folder, args: PayloadArgs) -> Any:
@@ -102,13 +105,13 @@ class Spec:
     run: Run  # an `_action` publishes msp/sessionChanged from its own answer
 
 
-def _action(method: Callable[[Workspace, Any], Any]) -> Run:
-    """A command that changes the session and answers like `msp status --json`."""
+def _action(method: Callable[[Workspace, Any], ActionResult]) -> Run:
+    """A command that changes the session: it answers what it did (ActionResult.wire(): the
+    state, the session's summary, the record written, payloads, failures), O(1) in the
+    session's size; `status` is the one that returns the whole session."""
 
     async def run(ls: MspLanguageServer, folder: Folder, args: Any) -> Any:
-        report = await ls.act(folder, lambda ws: method(ws, args))
-        ls.publish_status(folder, report)
-        return report.wire()
+        return (await ls.act(folder, lambda ws: method(ws, args))).wire()
 
     return run
 

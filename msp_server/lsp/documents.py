@@ -104,7 +104,8 @@ async def process_batch(
     except WorkerLost as exc:  # the next batch gets a fresh worker; these files wait for a save
         log.warning("capture: %s: %d file(s) not scanned: %s", folder.name, len(batch), exc)
         return
-    recorded = await ls.act(folder, lambda ws: capture.apply_batch(ws, result.files))
+    outcome = await folder.run(lambda ws: capture.apply_batch(ws, result.files))
+    recorded = capture.captured(outcome)
     skipped = "; ".join(f"{path}: {why}" for path, why in sorted(result.skipped.items())[:20])
     log.info(
         "capture: %s: %d file(s) scanned, %d entit%s recorded, %d skipped%s",
@@ -115,9 +116,11 @@ async def process_batch(
         len(result.skipped),
         f" ({skipped})" if skipped else "",
     )
-    if recorded:
+    if outcome is not None:
+        ls.announce(folder, outcome)
+    if recorded and outcome is not None:
         ls.protocol.notify(wire.ENTITIES_CAPTURED, {"folderUri": folder.uri, "entities": recorded})
-        await ls.push_status(folder)
+        ls.publish_status(folder, outcome)
 
 
 def _enqueue(ls: MspLanguageServer, uri: str, mode: capture.Mode) -> None:
