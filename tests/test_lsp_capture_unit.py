@@ -83,9 +83,12 @@ def test_apply_batch_is_one_transaction_and_never_records_twice(tmp_path: Path) 
             state.session_start,
         )
         scan.files[0].fallback = {("Kept", "class")}  # as if HEAD held Kept
-        recorded = capture.apply_batch(ws, scan.files)
+        outcome = capture.apply_batch(ws, scan.files)
+        recorded = capture.captured(outcome)
         assert [(e["name"], e["path"], e["line"]) for e in recorded] == [("Added", "m.py", 2)]
-        assert capture.apply_batch(ws, scan.files) == []  # the baseline now holds Added
+        assert outcome is not None and outcome.session is not None
+        assert outcome.session.counts.entities == 1 and outcome.session.open_blockers == 1
+        assert capture.apply_batch(ws, scan.files) is None  # the baseline now holds Added
         before = ws.status()
         assert [e.name for e in before.session.entities] == ["Added"]  # type: ignore[union-attr]
         assert capture.batch_state(ws, ["m.py", "other.py"]).has_baseline == {"m.py"}
@@ -117,10 +120,10 @@ def test_session_changed_payload_matches_wire_json(tmp_path: Path) -> None:
     spec = json.loads(resources.files("msp_server").joinpath("wire.json").read_text())
     ws = Workspace(tmp_path)
     try:
-        idle = session_payload("file:///x", ws.status())
+        idle = session_payload("file:///x", ws.summary())
         assert list(idle) == spec["sessionChanged"]["keys"] and idle["session"] is None
         ws.start(StartArgs(project="wire", goal="g"))
-        active = session_payload("file:///x", ws.status())
+        active = session_payload("file:///x", ws.summary())
         assert set(active["session"]) == set(spec["sessionChanged"]["sessionKeys"])
         assert set(active["session"]["counts"]) == set(spec["sessionChanged"]["countsKeys"])
         assert active["state"] in spec["sessionChanged"]["states"]

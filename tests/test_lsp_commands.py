@@ -63,7 +63,9 @@ async def test_session_lifecycle_commands(tmp_path: Path, folder: Path) -> None:
 
         updated = await lsp.command("update", folderUri=f, text="parser done", progress=40)
         assert updated["session"]["progress"] == 40
-        assert updated["session"]["updates"][-1]["description"] == "parser done"
+        assert updated["record"]["kind"] == "update"
+        assert updated["record"]["description"] == "parser done"
+        assert updated["session"]["counts"]["updates"] == 1
 
         decided = await lsp.command(
             "decide",
@@ -74,7 +76,7 @@ async def test_session_lifecycle_commands(tmp_path: Path, folder: Path) -> None:
             impact="high",
             category="storage",
         )
-        decision = decided["session"]["decisions"][-1]
+        decision = decided["record"]
         assert (decision["content"], decision["impact"], decision["alternatives"]) == (
             "use SQLite",
             "high",
@@ -84,18 +86,22 @@ async def test_session_lifecycle_commands(tmp_path: Path, folder: Path) -> None:
         blocked = await lsp.command(
             "block", folderUri=f, text="waiting for API keys", category="external", severity="high"
         )
-        blocker = blocked["session"]["blockers"][-1]
+        blocker = blocked["record"]
+        assert blocked["session"]["openBlockers"] == 1
         assert blocker["status"] == "active" and blocker["category"] == "external"
 
         resolved = await lsp.command(
             "resolve", folderUri=f, blocker=blocker["id"], solution="got them"
         )
-        assert resolved["session"]["blockers"][-1]["status"] == "resolved"
+        assert resolved["record"]["status"] == "resolved"
+        assert resolved["record"]["id"] == blocker["id"]
+        assert resolved["session"]["openBlockers"] == 0
 
         entity = await lsp.command(
             "recordEntity", folderUri=f, name="Parser", type="class", path="src/parser.py"
         )
-        assert entity["session"]["entities"][-1]["path"] == "src/parser.py"
+        assert entity["record"]["path"] == "src/parser.py"
+        assert entity["session"]["counts"]["entities"] == 1
 
         status = await lsp.command("status", folderUri=f)
         assert status["session"]["id"] == started["session"]["id"]
@@ -112,7 +118,8 @@ async def test_session_lifecycle_commands(tmp_path: Path, folder: Path) -> None:
         ended = await lsp.command("endSession", folderUri=f, summary="parser shipped")
         assert ended["state"] == "idle"
         assert ended["session"]["status"] == "completed"
-        assert ended["session"]["summary"] == "parser shipped"
+        assert ended["record"]["kind"] == "session"
+        assert ended["record"]["summary"] == "parser shipped"
 
         listed = await lsp.command("listSessions", folderUri=f, limit=5)
         assert [s["id"] for s in listed["sessions"]] == [started["session"]["id"]]

@@ -38,8 +38,9 @@ async def test_payloads_are_announced_listed_and_validated(tmp_path: Path) -> No
 
         mark = lsp.mark()
         result = await lsp.command("decide", text="Use FalkorDB in tests", rationale="real engine")
-        decision_id = result["session"]["decisions"][0]["id"]
+        decision_id = result["record"]["id"]
         announced = await lsp.recorder.wait_for(PAYLOADS_GENERATED, after=mark)
+        assert result["payloads"] == announced["payloads"]  # the answer says what was made
         assert {p["eventId"] for p in announced["payloads"]} == {decision_id}
 
         listed = await lsp.command("listPayloads", eventId=decision_id)

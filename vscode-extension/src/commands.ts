@@ -28,7 +28,7 @@ import { cliFailure, FolderTrust, parseFolderTrust, runCli, trustDetail, trustUn
 import { isRpcError, mspErrorCode, NotAvailableError, ServerApi, ServerNotRunningError } from './serverApi';
 import { StatusBar } from './statusBar';
 import { elapsedSince } from './statusModel';
-import { ERROR_CODES, FlushReport, Payload, ServerVerb, StatusResult } from './wire';
+import { ActionResult, ERROR_CODES, FlushReport, Payload, ServerVerb, StatusResult } from './wire';
 
 export interface Services {
     server: ServerApi;
@@ -193,7 +193,7 @@ export class Commands {
         if (progress === undefined) {
             return;
         }
-        const result = await this.call<StatusResult>('startSession', 'startSession', folder, {
+        const result = await this.call<ActionResult>('startSession', 'startSession', folder, {
             goal,
             progress: parseProgress(progress),
         });
@@ -225,7 +225,7 @@ export class Commands {
         if (progress === undefined) {
             return;
         }
-        const result = await this.call<StatusResult>('updateProgress', 'update', folder, {
+        const result = await this.call<ActionResult>('updateProgress', 'update', folder, {
             text,
             progress: parseProgress(progress),
         });
@@ -269,7 +269,7 @@ export class Commands {
         if (impact === undefined) {
             return;
         }
-        const result = await this.call<StatusResult>('recordDecision', 'decide', folder, {
+        const result = await this.call<ActionResult>('recordDecision', 'decide', folder, {
             text,
             rationale,
             alternatives: parseList(alternatives),
@@ -311,7 +311,7 @@ export class Commands {
         if (severity === undefined) {
             return;
         }
-        const result = await this.call<StatusResult>('recordBlocker', 'block', folder, { text, category, severity });
+        const result = await this.call<ActionResult>('recordBlocker', 'block', folder, { text, category, severity });
         if (result) {
             this.s.notifier.confirm('MSP: blocker recorded');
         }
@@ -348,7 +348,7 @@ export class Commands {
         if (solution === undefined) {
             return;
         }
-        const result = await this.call<StatusResult>('resolveBlocker', 'resolve', folder, { blocker, solution });
+        const result = await this.call<ActionResult>('resolveBlocker', 'resolve', folder, { blocker, solution });
         if (result) {
             this.s.notifier.confirm('MSP: blocker resolved');
         }
@@ -386,7 +386,7 @@ export class Commands {
             fields.language = editor.document.languageId;
             fields.line = editor.selection.active.line + 1;
         }
-        const result = await this.call<StatusResult>('recordEntity', 'recordEntity', folder, fields);
+        const result = await this.call<ActionResult>('recordEntity', 'recordEntity', folder, fields);
         if (result) {
             this.s.notifier.confirm(`MSP: entity ${name} recorded`);
         }
@@ -405,7 +405,7 @@ export class Commands {
         if (summary === undefined) {
             return;
         }
-        const result = await this.call<StatusResult>('endSession', 'endSession', folder, { summary });
+        const result = await this.call<ActionResult>('endSession', 'endSession', folder, { summary });
         if (result) {
             this.s.notifier.confirm('MSP: session ended');
         }
@@ -524,7 +524,7 @@ export class Commands {
                 return;
             }
         }
-        const result = await this.call<StatusResult>('recoverSession', 'recover', folder, {
+        const result = await this.call<ActionResult>('recoverSession', 'recover', folder, {
             session: session.id,
             force: force || undefined,
         });

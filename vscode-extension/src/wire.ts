@@ -58,13 +58,20 @@ export const SESSION_CHANGED_KEYS = ['folderUri', 'state', 'session'] as const;
 export const SESSION_KEYS = [
     'id',
     'project',
+    'status',
     'progress',
+    'startProgress',
+    'endProgress',
     'startTime',
+    'endTime',
     'lastActivity',
+    'duration',
+    'goal',
     'openBlockers',
     'counts',
-    'goal',
 ] as const;
+/** What a mutating command (start, update, decide, block, resolve, entity, end, recover) answers. */
+export const ACTION_RESULT_KEYS = ['state', 'session', 'record', 'payloads', 'failures', 'redacted'] as const;
 export const COUNTS_KEYS = ['updates', 'decisions', 'blockers', 'entities'] as const;
 export const SESSION_STATES = ['idle', 'active', 'crashed'] as const;
 export const ENTITIES_CAPTURED_KEYS = ['folderUri', 'entities'] as const;
@@ -99,16 +106,22 @@ export interface SessionCounts {
     entities: number;
 }
 
-/** `session` of msp/sessionChanged: just what a status bar needs. */
+/** `session` of msp/sessionChanged and of every mutating command's answer: a session without
+ *  its events (the server reads it in O(1) from counters on the session row). */
 export interface SessionSummary {
     id: string;
     project: string;
+    status: string;
     progress: number | null;
+    startProgress: number;
+    endProgress: number | null;
     startTime: string;
+    endTime: string | null;
     lastActivity: string | null;
+    duration: number | null;
+    goal: string | null;
     openBlockers: number;
     counts: SessionCounts;
-    goal: string | null;
 }
 
 export interface SessionChanged {
@@ -186,4 +199,21 @@ export interface TrustChanged {
 export interface StatusResult {
     state: SessionState;
     session: SessionDetail | null;
+}
+
+/** The record a mutating command wrote, in MSP JSON, with its kind. */
+export interface RecordWritten {
+    kind: 'session' | 'update' | 'decision' | 'blocker' | 'entity';
+    id: string;
+    [field: string]: unknown;
+}
+
+/** A mutating command's answer: what it did, O(1) in the session's size. */
+export interface ActionResult {
+    state: SessionState;
+    session: SessionSummary | null;
+    record: RecordWritten | null;
+    payloads: Payload[];
+    failures: IntegrationFailure[];
+    redacted: string[];
 }

@@ -80,6 +80,7 @@ describe('wire.json and the extension’s constants agree', () => {
         assert.deepEqual([...wire.FAILURE_KEYS], spec.payloadsGenerated.failureKeys);
         assert.deepEqual([...wire.SYNC_STATUS_KEYS], spec.syncStatus.keys);
         assert.deepEqual([...wire.FLUSH_REPORT_KEYS], spec.results.flushReport);
+        assert.deepEqual([...wire.ACTION_RESULT_KEYS], spec.results.action);
         const trustChanged: wire.TrustChanged = { workspaceTrusted: true };
         assert.deepEqual(Object.keys(trustChanged), Object.keys(spec.trustChanged.params));
     });
@@ -328,8 +329,15 @@ describe('the real msp-server speaks the contract', { timeout: 120_000, skip: sk
     it('accepts the arguments the palette commands build, and pushes the change and the payloads', async () => {
         const changed = next(spec.notifications.sessionChanged, (p) => p.state === 'active');
         const generated = next(spec.notifications.payloadsGenerated);
-        const started = await run<wire.StatusResult>('startSession', { goal: 'Contract', progress: 40 });
+        const started = await run<wire.ActionResult>('startSession', { goal: 'Contract', progress: 40 });
         assert.equal(started.state, 'active');
+        // A mutating command answers what it did: wire.json's "action" keys, the summary of
+        // msp/sessionChanged, and the record it wrote (what the palette commands read).
+        assert.deepEqual(Object.keys(started).sort(), [...spec.results.action].sort());
+        assert.deepEqual(Object.keys(started.session ?? {}).sort(), [...spec.sessionChanged.sessionKeys].sort());
+        assert.ok(started.session?.id, 'startSession’s answer names the session (its confirmation)');
+        assert.equal(started.record?.kind, 'session');
+        assert.equal(started.record?.id, started.session?.id);
         const payloads = await generated;
         assert.deepEqual(Object.keys(payloads).sort(), [...spec.payloadsGenerated.keys].sort());
         const first = (payloads.payloads as Record<string, unknown>[])[0];
@@ -355,13 +363,19 @@ describe('the real msp-server speaks the contract', { timeout: 120_000, skip: sk
         assert.deepEqual(Object.keys(session.counts as object).sort(), [...spec.sessionChanged.countsKeys].sort());
         assert.equal(session.progress, 40);
 
-        await run('update', { text: 'Wired the form', progress: 45 });
+        const updated = await run<wire.ActionResult>('update', { text: 'Wired the form', progress: 45 });
+        assert.equal(updated.record?.kind, 'update');
+        assert.equal(updated.session?.progress, 45);
+        assert.equal(updated.session?.counts.updates, 1);
         await run('decide', { text: 'Signed tokens', rationale: 'no table', alternatives: ['a table'], impact: 'high' });
-        await run('block', { text: 'SMTP down', category: 'external', severity: 'high' });
+        const blocked = await run<wire.ActionResult>('block', { text: 'SMTP down', category: 'external', severity: 'high' });
+        assert.equal(blocked.session?.openBlockers, 1);
         const status = await run<wire.StatusResult>('status');
         const blocker = status.session?.blockers?.find((b) => b.status === 'active');
         assert.ok(blocker, 'the open blocker is in the status result (Resolve Blocker’s quick pick)');
-        await run('resolve', { blocker: blocker.id, solution: 'Mailpit' });
+        const resolved = await run<wire.ActionResult>('resolve', { blocker: blocker.id, solution: 'Mailpit' });
+        assert.equal(resolved.record?.status, 'resolved');
+        assert.equal(resolved.session?.openBlockers, 0);
         await run('recordEntity', { name: 'ResetToken', type: 'class', path: 'auth.py', language: 'python', line: 3 });
         const exported = await run<{ format: string; content: string }>('exportContext', { format: 'markdown' });
         assert.equal(exported.format, 'markdown');
