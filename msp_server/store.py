@@ -243,7 +243,7 @@ def _count_trigger(name: str, table: str, event: str, assignments: str, row: str
 def _migration_6(conn: sqlite3.Connection) -> None:
     """Event counters on the session row, kept by triggers in the writing transaction, so that
     a session's summary (every command's answer) is one row read, never a load of its events.
-    Existing sessions are counted once here."""
+    Existing sessions are counted once here. And an index for the entity duplicate check."""
     for column in _COUNTERS:
         conn.execute(f"ALTER TABLE sessions ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
     conn.execute(
@@ -284,6 +284,8 @@ def _migration_6(conn: sqlite3.Connection) -> None:
             "OLD",
         )
     )
+    # `msp entity` asks whether the session already has this entity: a lookup, not a scan.
+    conn.execute("CREATE INDEX entities_by_identity ON entities (session_id, name, type)")
     # A blocker resolved (or reopened) moves its own session's open count, whichever session
     # resolved it; its session never changes.
     conn.execute(
