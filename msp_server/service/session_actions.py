@@ -15,9 +15,7 @@ from msp_server.core import detect
 from msp_server.core.commands import (
     BlockArgs,
     DecideArgs,
-    EndArgs,
     EntityArgs,
-    RecoverArgs,
     ResolveArgs,
     StartArgs,
     UpdateArgs,
@@ -26,7 +24,7 @@ from msp_server.core.errors import InvalidInput, NoActiveSession, SessionAlready
 from msp_server.core.git import current_branch
 from msp_server.core.models import Blocker, Decision, Entity, Session, Update
 from msp_server.core.results import ActionResult, RecordKind, RecordRef, state_of
-from msp_server.core.timeutil import hours_between, to_iso
+from msp_server.core.timeutil import to_iso
 from msp_server.service.bus import Tx, new_id, payload_wire
 
 if TYPE_CHECKING:
@@ -67,7 +65,7 @@ class SessionActions:
             redacted=tx.redacted,
         )
 
-    def _read(self, tx: Tx, model: type[RecordT], record_id: str) -> RecordT:
+    def read(self, tx: Tx, model: type[RecordT], record_id: str) -> RecordT:
         """A record as written, read back in the transaction; noted in the action's records."""
         table, kind = _TABLES[model]
         data = self.store.record(table, record_id)
@@ -76,7 +74,7 @@ class SessionActions:
         tx.records.append(RecordRef(kind=kind, id=record_id, data=record.wire()))
         return record
 
-    def _session_record(self, tx: Tx, session_id: str) -> RecordRef:
+    def session_record(self, tx: Tx, session_id: str) -> RecordRef:
         row = self.store.session_row(session_id)
         assert row is not None, session_id
         session = self.timeline.snapshot(Session.model_validate(dict(row)))
@@ -168,7 +166,7 @@ class SessionActions:
                 },
             )
             self.bus.emit(tx, "session_started", session_id, session_id)
-            return self.result(tx, session_id, self._session_record(tx, session_id))
+            return self.result(tx, session_id, self.session_record(tx, session_id))
 
     def update(self, args: UpdateArgs) -> ActionResult:
         tx = Tx()
@@ -194,7 +192,7 @@ class SessionActions:
                 },
             )
             self.touch(row["id"], now, args.progress)
-            update = self._read(tx, Update, update_id)
+            update = self.read(tx, Update, update_id)
             record = tx.records[-1]
             self.bus.emit(tx, "progress_updated", row["id"], update_id, update=update)
             if found is not None:
@@ -239,7 +237,7 @@ class SessionActions:
                 "source_update_id": source_update_id,
             },
         )
-        decision = self._read(tx, Decision, decision_id)
+        decision = self.read(tx, Decision, decision_id)
         record = tx.records[-1]
         self.bus.emit(tx, "decision_recorded", session_id, decision_id, decision=decision)
         return record
@@ -266,7 +264,7 @@ class SessionActions:
                 "source_update_id": source_update_id,
             },
         )
-        blocker = self._read(tx, Blocker, blocker_id)
+        blocker = self.read(tx, Blocker, blocker_id)
         record = tx.records[-1]
         self.bus.emit(tx, "blocker_recorded", session_id, blocker_id, blocker=blocker)
         return record
@@ -293,7 +291,7 @@ class SessionActions:
                 "source": source,
             },
         )
-        entity = self._read(tx, Entity, entity_id)
+        entity = self.read(tx, Entity, entity_id)
         record = tx.records[-1]
         self.bus.emit(tx, "entity_recorded", session_id, entity_id, entity=entity)
         return record
@@ -339,7 +337,7 @@ class SessionActions:
             found = self._find_blocker(args.blocker)
             self.store.resolve_blocker(found.id, now, args.solution, row["id"])
             self.touch(row["id"], now)
-            blocker = self._read(tx, Blocker, found.id)
+            blocker = self.read(tx, Blocker, found.id)
             record = tx.records[-1]
             self.bus.emit(tx, "blocker_resolved", row["id"], found.id, blocker=blocker)
             return self.result(tx, row["id"], record)
@@ -386,77 +384,3 @@ class SessionActions:
             cleaned = self.ws.redaction.clean_args(args, tx.redacted, "name")
             self.insert_entity(tx, session_id, cleaned, now, source)
         return self.result(tx, session_id, None)
-
-    # -- end / recover ---------------------------------------------------------------------------
-
-    def end(self, args: EndArgs) -> ActionResult:
-        """Close the open session in one transaction: repeating it after a crash is safe because
-        either nothing was committed (the session is still open) or all of it was."""
-        tx = Tx()
-        args = self.ws.redaction.clean_args(args, tx.redacted, "summary")
-        now = self.timeline.now()
-        with self.store.write():
-            row = self.store.open_session_row()
-            if row is None:
-                raise NoActiveSession("No active session to end. Start one with `msp start`.")
-            status = self.timeline.effective_status(row["status"], row["last_activity"])
-            end_time = row["last_activity"] if status == "crashed" else now
-            self.store.update_session(
-                row["id"],
-                status="completed",
-                end_time=end_time,
-                last_activity=end_time,
-                end_progress=row["progress"],
-                summary=args.summary or row["summary"],
-            )
-            self.bus.emit(tx, "session_ended", row["id"], row["id"])
-            return self.result(tx, row["id"], self._session_record(tx, row["id"]))
-
-    def recover(self, args: RecoverArgs) -> ActionResult:
-        tx = Tx()
-        now = self.timeline.now()
-        with self.store.write():
-            open_row = self.store.open_session_row()
-            if args.session is not None:
-                target = self.store.session_row(args.session)
-                if target is None:
-                    raise InvalidInput(f"session: no session with id {args.session!r}")
-            else:
-                target = open_row
-            if target is None:
-                raise NoActiveSession("Nothing to recover: there is no open session.")
-            status = self.timeline.effective_status(target["status"], target["last_activity"])
-            if open_row is not None and open_row["id"] != target["id"]:
-                raise SessionAlreadyActive(
-                    f"Session {open_row['id']} is open; end it before recovering {target['id']}."
-                )
-            if status == "active":
-                raise SessionAlreadyActive(f"Session {target['id']} is active: nothing to recover.")
-            if status == "completed" and not args.force:
-                raise InvalidInput(
-                    f"session: {target['id']} was ended at {target['end_time']}; add --force to "
-                    "reopen it"
-                )
-            idle = hours_between(target["last_activity"], now)
-            note = (
-                f"Session reopened after it was ended ({idle} h ago)"
-                if status == "completed"
-                else f"Session recovered after {idle} h idle"
-            )
-            update_id = new_id(self.store, "updates", "upd")
-            self.store.insert(
-                "updates",
-                {
-                    "id": update_id,
-                    "session_id": target["id"],
-                    "timestamp": now,
-                    "description": note,
-                    "progress": None,
-                    "tags": ["recovered"],
-                },
-            )
-            self.store.update_session(
-                target["id"], status="active", end_time=None, end_progress=None, last_activity=now
-            )
-            self._read(tx, Update, update_id)
-            return self.result(tx, target["id"], self._session_record(tx, target["id"]))

@@ -35,7 +35,7 @@ from msp_server.core.git import commit_message
 from msp_server.core.models import Session, StatusReport
 from msp_server.core.results import ActionResult, state_of
 from msp_server.core.timeutil import to_iso, utc_now
-from msp_server.service import importer
+from msp_server.service import importer, session_lifecycle
 from msp_server.service.bus import IntegrationBus, Tx, payload_wire
 from msp_server.service.payload_views import PayloadViews
 from msp_server.service.redaction import Redaction, redaction_warning
@@ -254,10 +254,10 @@ class Workspace:
         return self.actions.entity(args, source)
 
     def end(self, args: EndArgs) -> ActionResult:
-        return self.actions.end(args)
+        return session_lifecycle.end(self.actions, args)
 
     def recover(self, args: RecoverArgs) -> ActionResult:
-        return self.actions.recover(args)
+        return session_lifecycle.recover(self.actions, args)
 
     @contextmanager
     def action(self) -> Iterator[sqlite3.Connection]:
