@@ -99,9 +99,7 @@ async def test_marker_lines_offer_the_matching_action(tmp_path: Path) -> None:
         # running the carried command records it, with the file and line as context
         decision = (await actions(lsp, path, (2, 0), (2, 0)))[0]
         result = await run(lsp, decision)
-        assert result["record"]["content"] == (
-            "use SQLite for the store (src/main.py:3)"
-        )
+        assert result["record"]["content"] == ("use SQLite for the store (src/main.py:3)")
         blocker = (await actions(lsp, path, (4, 0), (4, 0)))[0]
         result = await run(lsp, blocker)
         assert result["record"]["description"].startswith("waiting for the")

@@ -146,9 +146,7 @@ async def test_stdout_carries_only_well_formed_messages(tmp_path: Path) -> None:
     assert [e["name"] for e in captured["params"]["entities"]] == ["Café", "Café.crème"]
 
     server.send(execute(3, "update", {"text": "naïve → done", "progress": 5}))
-    assert (await server.answer(3))["result"]["record"]["description"] == (
-        "naïve → done"
-    )
+    assert (await server.answer(3))["result"]["record"]["description"] == ("naïve → done")
     server.send(b"Content-Length: 9\r\n\r\n{not json")  # malformed: the server must survive it
     server.send(execute(4, "status", {}))
     assert (await server.answer(4))["result"]["state"] == "active"

@@ -31,12 +31,17 @@ async def test_session_changed_after_every_change_and_after_the_cli(tmp_path: Pa
         assert set(session) == {
             "id",
             "project",
+            "status",
             "progress",
+            "startProgress",
+            "endProgress",
             "startTime",
+            "endTime",
             "lastActivity",
+            "duration",
+            "goal",
             "openBlockers",
             "counts",
-            "goal",
         }
         assert session["counts"] == {"updates": 0, "decisions": 0, "blockers": 0, "entities": 0}
 

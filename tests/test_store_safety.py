@@ -147,6 +147,12 @@ def test_a_store_from_an_earlier_msp_is_migrated_and_marked(tmp_path: Path) -> N
         conn.execute("PRAGMA application_id = 0")
         conn.execute("PRAGMA user_version = 4")
         conn.execute("DROP TABLE meta")
+        triggers = conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        for (name,) in triggers.fetchall():  # schema 6: the session counters
+            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("DROP INDEX entities_by_identity")
+        for column in ("n_updates", "n_decisions", "n_blockers", "n_entities", "n_open_blockers"):
+            conn.execute(f"ALTER TABLE sessions DROP COLUMN {column}")
     conn.close()
     store = Store(path)
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
