@@ -21,201 +21,17 @@ import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
-
-from msp_server import __version__
+from msp_server.cli_parser import VERB, UsageError, arguments_from, build_parser, completion
 from msp_server.core.diskfull import disk_full
 from msp_server.core.errors import ExitCode, InvalidInput, MspError, describe_validation_error
+from msp_server.verbs import BY_NAME, Context, Verb
 
 if TYPE_CHECKING:
     from msp_server.core.results import ActionResult, SessionSummary
 
 log = logging.getLogger("msp")
-
-
-class UsageError(Exception):
-    """argparse would exit with 2, which means 'session already active' here."""
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}")
-
-
-def _build_parser() -> Parser:
-    common = Parser(add_help=False)
-    common.add_argument(
-        "--workspace",
-        metavar="DIR",
-        default=argparse.SUPPRESS,
-        help="workspace folder (default: nearest folder with .msp/ or a VCS root)",
-    )
-    parser = Parser(
-        prog="msp",
-        parents=[common],
-        description="MSP: record what you do in a session, recall it in the next one.",
-    )
-    parser.add_argument("--version", action="version", version=f"msp {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-
-    def command(name: str, help_text: str, aliases: Sequence[str] = ()) -> Parser:
-        p = sub.add_parser(name, aliases=list(aliases), parents=[common], help=help_text)
-        p.set_defaults(command=name)  # an alias ("u") runs its command ("update")
-        return p
-
-    p = command("start", "start a session", ["s"])
-    p.add_argument("--project")
-    p.add_argument("--goal")
-    p.add_argument(
-        "--progress", help="starting progress 0..100 (default: where the project left off)"
-    )
-
-    p = command("update", "record progress", ["u"])
-    p.add_argument("text")
-    p.add_argument("progress", nargs="?", help="progress 0..100")
-
-    p = command("decide", "record a decision", ["d"])
-    p.add_argument("text")
-    p.add_argument("--rationale")
-    p.add_argument(
-        "--alternative",
-        action="append",
-        default=[],
-        dest="alternatives",
-        help="an option considered and not taken (repeatable)",
-    )
-    p.add_argument("--impact", help="low|medium|high")
-    p.add_argument("--category")
-
-    p = command("block", "record a blocker", ["b"])
-    p.add_argument("text")
-    p.add_argument("--category", help="technical|external|resource")
-    p.add_argument("--severity", help="low|medium|high")
-
-    p = command("resolve", "resolve a blocker", ["r"])
-    p.add_argument("blocker", help="blocker id or a unique fragment of its text")
-    p.add_argument("--solution")
-
-    p = command("entity", "record a code entity by hand")
-    p.add_argument("name")
-    p.add_argument("--type")
-    p.add_argument("--path")
-
-    p = command("end", "end the session", ["e"])
-    p.add_argument("--summary")
-
-    p = command("status", "show the session")
-    p.add_argument("--json", action="store_true")
-
-    p = command("context", "export context for the next session or an assistant", ["c"])
-    p.add_argument("--format", help="ai|json|markdown (default ai)")
-    p.add_argument("--days", help="window in days (default: config contextDays, 7)")
-    p.add_argument("--output", metavar="FILE")
-
-    p = command("sessions", "list recent sessions")
-    p.add_argument("--limit", default="20")
-    p.add_argument("--json", action="store_true")
-
-    p = command("recover", "resume a crashed session")
-    p.add_argument("--list", action="store_true", help="list sessions that can be recovered")
-    p.add_argument("--session", metavar="ID")
-    p.add_argument("--force", action="store_true", help="reopen a session that was ended")
-
-    p = command("config", "show, validate or change configuration")
-    config_sub = p.add_subparsers(dest="config_command", metavar="ACTION", parser_class=Parser)
-    config_sub.required = True
-    config_sub.add_parser("show", help="print the effective configuration")
-    config_sub.add_parser("validate", help="check every configuration file")
-    setter = config_sub.add_parser("set", help="set a key in <workspace>/.msp/config.json")
-    setter.add_argument("key")
-    setter.add_argument("value")
-
-    p = command("git", "print a conventional commit message for the session")
-    p.add_argument("--type")
-    p.add_argument("--scope")
-
-    p = command("payloads", "show payloads the integrations generated")
-    p.add_argument("--session", metavar="ID")
-    p.add_argument("--event", metavar="ID")
-    p.add_argument("--integration", metavar="NAME")
-    p.add_argument("--json", action="store_true")
-
-    p = command("integrations", "check every configured integration (runs `initialize`)")
-    p.add_argument("--json", action="store_true")
-
-    p = command(
-        "trust",
-        "trust this folder's .msp/config.json (its endpoints, modules, paths, delivery)",
-    )
-    p.add_argument("--show", action="store_true", help="what the folder's config would enable")
-    p.add_argument("--list", action="store_true", help="every trusted folder configuration")
-    p.add_argument("--revoke", action="store_true", help="stop trusting this folder's config")
-    p.add_argument(
-        "--sha256",
-        metavar="HEX",
-        help="trust only if the file still has this digest (as `--show` printed it)",
-    )
-    p.add_argument("--json", action="store_true")
-
-    p = command("import", "import sessions in the MSP JSON session format")
-    p.add_argument("files", nargs="+", metavar="FILE")
-
-    p = command("credentials", "store secrets in the OS keyring (values never on argv)")
-    cred_sub = p.add_subparsers(dest="credentials_command", metavar="ACTION", parser_class=Parser)
-    cred_sub.required = True
-    q = cred_sub.add_parser(
-        "set", parents=[common], help="store NAME; the secret is read from stdin"
-    )
-    q.add_argument("name")
-    q = cred_sub.add_parser("delete", parents=[common], help="remove NAME from the keyring")
-    q.add_argument("name")
-    q = cred_sub.add_parser(
-        "list", parents=[common], help="credentials the enabled integrations need, and where"
-    )
-    q.add_argument("--json", action="store_true")
-
-    p = command("outbox", "payloads waiting to be delivered: status, flush, retry, drop, send")
-    p.add_argument("--json", action="store_true")
-    box_sub = p.add_subparsers(dest="outbox_command", metavar="ACTION", parser_class=Parser)
-    q = box_sub.add_parser("flush", parents=[common], help="deliver due payloads now")
-    q.add_argument(
-        "--wait", metavar="SECONDS", help="keep delivering (retries too) until empty or time is up"
-    )
-    q.add_argument("--json", action="store_true")
-    q = box_sub.add_parser("retry", parents=[common], help="queue a dead payload again")
-    q.add_argument("id", nargs="?")
-    q.add_argument("--all-dead", action="store_true", help="every dead payload")
-    q = box_sub.add_parser(
-        "drop", parents=[common], help="take a payload out of the outbox, unsent"
-    )
-    q.add_argument("id")
-    q = box_sub.add_parser(
-        "send", parents=[common], help="send one payload now (e.g. a generated one)"
-    )
-    q.add_argument("id")
-    q.add_argument("--json", action="store_true")
-    return parser
-
-
-def _args(model: type[BaseModel], **values: Any) -> Any:
-    """Validate CLI values with the same models the language server uses."""
-    try:
-        return model.model_validate({k: v for k, v in values.items() if v is not None})
-    except ValidationError as exc:
-        raise InvalidInput(describe_validation_error(exc)) from None
-
-
-def _int_arg(name: str, raw: str | None) -> int | None:
-    if raw is None:
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name}: must be a whole number") from None
-
-
 # C0 controls but newline and tab, DEL and C1: ESC sequences in a stored or remote string (an
 # error body, a payload title) would otherwise drive the terminal (OSC 52 writes the clipboard).
 # Lone surrogates (undecodable argv echoed in an error) cannot be written at all.
@@ -236,275 +52,6 @@ def _note(text: str) -> None:
     print(terminal_safe(text), file=sys.stderr)
 
 
-def _run(ns: argparse.Namespace) -> int:
-    from msp_server.core import commands as c
-    from msp_server.workspace import open_workspace
-
-    name = ns.command
-    if name == "config":
-        return _config(ns)
-    if name == "credentials":
-        return _credentials(ns)
-    if name == "outbox":
-        return _outbox(ns)
-    if name == "trust":
-        return _trust(ns)
-    ws = open_workspace(getattr(ns, "workspace", None))
-    if name in ("start", "status", "integrations") and (warning := ws.trust_warning()):
-        _note(f"msp: warning: {warning}")
-    try:
-        actions: dict[str, Callable[[], Any]] = {
-            "start": lambda: ws.start(
-                _args(c.StartArgs, project=ns.project, goal=ns.goal, progress=ns.progress)
-            ),
-            "update": lambda: ws.update(_args(c.UpdateArgs, text=ns.text, progress=ns.progress)),
-            "decide": lambda: ws.decide(
-                _args(
-                    c.DecideArgs,
-                    text=ns.text,
-                    rationale=ns.rationale,
-                    alternatives=ns.alternatives,
-                    impact=ns.impact,
-                    category=ns.category,
-                )
-            ),
-            "block": lambda: ws.block(
-                _args(c.BlockArgs, text=ns.text, category=ns.category, severity=ns.severity)
-            ),
-            "resolve": lambda: ws.resolve(
-                _args(c.ResolveArgs, blocker=ns.blocker, solution=ns.solution)
-            ),
-            "entity": lambda: ws.entity(
-                _args(c.EntityArgs, name=ns.name, type=ns.type, path=ns.path)
-            ),
-            "end": lambda: ws.end(_args(c.EndArgs, summary=ns.summary)),
-        }
-        if name in actions:
-            _warn_unloaded(ws)
-            result = actions[name]()
-            if redacted := ws.redaction_warning(result.redacted):
-                _note(f"msp: warning: {redacted}")
-            _emit(cli_result(name, result))
-            _report_payloads(result)
-            return 0
-        if name == "status":
-            report = ws.status()
-            _emit(json.dumps(report.wire(), indent=2) if ns.json else _describe(report))
-            return 0
-        if name == "context":
-            days = _int_arg("days", ns.days)
-            text = ws.context(_args(c.ContextArgs, format=ns.format, days=days))
-            if ns.output:
-                from msp_server.fsutil import atomic_write_text
-
-                try:
-                    atomic_write_text(Path(ns.output), text if text.endswith("\n") else text + "\n")
-                except OSError as exc:
-                    raise InvalidInput(
-                        f"output: cannot write {ns.output} ({exc.strerror})"
-                    ) from None
-                _note(f"Context written to {ns.output}")
-            else:
-                _emit(text)
-            return 0
-        if name == "sessions":
-            sessions = ws.sessions(_args(c.SessionsArgs, limit=_int_arg("limit", ns.limit)))
-            if ns.json:
-                _emit(json.dumps({"sessions": [_summary(s) for s in sessions]}, indent=2))
-            else:
-                _emit("\n".join(_session_line(s) for s in sessions) or "No sessions yet.")
-            return 0
-        if name == "recover":
-            if ns.list:
-                found = ws.recoverable()
-                _emit("\n".join(_session_line(s) for s in found) or "Nothing to recover.")
-                return 0
-            recovered = ws.recover(_args(c.RecoverArgs, session=ns.session, force=ns.force))
-            _emit(cli_result("recover", recovered))
-            return 0
-        if name == "git":
-            _emit(ws.commit_message(_args(c.GitArgs, type=ns.type, scope=ns.scope)))
-            return 0
-        if name == "payloads":
-            payloads = ws.payloads(
-                session_id=ns.session, event_id=ns.event, integration=ns.integration
-            )
-            if ns.json:
-                _emit(json.dumps({"payloads": payloads}, indent=2, ensure_ascii=False))
-            else:
-                _emit("\n".join(_payload_line(p) for p in payloads) or "No payloads.")
-            return 0
-        if name == "integrations":
-            reports = ws.validate_integrations()
-            if ns.json:
-                ignored = {"ignoredUntilTrusted": ws.trust.ignored} if ws.trust.ignored else {}
-                _emit(json.dumps({"integrations": reports, **ignored}, indent=2))
-            else:
-                _emit(
-                    "\n".join(_integration_line(r) for r in reports)
-                    or "No integrations configured."
-                )
-            broken = [r for r in reports if r["enabled"] and not r["valid"]]
-            return ExitCode.INTEGRATION_ERROR if broken else 0
-        if name == "import":
-            result = ws.import_sessions([Path(f) for f in ns.files])
-            _emit(
-                f"Imported {len(result['imported'])} session(s), skipped "
-                f"{len(result['skipped'])} already present."
-            )
-            return 0
-    finally:
-        ws.close()
-    raise UsageError("msp: choose a command (msp --help lists them)")
-
-
-def _trust(ns: argparse.Namespace) -> int:
-    """`msp trust`: show, grant, list or revoke trust in a folder's configuration."""
-    from msp_server import trust
-    from msp_server.config import CONFIG_FILE, folder_trust, read_folder_layer
-    from msp_server.workspace import MSP_DIR, check_owner, find_workspace
-
-    if ns.list:
-        records = trust.records()
-        if ns.json:
-            _emit(json.dumps({"trusted": [vars(r) for r in records]}, indent=2))
-        else:
-            _emit(
-                "\n".join(f"{r.trusted_at}  {r.sha256[:12]}  {r.path}" for r in records)
-                or "No folder configuration is trusted."
-            )
-        return 0
-    raw = getattr(ns, "workspace", None)
-    folder = Path(raw).resolve() if raw else find_workspace(Path.cwd())
-    check_owner(folder)
-    path = folder / MSP_DIR / CONFIG_FILE
-    if ns.revoke:
-        revoked = trust.revoke(path)
-        _note(f"No longer trusted: {path}" if revoked else f"{path} was not trusted")
-        return 0
-    layer, data = read_folder_layer(path)
-    if not ns.show:
-        if data is None:
-            raise InvalidInput(f"--workspace: {path} does not exist; there is nothing to trust")
-        if ns.sha256 is not None and ns.sha256.lower() != trust.digest(data):
-            raise InvalidInput(
-                f"sha256: {path} changed since it was shown (now {trust.digest(data)}); "
-                "review it again with `msp trust --show`"
-            )
-        trust.trust(path, data)
-    report = folder_trust(path, layer, data)
-    if ns.json:
-        _emit(json.dumps(report.wire(), indent=2, ensure_ascii=False))
-        return 0
-    keys = [
-        f"  {key} = {json.dumps(value, ensure_ascii=False)}" for key, value in report.needs_trust
-    ]
-    if not report.exists:
-        _emit(f"{path} does not exist.")
-    elif ns.show:
-        state = "trusted" if report.trusted else "NOT trusted"
-        detail = "\n".join(keys) if keys else "  (nothing: it sets no key that needs trust)"
-        _emit(f"{path} ({state}, sha256 {report.sha256}) enables:\n{detail}")
-    else:
-        _emit(f"Trusted {path} (sha256 {report.sha256})" + ("\n" + "\n".join(keys) if keys else ""))
-    return 0
-
-
-def _config(ns: argparse.Namespace) -> int:
-    from msp_server.config import (
-        CONFIG_FILE,
-        load_config_checked,
-        read_folder_layer,
-        read_layer,
-        set_key,
-        user_config_path,
-    )
-    from msp_server.workspace import MSP_DIR, find_workspace
-
-    raw = getattr(ns, "workspace", None)
-    folder = Path(raw).resolve() if raw else find_workspace(Path.cwd())
-    folder_config = folder / MSP_DIR / CONFIG_FILE
-    if ns.config_command == "set":
-        set_key(folder_config, ns.key, ns.value)
-        _note(f"Set {ns.key} in {folder_config}")
-        return 0
-    config, trust_report = load_config_checked(folder_config)
-    if trust_report.ignored:
-        _note(
-            f"msp: warning: {folder_config} sets {', '.join(trust_report.ignored)}; ignored "
-            "until you trust this file (`msp trust --show`, then `msp trust`)"
-        )
-    if ns.config_command == "validate":
-        from msp_server.adapters.registry import load_integration
-        from msp_server.core.errors import ConfigError
-
-        read_layer(user_config_path())
-        read_folder_layer(folder_config)
-        errors = [
-            error
-            for name, entry in sorted(config.integrations.items())
-            if (error := load_integration(name, entry).error)
-        ]
-        if errors:
-            raise ConfigError("; ".join(errors))
-        _emit(f"Configuration is valid ({user_config_path()}, {folder_config}, environment).")
-        return 0
-    _emit(json.dumps(config.model_dump(mode="json", by_alias=True), indent=2))
-    return 0
-
-
-def _credentials(ns: argparse.Namespace) -> int:
-    """Secrets go to the keyring from stdin only; no value is ever printed."""
-    from msp_server import credentials as creds
-    from msp_server.adapters.registry import load_enabled
-    from msp_server.config import CONFIG_FILE, load_config
-    from msp_server.workspace import MSP_DIR, find_workspace
-
-    raw = getattr(ns, "workspace", None)
-    folder = Path(raw).resolve() if raw else find_workspace(Path.cwd())
-    config = load_config(folder / MSP_DIR / CONFIG_FILE)
-    allow = config.credentials.allow_plaintext_keyring
-    integrations = load_enabled(config.integrations)
-    action = ns.credentials_command
-    if action == "list":
-        resolver = creds.Resolver(allow_plaintext=allow)
-        rows = [
-            {
-                "name": name,
-                "integrations": users,
-                "source": resolver.lookup(name).source,
-                "env": creds.env_var(name),
-            }
-            for name, users in creds.needed(integrations).items()
-        ]
-        problem = resolver.keyring_error
-        if ns.json:
-            _emit(json.dumps({"credentials": rows, "keyringError": problem}, indent=2))
-        else:
-            lines = [
-                f"{r['name']:<24} {r['source']:<8} {r['env']:<28} {', '.join(r['integrations'])}"
-                for r in rows
-            ]
-            _emit("\n".join(lines) or "No enabled integration needs a credential.")
-        if problem and rows:
-            _note(f"msp: {problem}")
-        missing = [r["name"] for r in rows if r["source"] == "missing"]
-        return ExitCode.CONFIG_ERROR if problem and missing else 0
-    name = creds.resolve_alias(ns.name, integrations)
-    creds.validate_name(name)
-    if name != ns.name:
-        _note(f"msp: {ns.name} is an integration; using its credential {name}")
-    if action == "set":
-        creds.set_secret(name, _read_secret(name), allow_plaintext=allow)
-        _note(f"Stored {name} in the OS keyring (service {creds.SERVICE}).")
-        return 0
-    if creds.delete_secret(name, allow_plaintext=allow):
-        _note(f"Deleted {name} from the OS keyring.")
-    else:
-        _note(f"{name} was not in the OS keyring; nothing to delete.")
-    return 0
-
-
 def _read_secret(name: str) -> str:
     """A hidden prompt on a terminal, else all of stdin minus the final line break."""
     if sys.stdin is not None and sys.stdin.isatty():
@@ -513,68 +60,6 @@ def _read_secret(name: str) -> str:
         return getpass.getpass(f"Secret for {name} (input hidden): ")
     data = sys.stdin.read() if sys.stdin is not None else ""
     return data[:-1] if data.endswith("\n") else data
-
-
-def _outbox(ns: argparse.Namespace) -> int:
-    from msp_server import delivery
-    from msp_server.workspace import open_workspace
-
-    ws = open_workspace(getattr(ns, "workspace", None))
-    try:
-        action = ns.outbox_command
-        if action is None:
-            status = delivery.outbox_status(ws)
-            _emit(json.dumps(status, indent=2) if ns.json else _outbox_text(status))
-            return 0
-        if action == "flush":
-            wait = _float_arg("wait", ns.wait)
-            report = delivery.flush(ws) if wait is None else delivery.flush_for(ws, wait)
-            if ns.json:
-                _emit(json.dumps(report.wire(), indent=2))
-            else:
-                _emit(
-                    f"Sent {len(report.sent)}, retrying {len(report.retrying)}, dead "
-                    f"{len(report.dead)}; left in the outbox: {report.queued_left} queued, "
-                    f"{report.dead_total} dead."
-                )
-            for payload_id, error in report.errors.items():
-                _note(f"msp: {payload_id}: {error}")
-            for target, reason in report.blocked.items():
-                _note(f"msp: {target} is blocked: {reason}")
-            return 0 if report.clean else ExitCode.INTEGRATION_ERROR
-        if action == "retry":
-            if bool(ns.id) == bool(ns.all_dead):
-                raise UsageError("msp outbox retry: give a payload ID or --all-dead")
-            ids = delivery.retry(ws, None if ns.all_dead else ns.id)
-            _note(f"Queued again: {len(ids)} payload(s)" + (f" ({', '.join(ids)})" if ids else ""))
-            return 0
-        if action == "drop":
-            delivery.drop(ws, ns.id)
-            _note(f"Dropped {ns.id} from the outbox (still listed by msp payloads, unsent).")
-            return 0
-        payload = delivery.send_now(ws, ns.id)
-        if ns.json:
-            _emit(json.dumps(payload, indent=2, ensure_ascii=False))
-        else:
-            _emit(f"{payload['id']}  {payload['status']}  {payload['title']}")
-        if payload["status"] != "sent":
-            _note(f"msp: {payload['id']} was not sent: {payload['lastError']}")
-            return ExitCode.INTEGRATION_ERROR
-        return 0
-    finally:
-        ws.close()
-
-
-def _float_arg(name: str, raw: str | None) -> float | None:
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InvalidInput(f"{name}: must be a number of seconds") from None
-    if not 0 <= value <= 86400:
-        raise InvalidInput(f"{name}: must be between 0 and 86400 seconds")
-    return value
 
 
 def _outbox_text(status: dict[str, Any]) -> str:
@@ -695,34 +180,6 @@ def _integration_line(r: dict[str, Any]) -> str:
     return line
 
 
-def _summary(s: Any) -> dict[str, Any]:
-    return {
-        "id": s.id,
-        "project": s.project,
-        "status": s.status,
-        "startTime": s.start_time,
-        "endTime": s.end_time,
-        "duration": s.duration,
-        "startProgress": s.start_progress,
-        "endProgress": s.end_progress,
-        "goal": s.goal,
-        "summary": s.summary,
-        "counts": {
-            "updates": len(s.updates),
-            "decisions": len(s.decisions),
-            "blockers": len(s.blockers),
-            "entities": len(s.entities),
-        },
-    }
-
-
-def _session_line(s: Any) -> str:
-    progress = s.current_progress
-    what = s.summary or s.goal or (s.updates[-1].description if s.updates else "")
-    span = f"{s.start_progress}%→{progress}%"
-    return f"{s.id}  {s.status:<9} {s.project}  {span}  {s.duration} h  {what}"
-
-
 def _describe(report: Any) -> str:
     s = report.session
     if s is None:
@@ -747,6 +204,338 @@ def _describe(report: Any) -> str:
     return "\n".join(lines)
 
 
+# File system paths may be any bytes on POSIX; every other argument is text that gets stored.
+_PATH_ARGUMENTS = frozenset({"workspace", "output", "files"})
+
+
+def _check_text_arguments(ns: argparse.Namespace) -> None:
+    """Invalid UTF-8 in argv arrives as lone surrogates (surrogateescape): refuse it by name
+    before anything is stored, instead of failing with a traceback on the way to SQLite."""
+    for name, value in vars(ns).items():
+        if name in _PATH_ARGUMENTS:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise InvalidInput(f"{name}: must be valid UTF-8 text") from None
+
+
+# -- dispatch: one row of the table, validated, run, rendered --------------------------------
+
+
+def _folder(ns: argparse.Namespace) -> Path:
+    from msp_server.workspace import find_workspace
+
+    raw = getattr(ns, "workspace", None)
+    if not raw:
+        return find_workspace(Path.cwd())
+    folder = Path(raw)
+    if not folder.exists():
+        raise InvalidInput(f"--workspace: {folder} does not exist")
+    if not folder.is_dir():
+        raise InvalidInput(f"--workspace: {folder} is not a directory")
+    return folder.resolve()
+
+
+def _validate(verb: Verb[Any], values: dict[str, Any]) -> Any:
+    """The same argument model, and so the same messages, as the language server's."""
+    from pydantic import ValidationError
+
+    try:
+        return verb.args.model_validate(values)
+    except ValidationError as exc:
+        raise InvalidInput(describe_validation_error(exc)) from None
+
+
+_TRUST_WARNED = frozenset({"startSession", "status", "validateIntegrations", "outboxStatus"})
+
+
+def _run(ns: argparse.Namespace) -> int:
+    verb = BY_NAME[getattr(ns, VERB)]
+    args = _validate(verb, arguments_from(ns, verb))
+    folder = _folder(ns)
+
+    def opener() -> Any:
+        from msp_server.workspace import Workspace
+
+        return Workspace(folder)
+
+    ctx = Context(folder, opener=opener, read_secret=_read_secret)
+    try:
+        if verb.name in _TRUST_WARNED and (warning := ctx.workspace().trust_warning()):
+            _note(f"msp: warning: {warning}")
+        if verb.mutates:
+            _warn_unloaded(ctx.workspace())
+        result = verb.run(ctx, args)
+        notes = _NOTES.get(verb.name)
+        code = notes(result) if notes else 0
+        if ns.json:
+            _emit(json.dumps(_json(verb, result), indent=2, ensure_ascii=False))
+        else:
+            text = _TEXT.get(verb.name, _as_json)(result, ns)
+            if text is not None:
+                _emit(text)
+        return code
+    finally:
+        ctx.close()
+
+
+def wire(result: Any) -> Any:
+    """A handler's answer as JSON data (the language server answers the same)."""
+    return result.wire() if hasattr(result, "wire") else result
+
+
+def _json(verb: Verb[Any], result: Any) -> Any:
+    if verb.name == "listSessions":  # the command line's compact listing
+        return {"sessions": [_session_summary(s) for s in result["sessions"]]}
+    return wire(result)
+
+
+def _as_json(result: Any, ns: argparse.Namespace) -> str:
+    return json.dumps(wire(result), indent=2, ensure_ascii=False)
+
+
+# -- what each verb prints (stdout) and says (stderr, with its exit code) ----------------------
+
+
+def _action_text(cli_name: str) -> Callable[[Any, argparse.Namespace], str]:
+    return lambda result, ns: cli_result(cli_name, result)
+
+
+def _action_notes(result: ActionResult) -> int:
+    from msp_server.service.redaction import redaction_warning
+
+    if warning := redaction_warning(result.redacted):
+        _note(f"msp: warning: {warning}")
+    _report_payloads(result)
+    return 0
+
+
+def _context_text(result: dict[str, Any], ns: argparse.Namespace) -> str | None:
+    text = str(result["content"])
+    if not ns.output:
+        return text
+    from msp_server.fsutil import atomic_write_text
+
+    try:
+        atomic_write_text(Path(ns.output), text if text.endswith("\n") else text + "\n")
+    except OSError as exc:
+        raise InvalidInput(f"output: cannot write {ns.output} ({exc.strerror})") from None
+    _note(f"Context written to {ns.output}")
+    return None
+
+
+_RECORD_LISTS = ("updates", "decisions", "blockers", "entities")
+
+
+def _session_summary(s: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "project", "status", "startTime", "endTime", "duration", "startProgress")
+    return {
+        **{k: s.get(k) for k in keys},
+        "endProgress": s.get("endProgress"),
+        "goal": s.get("goal"),
+        "summary": s.get("summary"),
+        "counts": {k: len(s.get(k) or []) for k in _RECORD_LISTS},
+    }
+
+
+def _session_line(s: dict[str, Any]) -> str:
+    progress = next(
+        (s[k] for k in ("endProgress", "progress", "startProgress") if s.get(k) is not None), 0
+    )
+    updates = s.get("updates") or []
+    what = s.get("summary") or s.get("goal") or (updates[-1]["description"] if updates else "")
+    span = f"{s['startProgress']}%→{progress}%"
+    return f"{s['id']}  {s['status']:<9} {s['project']}  {span}  {s['duration']} h  {what}"
+
+
+def _recover_text(result: Any, ns: argparse.Namespace) -> str:
+    if isinstance(result, dict):  # --list
+        return "\n".join(_session_line(s) for s in result["sessions"]) or "Nothing to recover."
+    return cli_result("recover", result)
+
+
+def _recover_notes(result: Any) -> int:
+    return 0 if isinstance(result, dict) else _action_notes(result)
+
+
+def _integrations_notes(result: dict[str, Any]) -> int:
+    broken = [r for r in result["integrations"] if r["enabled"] and not r["valid"]]
+    return ExitCode.INTEGRATION_ERROR if broken else 0
+
+
+def _flush_text(report: Any, ns: argparse.Namespace) -> str:
+    return (
+        f"Sent {len(report.sent)}, retrying {len(report.retrying)}, dead "
+        f"{len(report.dead)}; left in the outbox: {report.queued_left} queued, "
+        f"{report.dead_total} dead."
+    )
+
+
+def _flush_notes(report: Any) -> int:
+    for payload_id, error in report.errors.items():
+        _note(f"msp: {payload_id}: {error}")
+    for target, reason in report.blocked.items():
+        _note(f"msp: {target} is blocked: {reason}")
+    return 0 if report.clean else ExitCode.INTEGRATION_ERROR
+
+
+def _send_notes(payload: dict[str, Any]) -> int:
+    if payload["status"] == "sent":
+        return 0
+    _note(f"msp: {payload['id']} was not sent: {payload['lastError']}")
+    return ExitCode.INTEGRATION_ERROR
+
+
+def _config_show_notes(result: dict[str, Any]) -> int:
+    if result["ignoredUntilTrusted"]:
+        _note(
+            f"msp: warning: the folder's config sets {', '.join(result['ignoredUntilTrusted'])}; "
+            "ignored until you trust this file (`msp trust --show`, then `msp trust`)"
+        )
+    return 0
+
+
+def _credentials_notes(result: dict[str, Any]) -> int:
+    if result["asked"] != result["name"]:
+        _note(f"msp: {result['asked']} is an integration; using its credential {result['name']}")
+    if "stored" in result:
+        _note(f"Stored {result['name']} in the OS keyring (service {result['service']}).")
+    elif result["deleted"]:
+        _note(f"Deleted {result['name']} from the OS keyring.")
+    else:
+        _note(f"{result['name']} was not in the OS keyring; nothing to delete.")
+    return 0
+
+
+def _credentials_list_text(result: dict[str, Any], ns: argparse.Namespace) -> str:
+    lines = [
+        f"{r['name']:<24} {r['source']:<8} {r['env']:<28} {', '.join(r['integrations'])}"
+        for r in result["credentials"]
+    ]
+    return "\n".join(lines) or "No enabled integration needs a credential."
+
+
+def _credentials_list_notes(result: dict[str, Any]) -> int:
+    rows, problem = result["credentials"], result["keyringError"]
+    if problem and rows:
+        _note(f"msp: {problem}")
+    missing = [r["name"] for r in rows if r["source"] == "missing"]
+    return ExitCode.CONFIG_ERROR if problem and missing else 0
+
+
+def _trust_text(result: dict[str, Any], ns: argparse.Namespace) -> str | None:
+    if "trusted" in result and isinstance(result["trusted"], list):  # --list
+        return (
+            "\n".join(
+                f"{r['trusted_at']}  {r['sha256'][:12]}  {r['path']}" for r in result["trusted"]
+            )
+            or "No folder configuration is trusted."
+        )
+    if "revoked" in result:
+        return None
+    path = result["configPath"]
+    keys = [
+        f"  {item['key']} = {json.dumps(item['value'], ensure_ascii=False)}"
+        for item in result["needsTrust"]
+    ]
+    if not result["exists"]:
+        return f"{path} does not exist."
+    if getattr(ns, "show", False):
+        state = "trusted" if result["trusted"] else "NOT trusted"
+        detail = "\n".join(keys) if keys else "  (nothing: it sets no key that needs trust)"
+        return f"{path} ({state}, sha256 {result['sha256']}) enables:\n{detail}"
+    return f"Trusted {path} (sha256 {result['sha256']})" + ("\n" + "\n".join(keys) if keys else "")
+
+
+def _trust_notes(result: dict[str, Any]) -> int:
+    if "revoked" in result:
+        path = result["configPath"]
+        _note(f"No longer trusted: {path}" if result["revoked"] else f"{path} was not trusted")
+    return 0
+
+
+def _retry_notes(result: dict[str, Any]) -> int:
+    ids = result["queued"]
+    _note(f"Queued again: {len(ids)} payload(s)" + (f" ({', '.join(ids)})" if ids else ""))
+    return 0
+
+
+def _drop_notes(result: dict[str, Any]) -> int:
+    _note(f"Dropped {result['dropped']} from the outbox (still listed by msp payloads, unsent).")
+    return 0
+
+
+def _set_config_notes(result: dict[str, Any]) -> int:
+    _note(f"Set {result['key']} in {result['file']}")
+    return 0
+
+
+_TEXT: dict[str, Callable[[Any, argparse.Namespace], str | None]] = {
+    "startSession": _action_text("start"),
+    "update": _action_text("update"),
+    "decide": _action_text("decide"),
+    "block": _action_text("block"),
+    "resolve": _action_text("resolve"),
+    "recordEntity": _action_text("entity"),
+    "endSession": _action_text("end"),
+    "recover": _recover_text,
+    "status": lambda report, ns: _describe(report),
+    "exportContext": _context_text,
+    "commitMessage": lambda result, ns: str(result["message"]),
+    "listSessions": lambda result, ns: (
+        "\n".join(_session_line(s) for s in result["sessions"]) or "No sessions yet."
+    ),
+    "listPayloads": lambda result, ns: (
+        "\n".join(_payload_line(p) for p in result["payloads"]) or "No payloads."
+    ),
+    "validateIntegrations": lambda result, ns: (
+        "\n".join(_integration_line(r) for r in result["integrations"])
+        or "No integrations configured."
+    ),
+    "importSessions": lambda result, ns: (
+        f"Imported {len(result['imported'])} session(s), skipped "
+        f"{len(result['skipped'])} already present."
+    ),
+    "outboxStatus": lambda status, ns: _outbox_text(status),
+    "flushOutbox": _flush_text,
+    "sendPayload": lambda p, ns: f"{p['id']}  {p['status']}  {p['title']}",
+    "retryPayload": lambda result, ns: None,
+    "dropPayload": lambda result, ns: None,
+    "showConfig": lambda result, ns: json.dumps(result["config"], indent=2),
+    "validateConfig": lambda result, ns: (
+        f"Configuration is valid ({result['files'][0]}, {result['files'][1]}, environment)."
+    ),
+    "setConfig": lambda result, ns: None,
+    "setCredential": lambda result, ns: None,
+    "deleteCredential": lambda result, ns: None,
+    "listCredentials": _credentials_list_text,
+    "trust": _trust_text,
+}
+
+_NOTES: dict[str, Callable[[Any], int]] = {
+    **dict.fromkeys(
+        ("startSession", "update", "decide", "block", "resolve", "recordEntity", "endSession"),
+        _action_notes,
+    ),
+    "recover": _recover_notes,
+    "validateIntegrations": _integrations_notes,
+    "flushOutbox": _flush_notes,
+    "sendPayload": _send_notes,
+    "retryPayload": _retry_notes,
+    "dropPayload": _drop_notes,
+    "showConfig": _config_show_notes,
+    "validateConfig": _config_show_notes,
+    "setConfig": _set_config_notes,
+    "setCredential": _credentials_notes,
+    "deleteCredential": _credentials_notes,
+    "listCredentials": _credentials_list_notes,
+    "trust": _trust_notes,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(os.environ.get("MSP_DEBUG"))
     logging.basicConfig(
@@ -755,10 +544,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="msp: %(levelname)s %(name)s: %(message)s",
     )
     try:
-        ns = _build_parser().parse_args(argv)
+        parser = build_parser()
+        ns = parser.parse_args(argv)
         if ns.command is None:
-            _build_parser().print_help(sys.stderr)
+            parser.print_help(sys.stderr)
             return ExitCode.USAGE_ERROR
+        if ns.command == "completion":
+            sys.stdout.write(completion(ns.shell))
+            return 0
         _check_text_arguments(ns)
         return _run(ns)
     except UsageError as exc:
@@ -776,24 +569,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return full.exit_code
     except KeyboardInterrupt:
         return 130
-
-
-# File system paths may be any bytes on POSIX; every other argument is text that gets stored.
-_PATH_ARGUMENTS = frozenset({"workspace", "output", "files"})
-
-
-def _check_text_arguments(ns: argparse.Namespace) -> None:
-    """Invalid UTF-8 in argv arrives as lone surrogates (surrogateescape): refuse it by name
-    before anything is stored, instead of failing with a traceback on the way to SQLite."""
-    for name, value in vars(ns).items():
-        if name in _PATH_ARGUMENTS:
-            continue
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str) and not item.isascii():
-                try:
-                    item.encode("utf-8")
-                except UnicodeEncodeError:
-                    raise InvalidInput(f"{name}: must be valid UTF-8 text") from None
 
 
 if __name__ == "__main__":

@@ -99,56 +99,59 @@ class Args(BaseModel):
 
 
 class StartArgs(Args):
-    project: Name | None = Field(None, description="project name (default: configured, or last)")
-    goal: Text | None = Field(None, description="what this session is for")
+    project: Name | None = Field(
+        default=None, description="project name (default: configured, or last)"
+    )
+    goal: Text | None = Field(default=None, description="what this session is for")
     progress: Progress | None = Field(
-        None, description="starting progress 0..100 (default: where the project left off)"
+        default=None, description="starting progress 0..100 (default: where the project left off)"
     )
 
 
 class UpdateArgs(Args):
     text: Text = Field(description="what you did (checked for decisions, blockers, entities)")
-    progress: Progress | None = Field(None, description="progress 0..100")
+    progress: Progress | None = Field(default=None, description="progress 0..100")
 
 
 class DecideArgs(Args):
     text: Text = Field(description="the decision")
-    rationale: Text | None = Field(None, description="why")
+    rationale: Text | None = Field(default=None, description="why")
     alternatives: list[Text] = Field(
         default_factory=list,
         max_length=50,
         description="an option considered and not taken (repeatable)",
     )
-    impact: Impact = Field("medium", description="how much it matters")
-    category: Category | None = Field(None, description="a short label, e.g. architecture")
+    impact: Impact = Field(default="medium", description="how much it matters")
+    category: Category | None = Field(default=None, description="a short label, e.g. architecture")
 
 
 class BlockArgs(Args):
     text: Text = Field(description="what blocks you")
-    category: BlockerCategory = Field("technical", description="what kind of blocker")
-    severity: Severity = Field("medium", description="how badly it blocks")
+    category: BlockerCategory = Field(default="technical", description="what kind of blocker")
+    severity: Severity = Field(default="medium", description="how badly it blocks")
 
 
 class ResolveArgs(Args):
     blocker: Name = Field(description="a blocker id, or a unique fragment of its text")
-    solution: Text | None = Field(None, description="how it was resolved")
+    solution: Text | None = Field(default=None, description="how it was resolved")
 
 
 class EntityArgs(Args):
     name: Name = Field(description="the entity's name, e.g. ResetToken")
-    type: EntityType = Field("unknown", description="class, function, method, module, ...")
-    path: Name | None = Field(None, description="its file, inside the workspace")
-    language: Name | None = Field(None, description="its language")
+    type: EntityType = Field(default="unknown", description="class, function, method, module, ...")
+    path: Name | None = Field(default=None, description="its file, inside the workspace")
+    language: Name | None = Field(default=None, description="its language")
     line: int | None = Field(default=None, ge=1, strict=True, description="its line (1-based)")
 
 
 class EndArgs(Args):
-    summary: Text | None = Field(None, description="what the session achieved")
+    summary: Text | None = Field(default=None, description="what the session achieved")
 
 
 class ContextArgs(Args):
     format: Literal["ai", "json", "markdown"] = Field(
-        "ai", description="ai: a compact briefing; json: MSP JSON sessions; markdown: a report"
+        default="ai",
+        description="ai: a compact briefing; json: MSP JSON sessions; markdown: a report",
     )
     days: WholeNumber | None = Field(
         default=None, ge=1, le=3650, description="how many days back (default: contextDays)"
@@ -160,16 +163,18 @@ class SessionsArgs(Args):
 
 
 class RecoverArgs(Args):
-    session: Name | None = Field(None, description="the session to resume (default: the open one)")
-    force: bool = Field(False, description="reopen a session that was ended")
-    list: bool = Field(False, description="only list the sessions that can be recovered")
+    session: Name | None = Field(
+        default=None, description="the session to resume (default: the open one)"
+    )
+    force: bool = Field(default=False, description="reopen a session that was ended")
+    list: bool = Field(default=False, description="only list the sessions that can be recovered")
 
 
 class GitArgs(Args):
     type: Literal[COMMIT_TYPES] | None = Field(  # type: ignore[valid-type]
         None, description="the commit type (default: from the session's record)"
     )
-    scope: Scope | None = Field(None, description="the commit scope, e.g. auth")
+    scope: Scope | None = Field(default=None, description="the commit scope, e.g. auth")
 
 
 class NoArgs(Args):
@@ -177,10 +182,10 @@ class NoArgs(Args):
 
 
 class ListPayloadsArgs(Args):
-    id: Name | None = Field(None, description="one payload")
-    session_id: Name | None = Field(None, description="the payloads of one session")
-    event_id: Name | None = Field(None, description="the payloads of one event")
-    integration: Name | None = Field(None, description="the payloads of one integration")
+    id: Name | None = Field(default=None, description="one payload")
+    session_id: Name | None = Field(default=None, description="the payloads of one session")
+    event_id: Name | None = Field(default=None, description="the payloads of one event")
+    integration: Name | None = Field(default=None, description="the payloads of one integration")
 
 
 class PayloadArgs(Args):
@@ -189,7 +194,7 @@ class PayloadArgs(Args):
 
 class FlushArgs(Args):
     wait: Seconds | None = Field(
-        None,
+        default=None,
         ge=0,
         le=300,
         description="keep delivering (retries too) until empty or this many seconds passed",
@@ -197,8 +202,10 @@ class FlushArgs(Args):
 
 
 class RetryArgs(Args):
-    id: Name | None = Field(None, description="the dead (or waiting) payload to queue again")
-    all_dead: bool = Field(False, description="every dead payload")
+    id: Name | None = Field(
+        default=None, description="the dead (or waiting) payload to queue again"
+    )
+    all_dead: bool = Field(default=False, description="every dead payload")
 
 
 class ConfigSetArgs(Args):
@@ -215,9 +222,11 @@ class ImportArgs(Args):
 
 
 class TrustArgs(Args):
-    show: bool = Field(False, description="what the folder's config would enable, key by key")
-    list: bool = Field(False, description="every trusted folder configuration")
-    revoke: bool = Field(False, description="stop trusting this folder's config")
+    show: bool = Field(
+        default=False, description="what the folder's config would enable, key by key"
+    )
+    list: bool = Field(default=False, description="every trusted folder configuration")
+    revoke: bool = Field(default=False, description="stop trusting this folder's config")
     sha256: Name | None = Field(
-        None, description="trust only if the file still has this digest (as --show printed)"
+        default=None, description="trust only if the file still has this digest (as --show printed)"
     )
