@@ -1,7 +1,12 @@
-"""`workspace/executeCommand`: every MSP command, one object argument, validated by pydantic.
+"""`workspace/executeCommand`: the verbs of the command table (msp_server/verbs.py).
 
-pygls would structure typed parameters itself and ignores their defaults, so each handler takes
-`*arguments` raw and validates the single object with the core's argument models.
+Each verb the table marks for the language server becomes `msp.server.<verb>` with one object
+argument (`folderUri` plus the verb's fields), validated by the verb's own argument model —
+pygls would structure typed parameters itself and ignore their defaults. A verb runs its
+table handler on the folder's thread; a verb that changes the session also announces its
+payloads and publishes the summary from its own answer. Four verbs need the server itself
+(showDocument, work-done progress, the delivery thread, the integration health announce):
+their runners are below, and nothing else is written by hand.
 """
 
 from __future__ import annotations
@@ -9,127 +14,78 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from lsprotocol import types
-from pydantic import Field
 
-from msp_server.core.commands import (
-    Args,
-    BlockArgs,
-    ContextArgs,
-    DecideArgs,
-    EndArgs,
-    EntityArgs,
-    GitArgs,
-    RecoverArgs,
-    ResolveArgs,
-    SessionsArgs,
-    StartArgs,
-    UpdateArgs,
-)
-from msp_server.core.models import Name
+from msp_server.core.commands import Args, ContextArgs, FlushArgs, PayloadArgs
 from msp_server.core.results import ActionResult
 from msp_server.lsp import outbox, wire
 from msp_server.lsp.app import Folder, MspLanguageServer
 from msp_server.lsp.errors import invalid_params, to_rpc_error
-from msp_server.workspace import Workspace
+from msp_server.verbs import LSP_VERBS, Context, Verb, argument_fields, wire_commands
 
 log = logging.getLogger(__name__)
 
-
-class StatusArgs(Args):
-    """`status` takes nothing but `folderUri`; anything else is a typo worth reporting."""
+Runner = Callable[[MspLanguageServer, Folder, Verb[Any], Any], Awaitable[Any]]
 
 
-class ListPayloadsArgs(Args):
-    id: Name | None = None
-    session_id: Name | None = None
-    event_id: Name | None = None
-    integration: Name | None = None
+def answer(result: Any) -> Any:
+    """A handler's result as the command's JSON answer (the CLI's `--json` prints the same)."""
+    return result.wire() if hasattr(result, "wire") else result
 
 
-class PayloadArgs(Args):
-    id: Name
+async def _run(ls: MspLanguageServer, folder: Folder, verb: Verb[Any], args: Any) -> Any:
+    """The table's handler on the folder's thread; a changing verb tells the client what it
+    did (payloads, summary) from its own answer, O(1) in the session's size."""
+    if verb.mutates:
+
+        def act(ws: Any) -> Any:
+            return verb.run(Context(folder.path, ws), args)
+
+        result = await folder.run(act)
+        if isinstance(result, ActionResult):
+            ls.announce(folder, result)
+            ls.publish_status(folder, result)
+        return answer(result)
+    return answer(await folder.run(lambda ws: verb.run(Context(folder.path, ws), args)))
 
 
-class FlushArgs(Args):
-    wait: float = Field(default=0, ge=0, le=300)
+async def _open_payload(
+    ls: MspLanguageServer, folder: Folder, verb: Verb[Any], args: PayloadArgs
+) -> Any:
+    """Write the payload as a readable file and ask the client to show it (showDocument works
+    in any LSP 3.16 client, not only VS Code)."""
+    opened = await _run(ls, folder, verb, args)
+    try:
+        await ls.window_show_document_async(
+            types.ShowDocumentParams(uri=opened["uri"], take_focus=True)
+        )
+    except Exception as exc:  # a client without showDocument still gets the uri back
+        log.info("showDocument for %s failed: %s", opened["uri"], exc)
+    return opened
 
 
-async def _flush(ls: MspLanguageServer, folder: Folder, args: FlushArgs) -> Any:
-    return await outbox.flush_outbox(ls, folder, args.wait)
+async def _flush(ls: MspLanguageServer, folder: Folder, verb: Verb[Any], args: FlushArgs) -> Any:
+    return await outbox.flush_outbox(ls, folder, args.wait or 0)
 
 
-async def _send(ls: MspLanguageServer, folder: Folder, args: PayloadArgs) -> Any:
+async def _send(ls: MspLanguageServer, folder: Folder, verb: Verb[Any], args: PayloadArgs) -> Any:
     return await outbox.send_payload(ls, folder, args.id)
 
 
-async def _list_payloads(ls: MspLanguageServer, folder: Folder, args: ListPayloadsArgs) -> Any:
-    payloads = await folder.run(
-        lambda ws: ws.payloads(
-            payload_id=args.id,
-            session_id=args.session_id,
-            event_id=args.event_id,
-            integration=args.integration,
-        )
-    )
-    return {"payloads": payloads}
-
-
-async def _validate_integrations(ls: MspLanguageServer, folder: Folder, args: Any) -> Any:
+async def _validate_integrations(
+    ls: MspLanguageServer, folder: Folder, verb: Verb[Any], args: Any
+) -> Any:
+    """The `initialize` hook's payloads are announced like any action's."""
     reports, made = await folder.run(lambda ws: ws.check_integrations())
     ls.announce(folder, made)
     return {"integrations": reports}
 
 
-async def _open_payload(ls: MspLanguageServer, folder: Folder, args: PayloadArgs) -> Any:
-    """Write the payload as a readable file in the state folder and ask the client to show it
-    (window/showDocument works in any LSP 3.16 client, not only VS Code)."""
-    path = await folder.run(lambda ws: ws.render_payload_file(args.id))
-    uri = path.as_uri()
-    try:
-        await ls.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True))
-    except Exception as exc:  # a client without showDocument still gets the uri back
-        log.info("showDocument for %s failed: %s", uri, exc)
-    return {"uri": uri}
-
-
-Run = Callable[[MspLanguageServer, Folder, Any], Awaitable[Any]]
-
-
-@dataclass(frozen=True)
-class Spec:
-    args: type[Args]
-    run: Run  # an `_action` publishes msp/sessionChanged from its own answer
-
-
-def _action(method: Callable[[Workspace, Any], ActionResult]) -> Run:
-    """A command that changes the session: it answers what it did (ActionResult.wire(): the
-    state, the session's summary, the record written, payloads, failures), O(1) in the
-    session's size; `status` is the one that returns the whole session."""
-
-    async def run(ls: MspLanguageServer, folder: Folder, args: Any) -> Any:
-        return (await ls.act(folder, lambda ws: method(ws, args))).wire()
-
-    return run
-
-
-async def _status(ls: MspLanguageServer, folder: Folder, args: Any) -> Any:
-    return (await folder.run(lambda ws: ws.status())).wire()
-
-
-async def _sessions(ls: MspLanguageServer, folder: Folder, args: SessionsArgs) -> Any:
-    sessions = await folder.run(lambda ws: ws.sessions(args))
-    return {"sessions": [s.wire() for s in sessions]}
-
-
-async def _commit_message(ls: MspLanguageServer, folder: Folder, args: GitArgs) -> Any:
-    return {"message": await folder.run(lambda ws: ws.commit_message(args))}
-
-
-async def _export(ls: MspLanguageServer, folder: Folder, args: ContextArgs) -> Any:
+async def _export(
+    ls: MspLanguageServer, folder: Folder, verb: Verb[Any], args: ContextArgs
+) -> Any:
     """Export can read a long history: report it with a server-created progress token."""
     token: str | None = None
     if ls.client_supports("window.work_done_progress"):
@@ -149,31 +105,19 @@ async def _export(ls: MspLanguageServer, folder: Folder, args: ContextArgs) -> A
             ),
         )
     try:
-        content = await folder.run(lambda ws: ws.context(args))
+        return await _run(ls, folder, verb, args)
     finally:
         if token is not None:
             ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="done"))
-    return {"format": args.format, "content": content}
 
 
-COMMANDS: dict[str, Spec] = {
-    "startSession": Spec(StartArgs, _action(Workspace.start)),
-    "update": Spec(UpdateArgs, _action(Workspace.update)),
-    "decide": Spec(DecideArgs, _action(Workspace.decide)),
-    "block": Spec(BlockArgs, _action(Workspace.block)),
-    "resolve": Spec(ResolveArgs, _action(Workspace.resolve)),
-    "recordEntity": Spec(EntityArgs, _action(Workspace.entity)),
-    "endSession": Spec(EndArgs, _action(Workspace.end)),
-    "status": Spec(StatusArgs, _status),
-    "recover": Spec(RecoverArgs, _action(Workspace.recover)),
-    "exportContext": Spec(ContextArgs, _export),
-    "commitMessage": Spec(GitArgs, _commit_message),
-    "listSessions": Spec(SessionsArgs, _sessions),
-    "listPayloads": Spec(ListPayloadsArgs, _list_payloads),
-    "validateIntegrations": Spec(StatusArgs, _validate_integrations),
-    "openPayload": Spec(PayloadArgs, _open_payload),
-    "flushOutbox": Spec(FlushArgs, _flush),
-    "sendPayload": Spec(PayloadArgs, _send),
+# The verbs that need the server itself; every other verb runs through `_run`.
+RUNNERS: dict[str, Runner] = {
+    "openPayload": _open_payload,
+    "flushOutbox": _flush,
+    "sendPayload": _send,
+    "validateIntegrations": _validate_integrations,
+    "exportContext": _export,
 }
 
 
@@ -194,33 +138,37 @@ def parse_arguments(arguments: tuple[Any, ...], model: type[Args]) -> tuple[Any,
         raise to_rpc_error(exc) from None
 
 
-def _handler(verb: str, spec: Spec) -> Callable[..., Awaitable[Any]]:
+def _handler(verb: Verb[Any]) -> Callable[..., Awaitable[Any]]:
+    runner = RUNNERS.get(verb.name, _run)
+
     async def handler(ls: MspLanguageServer, *arguments: Any) -> Any:
         try:
-            folder_uri, args = parse_arguments(arguments, spec.args)
+            folder_uri, args = parse_arguments(arguments, verb.args)
             folder = ls.resolve_folder(folder_uri)
-            result = await spec.run(ls, folder, args)
+            return await runner(ls, folder, verb, args)
         except Exception as exc:
             error = to_rpc_error(exc)  # re-raises anything that is not ours: a real bug
-            log.info("%s refused: %s", wire.command_id(verb), error.message)
+            log.info("%s refused: %s", wire.command_id(verb.name), error.message)
             raise error from None
-        return result
 
-    handler.__name__ = f"msp_{verb}"
+    handler.__name__ = f"msp_{verb.name}"
     return handler
 
 
-def argument_fields(model: type[Args]) -> list[str]:
-    """The camelCase fields a command's object argument takes (besides folderUri)."""
-    return sorted(field.alias or name for name, field in model.model_fields.items())
+def check_wire() -> None:
+    """wire.json's commands are generated from the table (`python -m msp_server.verbs
+    --wire`); a server whose table and wire file disagree refuses to start."""
+    if wire.spec()["commands"] != wire_commands():
+        raise RuntimeError(
+            "msp_server/wire.json differs from the command table: regenerate its commands with "
+            "`python -m msp_server.verbs --wire`"
+        )
 
 
 def register(server: MspLanguageServer) -> None:
-    implemented, listed = set(COMMANDS), set(wire.spec()["commands"])
-    if implemented != listed:  # wire.json and this table must never drift apart
-        raise RuntimeError(f"wire.json commands differ from the server's: {implemented ^ listed}")
-    for verb, spec in COMMANDS.items():
-        if wire.spec()["commands"][verb]["fields"] != argument_fields(spec.args):
-            raise RuntimeError(f"wire.json fields of {verb} differ from {spec.args.__name__}")
-    for verb, spec in COMMANDS.items():
-        server.command(wire.command_id(verb))(_handler(verb, spec))
+    check_wire()
+    for verb in LSP_VERBS:
+        server.command(wire.command_id(verb.name))(_handler(verb))
+
+
+__all__ = ["RUNNERS", "argument_fields", "parse_arguments", "register"]
