@@ -41,20 +41,9 @@ def new_id(store: Store, table: str, prefix: str) -> str:
 
 def payload_wire(row: dict[str, Any]) -> dict[str, Any]:
     """A stored payload as users and editors see it: its envelope plus the kind's fields."""
-    envelope = {
-        "id": row["id"],
-        "integration": row["integration"],
-        "hook": row["hook"],
-        "eventId": row["event_id"],
-        "sessionId": row["session_id"],
-        "status": row["status"],
-        "createdAt": row["created_at"],
-        "attempts": row.get("attempts", 0),
-        "nextAttemptAt": row.get("next_attempt_at"),
-        "lastError": row.get("last_error"),
-        "sentAt": row.get("sent_at"),
-    }
-    return {**envelope, **row["body"]}
+    from msp_server.adapters.base import PayloadRecord
+
+    return PayloadRecord.from_row(row).wire()
 
 
 class IntegrationBus:
