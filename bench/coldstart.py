@@ -1,13 +1,14 @@
 """2. Cold start: spawn to the `initialize` result, MSP (with a workspace folder) against the
-bare pygls server, spawned alternately. `ready` (the first msp/sessionChanged: the folder's
-store is open) is reported too, since that is when the status bar fills in.
+bare pygls server, spawned alternately (byte code compiled first, as installed). `ready` (the
+first msp/sessionChanged: the folder's store is open) is reported too, since that is when the
+status bar fills in.
 """
 
 from __future__ import annotations
 
 import time
 
-from bench.common import Figures, median, ms, ratio, report, scratch, standalone
+from bench.common import Figures, bytecode, median, ms, ratio, report, scratch, standalone
 from bench.rpc import RpcClient, bare_argv, clean_env, msp_argv
 
 
@@ -16,6 +17,7 @@ def run(quick: bool) -> Figures:
     msp_init: list[float] = []
     msp_ready: list[float] = []
     bare_init: list[float] = []
+    bytecode()
     with scratch("coldstart") as tmp:
         folder = tmp / "project"
         folder.mkdir()
