@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from msp_server.core.models import (
@@ -156,6 +164,19 @@ class ContextArgs(Args):
     days: WholeNumber | None = Field(
         default=None, ge=1, le=3650, description="how many days back (default: contextDays)"
     )
+    max_tokens: WholeNumber | None = Field(
+        default=None,
+        ge=64,
+        le=1_000_000,
+        description="fit the ai briefing in this many tokens, most important first",
+    )
+
+    @field_validator("max_tokens")
+    @classmethod
+    def _budget_for_ai(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and info.data.get("format", "ai") != "ai":
+            raise ValueError("only applies to --format ai")
+        return value
 
 
 class SessionsArgs(Args):

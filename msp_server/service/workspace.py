@@ -202,6 +202,7 @@ class Workspace:
             project=self.project(None),
             days=days,
             generated_at=self.now_iso(),
+            max_tokens=args.max_tokens,
         )
         if self.bus.runnable("export_context"):
             latest = sessions[-1].id if sessions else None
