@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 
 import { Commands } from './commands';
 import { log, logChannel } from './log';
+import { registerMcpProvider } from './mcp';
 import { Notifier } from './notifications';
 import { MspServer } from './server';
 import { StatusBar } from './statusBar';
@@ -43,6 +44,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     statusBar = new StatusBar(server);
     commands = new Commands({ server, statusBar, notifier });
     context.subscriptions.push(server, statusBar, notifier, ...commands.register());
+    // `msp mcp` for the editor's agents, with the language server's interpreter (mcp.ts).
+    context.subscriptions.push(...registerMcpProvider(server));
 
     // A new server command needs a restart; other msp.* settings reach the server through
     // workspace/didChangeConfiguration (the language client's synchronize option).

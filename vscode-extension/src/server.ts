@@ -23,6 +23,7 @@ import type { ConfigurationParams } from 'vscode-languageclient/node';
 import { COMMANDS } from './commandIds';
 import { Check, checkLaunch, childEnv, launchDirectory, resolveServerLaunch, ServerLaunch, which } from './interpreter';
 import { log, logChannel } from './log';
+import { McpLaunchSource } from './mcp';
 import { pythonFromExtension } from './pythonExtension';
 import { explicitlySet, settingsForServer, userSettingsOnly } from './settings';
 import { NotAvailableError, ServerApi, ServerNotRunningError } from './serverApi';
@@ -43,12 +44,16 @@ export interface NotificationHandlers {
     syncStatus(params: unknown): void;
 }
 
-export class MspServer implements ServerApi, vscode.Disposable {
+export class MspServer implements ServerApi, McpLaunchSource, vscode.Disposable {
     private client: LanguageClient | undefined;
     private launch: ServerLaunch | undefined;
     private stateValue: ServerState = 'stopped';
     private readonly stateEmitter = new vscode.EventEmitter<ServerState>();
     readonly onDidChangeState = this.stateEmitter.event;
+    private ranLaunch: ServerLaunch | undefined;
+    private readonly launchEmitter = new vscode.EventEmitter<void>();
+    /** Fires when msp-server has run with a different launch (McpLaunchSource). */
+    readonly onDidChangeMcpLaunch = this.launchEmitter.event;
     private restarts: number[] = [];
     private failureShown = false;
     private starting: Promise<void> | undefined;
@@ -89,6 +94,11 @@ export class MspServer implements ServerApi, vscode.Disposable {
 
     get serverLaunch(): ServerLaunch | undefined {
         return this.launch;
+    }
+
+    /** The launch msp-server last ran with, kept across restarts: what `msp mcp` runs with. */
+    get mcpLaunch(): ServerLaunch | undefined {
+        return this.ranLaunch;
     }
 
     get version(): string | undefined {
@@ -176,7 +186,8 @@ export class MspServer implements ServerApi, vscode.Disposable {
             this.fail(resolution);
             return;
         }
-        this.launch = { ...resolution.launch, cwd: this.launchCwd() };
+        const launch: ServerLaunch = { ...resolution.launch, cwd: this.launchCwd() };
+        this.launch = launch;
         const shown = [this.launch.command, ...this.launch.args].join(' ');
         const mode = vscode.workspace.isTrusted ? '' : ', Restricted Mode';
         log.info(`starting msp-server: ${shown} (from ${this.launch.source}, in ${this.launch.cwd}${mode})`);
@@ -203,6 +214,16 @@ export class MspServer implements ServerApi, vscode.Disposable {
         log.info(`msp-server ${version} is running; it serves ${this.advertised().length} commands`);
         this.failureShown = false;
         this.setState('running');
+        this.ran(launch);
+    }
+
+    /** Remember the launch that ran; a different one changes what `msp mcp` is started with. */
+    private ran(launch: ServerLaunch): void {
+        const key = (l: ServerLaunch | undefined) => JSON.stringify(l && [l.command, l.args, l.cwd]);
+        if (key(launch) !== key(this.ranLaunch)) {
+            this.ranLaunch = launch;
+            this.launchEmitter.fire();
+        }
     }
 
     private createClient(launch: ServerLaunch): LanguageClient {
@@ -388,5 +409,6 @@ export class MspServer implements ServerApi, vscode.Disposable {
     dispose(): void {
         void this.stop();
         this.stateEmitter.dispose();
+        this.launchEmitter.dispose();
     }
 }

@@ -148,7 +148,7 @@ describe('package.json contributes what the code registers', () => {
     it('activates on start-up or a .msp folder, never on *', () => {
         assert.deepEqual(pkg.activationEvents, ['onStartupFinished', 'workspaceContains:.msp']);
         assert.equal(pkg.main, './dist/extension.js');
-        assert.equal(pkg.engines.vscode, '^1.90.0');
+        assert.equal(pkg.engines.vscode, '^1.101.0'); // vscode.lm.registerMcpServerDefinitionProvider (mcp.ts)
         assert.equal(`${pkg.publisher}.${pkg.name}`, 'msp.msp-vscode');
         assert.equal(pkg.license, 'MIT');
         for (const file of [pkg.icon, 'README.md', 'CHANGELOG.md', 'LICENSE']) {

@@ -67,6 +67,27 @@ export class Position {
     ) {}
 }
 
+export class McpStdioServerDefinition {
+    cwd?: Uri;
+    constructor(
+        readonly label: string,
+        public command: string,
+        public args: string[] = [],
+        public env: Record<string, string | number | null> = {},
+        public version?: string,
+    ) {}
+}
+
+export interface FakeMcpRegistration {
+    id: string;
+    provider: {
+        provideMcpServerDefinitions(token?: unknown): unknown;
+        resolveMcpServerDefinition?(server: unknown, token?: unknown): unknown;
+        onDidChangeMcpServerDefinitions?: (l: Listener<void>) => { dispose(): void };
+    };
+    disposed: boolean;
+}
+
 export enum StatusBarAlignment {
     Left = 1,
     Right = 2,
@@ -120,6 +141,8 @@ export const mock = {
     executed: [] as { command: string; args: unknown[] }[],
     extensions: {} as Record<string, unknown>,
     logLines: [] as string[],
+    /** Providers registered with vscode.lm.registerMcpServerDefinitionProvider. */
+    mcpProviders: [] as FakeMcpRegistration[],
     activeEditorEmitter: new EventEmitter<unknown>(),
     foldersEmitter: new EventEmitter<unknown>(),
     trustEmitter: new EventEmitter<void>(),
@@ -143,6 +166,7 @@ export const mock = {
         this.executed = [];
         this.extensions = {};
         this.logLines = [];
+        this.mcpProviders = [];
     },
 
     setFolders(...paths: string[]): FakeFolder[] {
@@ -188,6 +212,14 @@ export const vscode = {
     Position,
     StatusBarAlignment,
     QuickPickItemKind,
+    McpStdioServerDefinition,
+    lm: {
+        registerMcpServerDefinitionProvider(id: string, provider: FakeMcpRegistration['provider']): { dispose(): void } {
+            const registration: FakeMcpRegistration = { id, provider, disposed: false };
+            mock.mcpProviders.push(registration);
+            return { dispose: () => (registration.disposed = true) };
+        },
+    },
     window: {
         get activeTextEditor(): unknown {
             return mock.activeEditor;
