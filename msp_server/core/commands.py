@@ -166,7 +166,7 @@ class ContextArgs(Args):
     )
     max_tokens: WholeNumber | None = Field(
         default=None,
-        ge=64,
+        ge=100,
         le=1_000_000,
         description="fit the ai briefing in this many tokens, most important first",
     )

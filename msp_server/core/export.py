@@ -166,8 +166,11 @@ def _fit(sections: list[_Section], max_tokens: int) -> str:
     head = sections[0]
     while True:
         text = _join(sections, _left_out(sections, max_tokens))
-        if estimate_tokens(text) <= max_tokens or not any(len(x) > 8 for x in head.lines):
+        if estimate_tokens(text) <= max_tokens:
             return text
+        short = _join(sections, "LEFT OUT: most of the record (raise the budget)")
+        if estimate_tokens(short) <= max_tokens or not any(len(x) > 8 for x in head.lines):
+            return short
         longest = max(range(len(head.lines)), key=lambda i: len(head.lines[i]))
         line = head.lines[longest]
         head.lines[longest] = clip(line, len(line) * 3 // 4)
