@@ -536,6 +536,19 @@ _NOTES: dict[str, Callable[[Any], int]] = {
 }
 
 
+def _mcp(ns: argparse.Namespace) -> int:
+    """`msp mcp`: the MCP server, from the optional extra (the core install stays small)."""
+    folder = _folder(ns)
+    try:
+        from msp_server import mcp_server
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in ("mcp", "mcp_types"):
+            raise
+        _note("msp: `msp mcp` needs the MCP extra: pip install 'msp-server[mcp]'")
+        return ExitCode.CONFIG_ERROR
+    return mcp_server.run(folder)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(os.environ.get("MSP_DEBUG"))
     logging.basicConfig(
@@ -552,6 +565,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ns.command == "completion":
             sys.stdout.write(completion(ns.shell))
             return 0
+        if ns.command == "mcp":
+            return _mcp(ns)
         _check_text_arguments(ns)
         return _run(ns)
     except UsageError as exc:

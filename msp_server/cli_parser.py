@@ -163,6 +163,16 @@ def build_parser() -> Parser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     shell.add_argument("shell", choices=SHELLS)
+    agents = top.add_parser(
+        "mcp",
+        parents=[common],
+        help="serve this workspace to AI agents over the Model Context Protocol (stdio)",
+        description="An MCP server on stdin/stdout: tools, resources and prompts (docs/mcp.md). "
+        "Needs the extra: pip install 'msp-server[mcp]'.",
+        epilog="Example:\n  claude mcp add msp -- msp mcp --workspace /path/to/project",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    agents.set_defaults(json=False)
     return parser
 
 
