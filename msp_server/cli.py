@@ -23,7 +23,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from msp_server.cli_parser import VERB, UsageError, arguments_from, build_parser, completion
+from msp_server.cli_parser import (
+    VERB,
+    UsageError,
+    arguments_from,
+    build_parser,
+    completion,
+    first_word,
+)
 from msp_server.core.diskfull import disk_full
 from msp_server.core.errors import ExitCode, InvalidInput, MspError, describe_validation_error
 from msp_server.verbs import BY_NAME, Context, Verb
@@ -557,8 +564,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="msp: %(levelname)s %(name)s: %(message)s",
     )
     try:
-        parser = build_parser()
-        ns = parser.parse_args(argv)
+        args = sys.argv[1:] if argv is None else list(argv)
+        parser = build_parser(only=first_word(args))
+        ns = parser.parse_args(args)
         if ns.command is None:
             parser.print_help(sys.stderr)
             return ExitCode.USAGE_ERROR

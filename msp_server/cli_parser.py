@@ -103,7 +103,40 @@ def _fill(parser: argparse.ArgumentParser, verb: Verb[Any]) -> None:
     parser.set_defaults(**{VERB: verb.name})
 
 
-def build_parser() -> Parser:
+def first_word(argv: Sequence[str]) -> str | None:
+    """The command word when it can be told without a parser (only `--workspace DIR` before
+    it), else None: `msp --help`, `--version` and abbreviated options need the whole tree."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--workspace":
+            i += 2
+        elif arg.startswith("--workspace="):
+            i += 1
+        elif arg.startswith("-"):
+            return None
+        else:
+            return arg
+    return None
+
+
+def _top_words() -> dict[str, str]:
+    """Each first word and alias -> its first word (`completion` and `mcp` included)."""
+    tops = {"completion": "completion", "mcp": "mcp"}
+    for verb in TABLE:
+        if verb.cli_words:
+            first = verb.cli_words[0]
+            tops[first] = first
+            if len(verb.cli_words) == 1:
+                tops.update(dict.fromkeys(verb.aliases, first))
+    return tops
+
+
+def build_parser(only: str | None = None) -> Parser:
+    """The `msp` parser; with `only` (a command word or alias), the tree of that command alone:
+    argparse builds ~30 sub-parsers otherwise, a sixth of `msp update`'s own time. An unknown
+    word gets the whole tree, so its error lists every command."""
+    keep = _top_words().get(only) if only is not None else None
     common = Parser(add_help=False)
     common.add_argument(
         "--workspace",
@@ -125,6 +158,8 @@ def build_parser() -> Parser:
         if not words:
             continue
         first = words[0]
+        if keep is not None and first != keep:
+            continue
         if first not in group_parsers:
             group_verb = next((v for v in TABLE if v.cli_words == (first,)), None)
             help_text = group_verb.help if group_verb else f"{first}: {_group_help(first)}"
@@ -155,6 +190,14 @@ def build_parser() -> Parser:
                 formatter_class=argparse.RawDescriptionHelpFormatter,
             )
             _fill(leaf, verb)
+    if keep in (None, "completion"):
+        _add_completion(top)
+    if keep in (None, "mcp"):
+        _add_mcp(top, common)
+    return parser
+
+
+def _add_completion(top: Any) -> None:
     # About the command line itself, not MSP's state: not a row of the table.
     shell = top.add_parser(
         "completion",
@@ -163,6 +206,9 @@ def build_parser() -> Parser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     shell.add_argument("shell", choices=SHELLS)
+
+
+def _add_mcp(top: Any, common: argparse.ArgumentParser) -> None:
     agents = top.add_parser(
         "mcp",
         parents=[common],
@@ -173,7 +219,6 @@ def build_parser() -> Parser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     agents.set_defaults(json=False)
-    return parser
 
 
 def _group_help(word: str) -> str:

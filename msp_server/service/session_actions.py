@@ -21,7 +21,6 @@ from msp_server.core.commands import (
     UpdateArgs,
 )
 from msp_server.core.errors import InvalidInput, NoActiveSession, SessionAlreadyActive
-from msp_server.core.git import current_branch
 from msp_server.core.models import Blocker, Decision, Entity, Session, Update
 from msp_server.core.results import ActionResult, RecordKind, RecordRef, state_of
 from msp_server.core.timeutil import to_iso
@@ -149,6 +148,8 @@ class SessionActions:
             else:
                 progress = 0
             session_id = self._session_id(moment)
+            from msp_server.core.git import current_branch  # imports the digest: start only
+
             self.store.insert(
                 "sessions",
                 {

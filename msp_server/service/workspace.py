@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from msp_server.config import CONFIG_FILE, MspConfig, load_config_checked
-from msp_server.core import export
 from msp_server.core.commands import (
     BlockArgs,
     ContextArgs,
@@ -31,7 +30,6 @@ from msp_server.core.commands import (
     UpdateArgs,
 )
 from msp_server.core.errors import ConfigError, InvalidInput, NoActiveSession
-from msp_server.core.git import commit_message
 from msp_server.core.models import Session, StatusReport
 from msp_server.core.results import ActionResult, state_of
 from msp_server.core.timeutil import to_iso, utc_now
@@ -195,6 +193,8 @@ class Workspace:
         with self.store.read():
             sessions = self.store.load_sessions(self.store.session_rows_since(since))
             blockers = self.store.active_blockers()
+        from msp_server.core import export  # the digest's renderers: not on update's path
+
         content = export.render(
             args.format,
             [self.timeline.snapshot(s) for s in sessions],
@@ -226,6 +226,8 @@ class Workspace:
             if not loaded:
                 raise NoActiveSession("No session recorded yet: start one with `msp start`.")
             session = loaded[0]
+        from msp_server.core.git import commit_message  # the digest: not on update's path
+
         return commit_message(session, args.type, args.scope)
 
     def recoverable(self) -> list[Session]:
