@@ -1,7 +1,10 @@
 // Drives the MSP extension in a running code-server with headless Chromium (playwright-core):
 // a whole session from the command palette, as a user does it. Run by tests/test_vscode_e2e.py
 // (MSP_E2E_SCENARIO=session) and tests/test_vscode_trust_e2e.py (MSP_E2E_SCENARIO=restricted:
-// a cloned folder opened in Restricted Mode; MSP_E2E_GRANT=1 then trusts the workspace).
+// a cloned folder opened in Restricted Mode; MSP_E2E_GRANT=1 then trusts the workspace) and
+// tests/test_vscode_mcp_e2e.py (MSP_E2E_SCENARIO=mcp: VS Code lists and starts MSP's MCP server;
+// MSP_E2E_MCP_RESTRICTED=1: the window starts in Restricted Mode, where it is not listed, and is
+// trusted first).
 //
 // Environment: MSP_E2E_URL (code-server base URL), MSP_E2E_WORKSPACE (the folder it serves),
 // MSP_E2E_ARTIFACTS (where screenshots go), CHROMIUM (default /usr/bin/chromium),
@@ -13,7 +16,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const url = process.env.MSP_E2E_URL;
@@ -275,10 +278,78 @@ async function restrictedScenario() {
     }
 }
 
+/** The rows of VS Code's "MCP: List Servers" quick pick (open afterwards). */
+async function mcpServerRows() {
+    await runCommand('MCP: List Servers');
+    const rows = page.locator(`${QUICK_INPUT} .monaco-list-row`);
+    await rows.filter({ hasText: 'Add Server' }).first().waitFor();
+    return rows.allInnerTexts();
+}
+
+/** Trust the workspace in VS Code's trust editor, then close it. */
+async function trustWorkspace() {
+    await runCommand('Workspaces: Manage Workspace Trust');
+    const editor = page.locator('.workspace-trust-editor');
+    await editor.waitFor();
+    await editor.getByRole('button', { name: /^Trust/ }).first().click();
+    await page.locator('[aria-label^="Close Modal Editor"]').first().click();
+    await editor.waitFor({ state: 'hidden' });
+}
+
+/**
+ * VS Code's own MCP client: "MCP: List Servers" shows "MSP (<folder>)" (the extension's
+ * provider), Start Server runs the definition, and its output channel reports the tools.
+ * Restricted Mode (MSP_E2E_MCP_RESTRICTED=1): not listed until the workspace is trusted.
+ */
+async function mcpScenario() {
+    const label = `MSP (${basename(workspace)})`;
+    const restricted = process.env.MSP_E2E_MCP_RESTRICTED === '1';
+    const shot = (name) => join(artifacts, `${restricted ? 'mcp-trusted' : 'mcp'}-${name}.png`);
+    await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
+    await page.locator(STATUS_BAR).waitFor();
+    step('workbench loaded');
+    if (restricted) {
+        console.log(`status: ${await statusLabel(/^MSP \(restricted\): no active session/)}`);
+        const rows = await mcpServerRows();
+        console.log(`restricted servers: ${JSON.stringify(rows)}`);
+        if (rows.some((r) => r.startsWith(label))) {
+            throw new Error(`${label} is listed in Restricted Mode`);
+        }
+        await page.screenshot({ path: join(artifacts, 'mcp-restricted-list.png') });
+        await page.keyboard.press('Escape');
+        step('not listed in Restricted Mode');
+        await trustWorkspace();
+        step('workspace trusted');
+    }
+    console.log(`status: ${await statusLabel(/^MSP: no active session/)}`);
+    step('server running, idle');
+    // The definitions follow msp-server's start: open the list again until they are there.
+    for (let attempt = 1; ; attempt++) {
+        const rows = await mcpServerRows();
+        if (rows.some((r) => r.startsWith(label))) break;
+        if (attempt === 5) throw new Error(`${label} never appeared in MCP: List Servers: ${JSON.stringify(rows)}`);
+        console.log(`MCP list ${attempt}: ${JSON.stringify(rows)}, asking again`);
+        await page.keyboard.press('Escape');
+        await page.locator(QUICK_INPUT).waitFor({ state: 'hidden' });
+    }
+    await page.screenshot({ path: shot('list') });
+    step(`${label} listed`);
+    await clickRow(label);
+    await clickRow('Start Server');
+    const discovered = page.locator('.part.panel .view-lines', { hasText: /Discovered\s+\d+\s+tools/ }).first();
+    await discovered.waitFor();
+    const tools = /Discovered\s+(\d+)\s+tools/.exec(await discovered.innerText());
+    console.log(`vscode mcp tools: ${tools?.[1]}`);
+    await page.screenshot({ path: shot('started') });
+    step('started by VS Code, tools discovered');
+}
+
 const scenario = process.env.MSP_E2E_SCENARIO ?? 'session';
 try {
     if (scenario === 'restricted') {
         await restrictedScenario();
+    } else if (scenario === 'mcp') {
+        await mcpScenario();
     } else {
         await sessionScenario();
     }
