@@ -87,6 +87,9 @@ def _workspace(folder: Path, payloads: int, max_attempts: int) -> Any:
     from msp_server.workspace import Workspace
 
     (folder / ".msp").mkdir(parents=True)
+    # The user's own config file (MSP_CONFIG_PATH): delivery keys in a folder's config are
+    # ignored until that file is trusted (docs/security.md), the user's are theirs.
+    os.environ["MSP_CONFIG_PATH"] = str(folder / "user-config.json")
     config = {
         "integrations": {
             "slack": {
@@ -104,7 +107,7 @@ def _workspace(folder: Path, payloads: int, max_attempts: int) -> Any:
             "targets": {"slack": {"ratePerSecond": 1000, "burst": 1000}},
         },
     }
-    (folder / ".msp" / "config.json").write_text(json.dumps(config))
+    (folder / "user-config.json").write_text(json.dumps(config))
     ws = Workspace(folder)
     ws.start(StartArgs(project="outbox"))
     for i in range(payloads):
@@ -150,6 +153,7 @@ def run(quick: bool) -> Figures:
     count = 200 if quick else 1000
     sink = Sink()
     saved_env = os.environ.get("SLACK_WEBHOOK_URL")
+    saved_config = os.environ.get("MSP_CONFIG_PATH")
     os.environ["SLACK_WEBHOOK_URL"] = sink.url
     try:
         with scratch("outbox") as tmp:
@@ -193,10 +197,11 @@ def run(quick: bool) -> Figures:
                 ws.close()
     finally:
         sink.close()
-        if saved_env is None:
-            os.environ.pop("SLACK_WEBHOOK_URL", None)
-        else:
-            os.environ["SLACK_WEBHOOK_URL"] = saved_env
+        for name, saved in (("SLACK_WEBHOOK_URL", saved_env), ("MSP_CONFIG_PATH", saved_config)):
+            if saved is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = saved
     missing = sum((expected - received).values())
     duplicates = sum((received - expected).values())
     all_delivered = missing == 0 and faults_left == 0 and sum(expected.values()) > 0
