@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import sys
 import threading
 import time
 from collections import Counter
@@ -23,6 +24,14 @@ from typing import Any
 from bench.common import Figures, ms, ratio, report, scratch, standalone
 
 FAULT_RATE = 0.30
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Connections the client dropped (the fault run drops some itself) are not news."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class Sink:
@@ -63,7 +72,7 @@ class Sink:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
