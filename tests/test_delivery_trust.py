@@ -625,3 +625,69 @@ def test_connection_is_cut_even_when_only_headers_trickle() -> None:
         assert not server.finished.is_set()
     finally:
         server.close()
+
+
+def test_a_reused_connection_is_cut_at_its_deadline_too() -> None:
+    """Connections are kept alive within a flush (one TCP connection for many payloads); the
+    second request rides the first one's connection, which emits no connect event, and a
+    server that answers it by trickling is still cut off at the deadline."""
+    import httpx
+
+    from msp_server.config import DeliveryConfig
+    from msp_server.credentials import Resolver
+    from msp_server.delivery.policy import DeliveryFailure
+    from msp_server.delivery.senders import SendContext, request
+
+    connections: list[int] = []
+    stop, finished = threading.Event(), threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def setup(self) -> None:
+            super().setup()
+            connections.append(1)
+            self.answered = 0
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.answered += 1
+            if self.answered == 1:
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+                return
+            try:
+                for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 600:
+                    if stop.wait(0.1):
+                        return
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                finished.set()
+            except OSError:
+                pass
+            self.close_connection = True
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/x"
+    try:
+        with httpx.Client() as client:
+            ctx = SendContext(config=DeliveryConfig(timeout=0.5, lease=2), resolver=Resolver(),
+                              client=client)  # fmt: skip
+            ctx.start_attempt()
+            assert request(ctx, "POST", url, headers={}, body={}, what="test").status == 200
+            ctx.start_attempt()
+            with pytest.raises(DeliveryFailure, match=r"no complete answer within 0\.5 s"):
+                request(ctx, "POST", url, headers={}, body={}, what="test")
+        assert len(connections) == 1  # the second request reused the first one's connection
+        assert not finished.is_set()
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()

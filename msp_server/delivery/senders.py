@@ -91,6 +91,9 @@ class SendContext:
     falkordb: dict[str, Any] = field(default_factory=dict)  # URL -> FalkorDB client
     before_rename: Any = None  # tests: VaultWriter hook
     attempt_ends: float = math.inf  # time.monotonic() deadline of the attempt under way
+    # Every socket the flush's connection pool opened, by origin: a kept-alive connection emits
+    # no connect event when it is reused, so a request's deadline shuts its origin's sockets.
+    sockets: dict[str, list[socket.socket]] = field(default_factory=dict)
 
     def start_attempt(self) -> None:
         """Every request of one attempt shares one total budget: delivery.timeout."""
@@ -223,7 +226,10 @@ class Answer:
 class Deadline:
     """Ends a request at its total deadline: a timer shuts its sockets down, so a server that
     trickles bytes (which resets httpx's per-read timeout) cannot hold a request open. The
-    sockets come from httpcore's documented `trace` extension (connect and TLS events)."""
+    sockets come from httpcore's documented `trace` extension (connect and TLS events) and are
+    kept per origin for the whole flush, so a request on a reused (kept-alive) connection is cut
+    off too: at expiry every open socket to the request's origin is shut (an idle one to the
+    same origin just reconnects next time)."""
 
     _SOCKET_EVENTS = (
         "connection.connect_tcp.complete",
@@ -231,9 +237,11 @@ class Deadline:
         "connection.start_tls.complete",
     )
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, sockets: list[socket.socket] | None = None) -> None:
         self.lock = threading.Lock()
-        self.sockets: list[socket.socket] = []
+        # Closed sockets report fileno() -1 and are skipped: a reused fd number is never shut.
+        self.sockets: list[socket.socket] = [s for s in sockets or [] if s.fileno() != -1]
+        self.shared = sockets
         self.expired = False
         self.timer = threading.Timer(seconds, self.expire)
         self.timer.daemon = True
@@ -254,6 +262,8 @@ class Deadline:
             return
         with self.lock:
             self.sockets.append(sock)
+            if self.shared is not None:
+                self.shared[:] = [s for s in self.shared if s.fileno() != -1] + [sock]
             expired = self.expired
         if expired:
             _shut(sock)
@@ -275,6 +285,11 @@ def _shut(sock: socket.socket) -> None:
             duplicate.shutdown(socket.SHUT_RDWR)
         finally:
             duplicate.close()
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or ''}"
 
 
 def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
@@ -308,7 +323,8 @@ def request(
     )
     if remaining <= 0:
         raise late
-    guard = Deadline(remaining)
+    origin = _origin(url)
+    guard = Deadline(remaining, ctx.sockets.setdefault(origin, []))
     headers = {**headers, "Accept-Encoding": "identity"}  # the size cap counts real bytes
     try:
         with (

@@ -140,11 +140,9 @@ class Worker:
 
     @contextmanager
     def _context(self) -> Iterator[SendContext]:
-        # No keep-alive: every request opens its own connection, so its deadline can close it.
-        limits = httpx.Limits(max_keepalive_connections=0)
-        with httpx.Client(
-            timeout=self.delivery.timeout, follow_redirects=False, limits=limits
-        ) as client:
+        # Kept-alive connections: a request's deadline shuts the sockets of its origin (see
+        # senders.Deadline), so reuse does not cost the deadline.
+        with httpx.Client(timeout=self.delivery.timeout, follow_redirects=False) as client:
             self.ctx = SendContext(
                 config=self.delivery,
                 resolver=self.resolver,
