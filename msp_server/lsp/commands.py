@@ -83,9 +83,7 @@ async def _validate_integrations(
     return {"integrations": reports}
 
 
-async def _export(
-    ls: MspLanguageServer, folder: Folder, verb: Verb[Any], args: ContextArgs
-) -> Any:
+async def _export(ls: MspLanguageServer, folder: Folder, verb: Verb[Any], args: ContextArgs) -> Any:
     """Export can read a long history: report it with a server-created progress token."""
     token: str | None = None
     if ls.client_supports("window.work_done_progress"):
