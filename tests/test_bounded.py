@@ -7,7 +7,6 @@ import asyncio
 import os
 import shutil
 import signal
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +17,8 @@ from msp_server import capture, symbols
 from msp_server.config import CaptureConfig
 from msp_server.core.detect import MAX_DETECT_CHARS, detect
 from msp_server.parsepool import ParsePool, WorkerLost
-from tests.lsp_helpers import TIMEOUT, git_init, server_env
-from tests.test_lsp_framing import RawServer, execute, open_folder
+from tests.lsp_helpers import TIMEOUT, git_init
+from tests.test_lsp_framing import RawServer, execute, open_folder, spawn
 
 # --- detection -----------------------------------------------------------------------------
 
@@ -235,16 +234,7 @@ async def _start(tmp_path: Path, env: dict[str, str]) -> tuple[RawServer, Path]:
     folder = tmp_path / "project"
     folder.mkdir()
     git_init(folder)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "msp_server",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        env=server_env(tmp_path, env),
-    )
-    server = RawServer(process)
+    server = await spawn(tmp_path, env)
     await open_folder(server, folder)
     server.send(execute(2, "startSession", {"project": "bounded"}))
     await server.answer(2)

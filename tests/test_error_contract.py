@@ -10,7 +10,6 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,9 +21,9 @@ from msp_server.cli import terminal_safe
 from msp_server.lsp.errors import to_rpc_error
 from tests.conftest import Msp, run_cli
 from tests.http_sink import Fault, HttpSink, sink_fixture, slack_webhook  # noqa: F401
-from tests.lsp_helpers import git_init, server_env
+from tests.lsp_helpers import git_init
 from tests.test_delivery import configure, slack_integration
-from tests.test_lsp_framing import RawServer, execute, open_folder
+from tests.test_lsp_framing import RawServer, execute, open_folder, spawn
 
 # --- invalid UTF-8 / lone surrogates ---------------------------------------------------------
 
@@ -60,16 +59,7 @@ async def _server(tmp_path: Path) -> RawServer:
     folder = tmp_path / "project"
     folder.mkdir()
     git_init(folder)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "msp_server",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        env=server_env(tmp_path),
-    )
-    server = RawServer(process)
+    server = await spawn(tmp_path)
     await open_folder(server, folder)
     return server
 

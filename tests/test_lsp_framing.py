@@ -72,7 +72,8 @@ class RawServer:
         return await self.until(lambda m: m.get("id") == request_id and "method" not in m)
 
 
-async def spawn(tmp_path: Path) -> RawServer:
+async def spawn(tmp_path: Path, env: dict[str, str] | None = None) -> RawServer:
+    """`python -m msp_server` over raw stdio, as an editor starts it."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -80,7 +81,7 @@ async def spawn(tmp_path: Path) -> RawServer:
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
-        env=server_env(tmp_path),
+        env=server_env(tmp_path, env),
     )
     return RawServer(process)
 
