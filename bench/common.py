@@ -39,6 +39,8 @@ KEYS = (
     "cli_status_ratio",
     "redaction_false_positives",
     "redaction_typical_us",
+    "mcp_roundtrip_p50_ratio",
+    "mcp_roundtrip_p99_ratio",
     "machine",
     "python",
 )
