@@ -30,7 +30,6 @@ from pydantic import ValidationError
 from msp_server import __version__
 from msp_server.core.commands import ContextArgs, SessionsArgs
 from msp_server.core.errors import InvalidInput, MspError, describe_validation_error
-from msp_server.core.models import StatusReport
 from msp_server.core.results import ActionResult
 from msp_server.lsp.wire import spec
 from msp_server.verbs import LSP_VERBS, Context, Verb, snake
@@ -76,7 +75,17 @@ def _result_schemas() -> dict[str, dict[str, Any]]:
     record["properties"] = {"kind": record["properties"]["kind"]}
     record["required"] = ["kind"]
     shapes["action"] = action
-    shapes["status"] = StatusReport.model_json_schema(by_alias=True, mode="serialization")
+    # `status` answers the summary, O(1) like every action (the whole record: msp://session).
+    summary = action["$defs"]["SessionSummary"]
+    shapes["status"] = {
+        "type": "object",
+        "required": ["state", "session"],
+        "properties": {
+            "state": {"type": "string", "enum": ["idle", "active", "crashed"]},
+            "session": {"anyOf": [{"$ref": "#/$defs/SessionSummary"}, {"type": "null"}]},
+        },
+        "$defs": {**action["$defs"], "SessionSummary": summary},
+    }
     return shapes
 
 
@@ -105,6 +114,8 @@ def _summary_text(verb: Verb[Any], result: Any) -> str:
     """The short text beside the structured answer: the CLI's confirmation for an action, the
     briefing or message itself, else the answer as JSON (what clients without structured
     content read)."""
+    if verb.name == "status":
+        return _status_text(result)
     if isinstance(result, ActionResult) and verb.cli:
         from msp_server.cli import cli_result
 
@@ -113,7 +124,27 @@ def _summary_text(verb: Verb[Any], result: Any) -> str:
         return str(result["content"])
     if verb.name == "commitMessage":
         return str(result["message"])
+    if isinstance(result, dict) and isinstance(result.get("sessions"), list):
+        return (
+            "\n".join(
+                f"{s['id']}  {s['status']}  {s['project']}  {s.get('goal') or ''}".rstrip()
+                for s in result["sessions"]
+            )
+            or "No sessions."
+        )
     return json.dumps(_wire(result), ensure_ascii=False)
+
+
+def _status_text(result: ActionResult) -> str:
+    s = result.session
+    if s is None:
+        return "No active session."
+    n = s.counts
+    return (
+        f"Session {s.id} · {result.state} · {s.project} · {s.progress}% · {n.updates} updates, "
+        f"{n.decisions} decisions, {s.open_blockers} open blockers, {n.entities} entities "
+        "(the whole record: msp://session)"
+    )
 
 
 def _wire(result: Any) -> Any:
@@ -166,7 +197,10 @@ class McpWorkspace:
         except ValidationError as exc:
             return _error(describe_validation_error(exc))
         try:
-            result = await self.call(lambda ws: verb.run(Context(self.folder, ws), args))
+            if verb.name == "status":  # the summary: a tool answer costs the same at any size
+                result = await self.call(lambda ws: ws.summary())
+            else:
+                result = await self.call(lambda ws: verb.run(Context(self.folder, ws), args))
         except MspError as exc:
             return _error(exc.message)
         if not verb.reads_only:

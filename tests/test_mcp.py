@@ -114,7 +114,8 @@ async def test_a_whole_session_through_tools(workspace: Path) -> None:
         await ok(session, "resolve", blocker=blocker_id, solution="Local Mailpit")
         await ok(session, "record_entity", name="ResetToken", type="class")
         status = await ok(session, "status")
-        assert status["session"]["progress"] == 45 and len(status["session"]["decisions"]) == 1
+        assert status["session"]["progress"] == 45 and status["session"]["counts"]["decisions"] == 1
+        assert "updates" not in status["session"]  # a summary; the whole record: msp://session
 
         context = await read(session, "msp://context")
         assert "Tokens expire after 1 h — because OWASP advice" in context
@@ -221,7 +222,7 @@ async def test_mcp_and_cli_writing_at_once_lose_nothing(workspace: Path) -> None
             with anyio.fail_after(120):
                 code = await anyio.to_thread.run_sync(loop.wait)
             assert code == 0
-            counts = (await ok(session, "status"))["session"]
+            counts = json.loads(await read(session, "msp://session"))["session"]
     finally:
         loop.kill()
         loop.wait()
