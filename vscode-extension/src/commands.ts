@@ -17,6 +17,7 @@ import {
     relativePath,
 } from './args';
 import { CommandKey, COMMANDS, paletteLabel } from './commandIds';
+import { cliFailure, runCli } from './cli';
 import { cliCommand } from './interpreter';
 import { KNOWN_CREDENTIALS, setCredential } from './credentials';
 import { chooseFolder } from './folders';
@@ -24,7 +25,7 @@ import { log } from './log';
 import { copyPayloads, Notifier, openPayloads, SHOW_LOG } from './notifications';
 import { payloadLabel, payloadsFrom } from './payloads';
 import { fillScmInput } from './scm';
-import { cliFailure, FolderTrust, parseFolderTrust, runCli, trustDetail, trustUnsupported } from './trust';
+import { FolderTrust, parseFolderTrust, trustDetail, trustUnsupported } from './trust';
 import { isRpcError, mspErrorCode, NotAvailableError, ServerApi, ServerNotRunningError } from './serverApi';
 import { StatusBar } from './statusBar';
 import { elapsedSince } from './statusModel';

@@ -1,13 +1,12 @@
 /**
  * MSP: Trust Folder Configuration. A folder's `.msp/config.json` arrives with `git clone`; the
  * keys that load code, choose where data or credentials go, or where files are written take
- * effect only once the user trusted that exact file (`msp trust`). This module runs the CLI's
- * `trust --show --json` / `trust --json` and words what the user is asked. No vscode import.
+ * effect only once the user trusted that exact file (`msp trust`). This module reads the CLI's
+ * `trust --show --json` / `trust --json` answers (run through cli.ts) and words what the user is
+ * asked. No vscode import.
  */
 
-import { spawn } from 'node:child_process';
-
-import { childEnv } from './interpreter';
+import type { CliRun } from './cli';
 
 /** `msp --workspace DIR trust [--show] --json`. */
 export interface FolderTrust {
@@ -18,46 +17,6 @@ export interface FolderTrust {
     sha256: string | null;
     /** The keys the folder config sets that take effect only once trusted. */
     needsTrust: { key: string; value: unknown }[];
-}
-
-export interface CliRun {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-}
-
-/** Run the `msp` CLI (no shell, safe-path env, a deadline); never throws. */
-export function runCli(
-    cli: { command: string; args: string[] },
-    args: string[],
-    options: { cwd?: string; timeoutMs?: number } = {},
-): Promise<CliRun> {
-    return new Promise((resolve) => {
-        let stdout = '';
-        let stderr = '';
-        let settled = false;
-        const done = (run: CliRun): void => {
-            if (!settled) {
-                settled = true;
-                clearTimeout(timer);
-                resolve(run);
-            }
-        };
-        const child = spawn(cli.command, [...cli.args, ...args], {
-            cwd: options.cwd,
-            env: childEnv(),
-            stdio: ['ignore', 'pipe', 'pipe'],
-            windowsHide: true,
-        });
-        const timer = setTimeout(() => {
-            child.kill();
-            done({ code: null, stdout, stderr: `${stderr}\ndid not finish in time` });
-        }, options.timeoutMs ?? 30_000);
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('error', (error) => done({ code: null, stdout, stderr: `cannot run ${cli.command}: ${error.message}` }));
-        child.on('close', (code) => done({ code, stdout, stderr }));
-    });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -121,12 +80,6 @@ export function trustDetail(trust: FolderTrust): string {
         'written. Trust them only if you wrote this file or checked it. Any later edit of the file ' +
         'needs trust again.'
     );
-}
-
-/** The CLI's own message (its last stderr line), or why it failed. */
-export function cliFailure(run: CliRun): string {
-    const last = run.stderr.split('\n').map((l) => l.trim()).filter(Boolean).pop();
-    return (last ?? `exit code ${String(run.code)}`).replace(/^msp: /, '');
 }
 
 /** An `msp` that predates `msp trust`. */
