@@ -119,12 +119,38 @@ async function pick(title, label) {
     await clickRow(label);
 }
 
-/** The palette session of test_vscode_e2e.py. */
-async function sessionScenario() {
+/** Open the workspace in code-server and wait for the status bar. */
+async function openWorkbench() {
     await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
     await page.locator(STATUS_BAR).waitFor();
     step('workbench loaded');
-    console.log(`status: ${await statusLabel(/^MSP: no active session/)}`);
+}
+
+/** Wait until the status item says `who` (`MSP`, `MSP (restricted)`) has no active session. */
+async function showsIdle(who) {
+    console.log(`status: ${await statusLabel(new RegExp(`^${escapeRe(who)}: no active session`))}`);
+}
+
+/** MSP: Start Session from the palette; `tail` is more of the expected status label. */
+async function startSession(who, goal, progress, tail = '') {
+    await runCommand('MSP: Start Session');
+    await answer('Goal of this session', goal);
+    await answer('Progress at the start', progress);
+    const label = new RegExp(`^${escapeRe(who)}: active session, ${progress}%${tail}`);
+    console.log(`status: ${await statusLabel(label)}`);
+}
+
+/** MSP: End Session from the palette. */
+async function endSession(who, summary) {
+    await runCommand('MSP: End Session');
+    await answer('Summary of the session', summary);
+    await showsIdle(who);
+}
+
+/** The palette session of test_vscode_e2e.py. */
+async function sessionScenario() {
+    await openWorkbench();
+    await showsIdle('MSP');
     step('server running, idle');
 
     // Open the (empty) Python file now, so the server knows its symbols before the session.
@@ -136,10 +162,7 @@ async function sessionScenario() {
     await page.locator('.tabs-container .tab', { hasText: 'models.py' }).first().waitFor();
     step('models.py open');
 
-    await runCommand('MSP: Start Session');
-    await answer('Goal of this session', 'Password reset flow');
-    await answer('Progress at the start', '40');
-    console.log(`status: ${await statusLabel(/^MSP: active session, 40%, running \d+m/)}`);
+    await startSession('MSP', 'Password reset flow', '40', ', running \\d+m');
     step('session started');
 
     await runCommand('MSP: Update Progress');
@@ -204,11 +227,25 @@ async function sessionScenario() {
     await page.mouse.move(700, 400);
     step('status bar screenshot');
 
-    await runCommand('MSP: End Session');
-    await answer('Summary of the session', 'Reset flow works end to end');
-    console.log(`status: ${await statusLabel(/^MSP: no active session/)}`);
+    await endSession('MSP', 'Reset flow works end to end');
     await page.locator(STATUS_BAR).screenshot({ path: join(artifacts, 'statusbar-ended.png') });
     step('session ended');
+}
+
+/**
+ * Trust the workspace in VS Code's trust editor, then close it; `opened` runs once the editor
+ * shows, `trusted` after the Trust click (both while the editor is still open).
+ */
+async function trustWorkspace({ opened, trusted } = {}) {
+    await runCommand('Workspaces: Manage Workspace Trust');
+    const editor = page.locator('.workspace-trust-editor');
+    await editor.waitFor();
+    await opened?.();
+    await editor.getByRole('button', { name: /^Trust/ }).first().click();
+    await trusted?.();
+    // The trust editor opens as a modal editor: close it with its own close action.
+    await page.locator('[aria-label^="Close Modal Editor"]').first().click();
+    await editor.waitFor({ state: 'hidden' });
 }
 
 /** What a toast says (notifications are the extension's answers to server events). */
@@ -222,10 +259,8 @@ async function toast(text) {
  * trusted through VS Code's own trust editor, and the status bar leaves Restricted Mode.
  */
 async function restrictedScenario() {
-    await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
-    await page.locator(STATUS_BAR).waitFor();
-    step('workbench loaded');
-    console.log(`status: ${await statusLabel(/^MSP \(restricted\): no active session/)}`);
+    await openWorkbench();
+    await showsIdle('MSP (restricted)');
     await page.screenshot({ path: join(artifacts, 'restricted-workbench.png') });
     await page.locator(STATUS_ITEM).hover();
     await page.locator('.monaco-hover', { hasText: 'Restricted Mode' }).first().waitFor();
@@ -234,44 +269,31 @@ async function restrictedScenario() {
     await page.mouse.move(700, 400);
     step('restricted, idle');
 
-    await runCommand('MSP: Start Session');
-    await answer('Goal of this session', 'Review the cloned repository');
-    await answer('Progress at the start', '10');
-    console.log(`status: ${await statusLabel(/^MSP \(restricted\): active session, 10%/)}`);
+    await startSession('MSP (restricted)', 'Review the cloned repository', '10');
     step('session started');
 
-    await runCommand('MSP: End Session');
-    await answer('Summary of the session', 'Looked around');
-    console.log(`status: ${await statusLabel(/^MSP \(restricted\): no active session/)}`);
+    await endSession('MSP (restricted)', 'Looked around');
     // The server answered the end with its payloads: what would be delivered is decided now.
     await toast('generated for session ended');
     await page.screenshot({ path: join(artifacts, 'restricted-ended.png') });
     step('session ended, payloads generated');
 
     if (process.env.MSP_E2E_GRANT === '1') {
-        await runCommand('Workspaces: Manage Workspace Trust');
-        const editor = page.locator('.workspace-trust-editor');
-        await editor.waitFor();
-        await page.screenshot({ path: join(artifacts, 'trust-editor.png') });
-        await editor.getByRole('button', { name: /^Trust/ }).first().click();
-        console.log(`status: ${await statusLabel(/^MSP: no active session/)}`);
-        await page.locator(STATUS_BAR).screenshot({ path: join(artifacts, 'trusted-statusbar.png') });
-        await page.screenshot({ path: join(artifacts, 'trust-granted.png') });
-        // The trust editor opens as a modal editor: close it with its own close action.
-        await page.locator('[aria-label^="Close Modal Editor"]').first().click();
-        await editor.waitFor({ state: 'hidden' });
+        await trustWorkspace({
+            opened: () => page.screenshot({ path: join(artifacts, 'trust-editor.png') }),
+            trusted: async () => {
+                await showsIdle('MSP');
+                await page.locator(STATUS_BAR).screenshot({ path: join(artifacts, 'trusted-statusbar.png') });
+                await page.screenshot({ path: join(artifacts, 'trust-granted.png') });
+            },
+        });
         step('workspace trusted');
         // A session after the grant: the server runs unrestricted, yet the folder's config is
         // still not trusted by `msp trust`, so its endpoint and `delivery: send` stay ignored.
         await runCommand('Notifications: Clear All Notifications');
         await page.locator('.notification-toast').first().waitFor({ state: 'detached' });
-        await runCommand('MSP: Start Session');
-        await answer('Goal of this session', 'After trust');
-        await answer('Progress at the start', '20');
-        console.log(`status: ${await statusLabel(/^MSP: active session, 20%/)}`);
-        await runCommand('MSP: End Session');
-        await answer('Summary of the session', 'Trusted window');
-        console.log(`status: ${await statusLabel(/^MSP: no active session/)}`);
+        await startSession('MSP', 'After trust', '20');
+        await endSession('MSP', 'Trusted window');
         await toast('generated for session ended');
         await page.screenshot({ path: join(artifacts, 'trusted-ended.png') });
         step('session after trust ended, payloads generated');
@@ -286,15 +308,6 @@ async function mcpServerRows() {
     return rows.allInnerTexts();
 }
 
-/** Trust the workspace in VS Code's trust editor, then close it. */
-async function trustWorkspace() {
-    await runCommand('Workspaces: Manage Workspace Trust');
-    const editor = page.locator('.workspace-trust-editor');
-    await editor.waitFor();
-    await editor.getByRole('button', { name: /^Trust/ }).first().click();
-    await page.locator('[aria-label^="Close Modal Editor"]').first().click();
-    await editor.waitFor({ state: 'hidden' });
-}
 
 /**
  * VS Code's own MCP client: "MCP: List Servers" shows "MSP (<folder>)" (the extension's
@@ -305,11 +318,9 @@ async function mcpScenario() {
     const label = `MSP (${basename(workspace)})`;
     const restricted = process.env.MSP_E2E_MCP_RESTRICTED === '1';
     const shot = (name) => join(artifacts, `${restricted ? 'mcp-trusted' : 'mcp'}-${name}.png`);
-    await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
-    await page.locator(STATUS_BAR).waitFor();
-    step('workbench loaded');
+    await openWorkbench();
     if (restricted) {
-        console.log(`status: ${await statusLabel(/^MSP \(restricted\): no active session/)}`);
+        await showsIdle('MSP (restricted)');
         const rows = await mcpServerRows();
         console.log(`restricted servers: ${JSON.stringify(rows)}`);
         if (rows.some((r) => r.startsWith(label))) {
@@ -321,7 +332,7 @@ async function mcpScenario() {
         await trustWorkspace();
         step('workspace trusted');
     }
-    console.log(`status: ${await statusLabel(/^MSP: no active session/)}`);
+    await showsIdle('MSP');
     step('server running, idle');
     // The definitions follow msp-server's start: open the list again until they are there.
     for (let attempt = 1; ; attempt++) {
