@@ -73,11 +73,6 @@ class ParsePool:
             initargs=(self.memory_limit,),
         )
 
-    def worker_pids(self) -> list[int]:
-        """The live worker's process id(s); empty before the first batch."""
-        processes = getattr(self._executor, "_processes", None) or {}
-        return [p.pid for p in list(processes.values()) if p.pid is not None]
-
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(*args)` in the worker; WorkerLost when it died or ran past `batch_seconds`."""
         executor = self._current()
@@ -127,7 +122,9 @@ class ParsePool:
 
 
 def _kill(executor: ProcessPoolExecutor) -> None:
-    """SIGKILL the executor's processes, then reap them so none is left behind."""
+    """SIGKILL the executor's processes, then reap them so none is left behind. The stdlib has
+    no public way to kill a busy worker before Python 3.14 (`kill_workers`), hence `_processes`;
+    should it go away, shutdown still ends the idle worker."""
     processes = list((getattr(executor, "_processes", None) or {}).values())
     for process in processes:
         with contextlib.suppress(OSError, ValueError):
