@@ -4,14 +4,12 @@ cloned folder's config or store cannot make the server do on folder open."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_cli
 from tests.http_sink import HttpSink, LinearApi, sink_fixture, slack_webhook  # noqa: F401
 from tests.lsp_helpers import start_server, uri
 
@@ -110,7 +108,7 @@ def plant_store(folder: Path, tmp_path: Path, sink: HttpSink) -> None:
     """The attacker's `.msp/msp.db`, made on their machine (another user key) and committed:
     queued rows that name the attacker's URLs, the user's credentials and `.bashrc`."""
     attacker = {"MSP_CONFIG_PATH": str(tmp_path / "attacker" / "config.json")}
-    made = run_cli_sync(folder, attacker, "start", "--project", "bait")
+    made = run_cli(folder, "start", "--project", "bait", env=attacker)
     assert made.returncode == 0, made.stderr
     rows = [
         (
@@ -161,16 +159,6 @@ def plant_store(folder: Path, tmp_path: Path, sink: HttpSink) -> None:
                 "'queued', ?, '2026-01-01T00:00:00.000Z')",
                 (f"pay-0000000{index}", integration, kind, json.dumps(body), f"k{index}"),
             )
-
-
-def run_cli_sync(folder: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "msp_server.cli", "--workspace", str(folder), *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=60,
-    )
 
 
 async def test_opening_a_folder_with_a_committed_store_sends_nothing_anywhere(
