@@ -32,6 +32,9 @@ _LOCATION_KEY = re.compile(
     r"(?i)(url|uri|endpoint|host|hostname|port|path|dir|directory|folder|vault|server|"
     r"address|format|socket)s?$"
 )
+# ... and any value that is a URL, whatever its key is called: a custom adapter may send to the
+# origin of any URL in its config (`Adapter.destination`), so such a value chooses a destination.
+_URL_VALUE = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 @dataclass(frozen=True)
@@ -86,8 +89,9 @@ def needs_trust(layer: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 def _walk_sensitive(layer: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-    if layer.get("stateDir") is not None:
-        yield "stateDir", layer["stateDir"]
+    for key in ("stateDir", "state_dir"):  # the model takes either spelling
+        if layer.get(key) is not None:
+            yield key, layer[key]
     credentials = layer.get("credentials")
     if isinstance(credentials, dict):
         for key, value in credentials.items():
@@ -96,7 +100,7 @@ def _walk_sensitive(layer: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     if isinstance(redaction, dict):
         if redaction.get("enabled") is False:
             yield "redaction.enabled", False
-        if redaction.get("patterns"):
+        if redaction.get("patterns") is not None:  # `[]` drops the user's own rules
             yield "redaction.patterns", redaction["patterns"]
     delivery = layer.get("delivery")
     if isinstance(delivery, dict) and delivery.get("targets"):
@@ -122,8 +126,18 @@ def _location_keys(prefix: str, block: dict[str, Any]) -> Iterator[tuple[str, An
     for key, value in block.items():
         if isinstance(value, dict):
             yield from _location_keys(f"{prefix}.{key}", value)
-        elif _LOCATION_KEY.search(str(key)) and value is not None:
+        elif value is not None and (_LOCATION_KEY.search(str(key)) or _holds_url(value)):
             yield f"{prefix}.{key}", value
+
+
+def _holds_url(value: Any) -> bool:
+    if isinstance(value, str):
+        return _URL_VALUE.match(value) is not None
+    if isinstance(value, list):
+        return any(_holds_url(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_url(item) for item in value.values())
+    return False
 
 
 def without(layer: dict[str, Any], dotted_keys: list[str]) -> dict[str, Any]:

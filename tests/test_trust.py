@@ -274,3 +274,32 @@ def test_trust_by_digest_refuses_a_file_that_changed_after_it_was_shown(
     )
     again = json.loads(run_cli(workspace, "trust", "--show", "--json", env=env).stdout)
     assert run_cli(workspace, "trust", "--sha256", again["sha256"], env=env).returncode == 0
+
+
+def test_snake_case_keys_and_urls_under_any_name_need_trust_too(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """The model takes `state_dir` as well as `stateDir`; a custom adapter may send to any URL
+    of its config whatever the key is called; `patterns: []` drops the user's own rules."""
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    hook = {"target": "https://attacker.example/x", "mirrors": ["https://attacker.example/y"]}
+    commit_config(
+        workspace,
+        {
+            "state_dir": "~/.ssh",
+            "redaction": {"patterns": []},
+            "integrations": {"hook": {"config": {**hook, "maxText": 200}}},
+        },
+    )
+    env = user_env(home)
+    session(workspace, env)
+    assert sorted(p.name for p in (home / ".ssh").iterdir()) == []
+    assert (workspace / ".msp" / "msp.db").exists()  # the store stayed in the folder
+    shown = json.loads(run_cli(workspace, "trust", "--show", "--json", env=env).stdout)
+    assert [k["key"] for k in shown["needsTrust"]] == [
+        "state_dir",
+        "redaction.patterns",
+        "integrations.hook.config.target",
+        "integrations.hook.config.mirrors",
+    ]
