@@ -131,7 +131,7 @@ def _payloads(ctx: Context, args: c.ListPayloadsArgs) -> Any:
 
 def _integrations(ctx: Context, args: c.NoArgs) -> Any:
     ws = _ws(ctx)
-    reports = ws.validate_integrations()
+    reports, _ = ws.check_integrations()
     ignored = {"ignoredUntilTrusted": ws.trust.ignored} if ws.trust.ignored else {}
     return {"integrations": reports, **ignored}
 

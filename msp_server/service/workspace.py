@@ -36,7 +36,7 @@ from msp_server.core.timeutil import to_iso, utc_now
 from msp_server.service import importer, session_lifecycle
 from msp_server.service.bus import IntegrationBus, Tx, payload_wire
 from msp_server.service.payload_views import PayloadViews
-from msp_server.service.redaction import Redaction, redaction_warning
+from msp_server.service.redaction import Redaction
 from msp_server.service.session_actions import SessionActions
 from msp_server.service.timeline import Timeline
 from msp_server.store import DB_FILE, Store
@@ -294,9 +294,6 @@ class Workspace:
     def render_payload_file(self, payload_id: str) -> Path:
         return self.views.render_payload_file(payload_id)
 
-    def validate_integrations(self) -> list[dict[str, Any]]:
-        return self.views.check_integrations()[0]
-
     def check_integrations(self) -> tuple[list[dict[str, Any]], ActionResult]:
         """Integration health, and what `initialize` made (payloads, failures) to announce."""
         reports, tx = self.views.check_integrations()
@@ -311,14 +308,3 @@ class Workspace:
 
     def import_sessions(self, files: list[Path]) -> dict[str, list[str]]:
         return importer.import_sessions(self.store, files)
-
-    redaction_warning = staticmethod(redaction_warning)
-
-
-def open_workspace(directory: str | os.PathLike[str] | None = None, **kwargs: Any) -> Workspace:
-    folder = Path(directory) if directory else find_workspace(Path.cwd())
-    if not folder.exists():
-        raise InvalidInput(f"--workspace: {folder} does not exist")
-    if not folder.is_dir():
-        raise InvalidInput(f"--workspace: {folder} is not a directory")
-    return Workspace(folder, **kwargs)
