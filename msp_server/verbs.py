@@ -197,18 +197,11 @@ def _config_show(ctx: Context, args: c.NoArgs) -> Any:
 
 def _config_validate(ctx: Context, args: c.NoArgs) -> Any:
     from msp_server.adapters.registry import load_integration
-    from msp_server.config import (
-        load_config_checked,
-        read_folder_layer,
-        read_layer,
-        user_config_path,
-    )
+    from msp_server.config import load_config_checked, user_config_path
     from msp_server.core.errors import ConfigError
 
     path = _folder_config(ctx)
-    config, report = load_config_checked(path)
-    read_layer(user_config_path())
-    read_folder_layer(path)
+    config, report = load_config_checked(path)  # reads and checks each file, then the merge
     errors = [
         error
         for name, entry in sorted(config.integrations.items())
