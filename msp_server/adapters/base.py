@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, get_args
@@ -345,35 +345,21 @@ class Adapter(Generic[ConfigT]):
         return Destination()
 
 
-_HOOK_METHODS: dict[str, Callable[..., Sequence[Payload]]] = {
-    "initialize": Adapter.initialize,
-    "session_started": Adapter.session_started,
-    "progress_updated": Adapter.progress_updated,
-    "decision_recorded": Adapter.decision_recorded,
-    "blocker_recorded": Adapter.blocker_recorded,
-    "blocker_resolved": Adapter.blocker_resolved,
-    "entity_recorded": Adapter.entity_recorded,
-    "session_ended": Adapter.session_ended,
-    "export_context": Adapter.export_context,
-}
-
-
 _OVERRIDDEN: dict[type, tuple[str, ...]] = {}
 
 
 def _overridden(cls: type[Adapter[Any]]) -> tuple[str, ...]:
-    """Hooks whose method a subclass defines (found in the class dicts up to Adapter)."""
-    if cls in _OVERRIDDEN:
-        return _OVERRIDDEN[cls]
-    own = {
-        name
-        for klass in cls.__mro__
-        if klass is not Adapter and issubclass(klass, Adapter)
-        for name in vars(klass)
-    }
-    found = tuple(hook for hook, method in _HOOK_METHODS.items() if method.__name__ in own)
-    _OVERRIDDEN[cls] = found
-    return found
+    """Hooks whose method (named after the hook) a subclass defines, found in the class dicts
+    up to Adapter."""
+    if cls not in _OVERRIDDEN:
+        own = {
+            name
+            for klass in cls.__mro__
+            if klass is not Adapter and issubclass(klass, Adapter)
+            for name in vars(klass)
+        }
+        _OVERRIDDEN[cls] = tuple(hook for hook in HOOKS if hook in own)
+    return _OVERRIDDEN[cls]
 
 
 class DestinationRefused(ValueError):

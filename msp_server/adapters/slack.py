@@ -57,11 +57,6 @@ NotifyHook = Literal[
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
-def slack_escape(text: str) -> str:
-    """Slack's three control characters as entities: user text never links or mentions."""
-    return "".join(_ESCAPES.get(char, char) for char in text)
-
-
 def units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 

@@ -78,7 +78,6 @@ ENTITY_TYPES: tuple[str, ...] = (
     "command",
 )
 
-_WORD_GAP = r"[\s,;:]+"
 _CLAUSE_END = re.compile(r"(?<!\b[a-z])[.!?](?:\s|$)|\n|;")
 # The lookbehind starts a match only at the beginning of a whitespace run: without it every
 # position inside a long run retried the run (quadratic).

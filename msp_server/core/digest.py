@@ -11,7 +11,7 @@ knows what to escape, it is cut by one policy (`clip`), and Markdown has one esc
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from msp_server.core.models import Session
@@ -25,10 +25,6 @@ class UserText(str):
     gives a plain `str`, so only the untouched user value keeps the mark."""
 
     __slots__ = ()
-
-
-def user(value: str) -> UserText:
-    return value if isinstance(value, UserText) else UserText(value)
 
 
 def clip(value: str, cap: int | None) -> str:
@@ -202,7 +198,6 @@ class Digest:
     open_blockers: tuple[BlockerItem, ...] = ()
     resolved_blockers: tuple[BlockerItem, ...] = ()
     entities: tuple[EntityItem, ...] = ()
-    cap: int | None = field(default=None, compare=False)
 
     def trimmed(self, cap: int | None) -> Digest:
         """The same digest with every user text cut to `cap` characters (the one policy)."""
@@ -215,7 +210,6 @@ class Digest:
             open_blockers=tuple(_trim(i, cap) for i in self.open_blockers),
             resolved_blockers=tuple(_trim(i, cap) for i in self.resolved_blockers),
             entities=tuple(_trim(i, cap) for i in self.entities),
-            cap=cap,
         )
 
 

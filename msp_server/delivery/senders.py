@@ -405,10 +405,6 @@ def linear_uuid(key: str) -> str:
     return str(uuid.UUID(bytes=bytes.fromhex(key.ljust(32, "0")[:32]), version=4))
 
 
-def _is_linear(integration: Integration) -> bool:
-    return type(integration.adapter).__name__ == "LinearAdapter"
-
-
 def send_graphql(
     body: dict[str, Any], integration: Integration, ctx: SendContext, key: str, target: Destination
 ) -> str | None:
