@@ -211,24 +211,6 @@ def _describe(report: Any) -> str:
     return "\n".join(lines)
 
 
-# File system paths may be any bytes on POSIX; every other argument is text that gets stored.
-_PATH_ARGUMENTS = frozenset({"workspace", "output", "files"})
-
-
-def _check_text_arguments(ns: argparse.Namespace) -> None:
-    """Invalid UTF-8 in argv arrives as lone surrogates (surrogateescape): refuse it by name
-    before anything is stored, instead of failing with a traceback on the way to SQLite."""
-    for name, value in vars(ns).items():
-        if name in _PATH_ARGUMENTS:
-            continue
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, str) and not item.isascii():
-                try:
-                    item.encode("utf-8")
-                except UnicodeEncodeError:
-                    raise InvalidInput(f"{name}: must be valid UTF-8 text") from None
-
-
 # -- dispatch: one row of the table, validated, run, rendered --------------------------------
 
 
@@ -575,7 +557,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if ns.command == "mcp":
             return _mcp(ns)
-        _check_text_arguments(ns)
         return _run(ns)
     except UsageError as exc:
         _note(f"{exc}\n(run `msp --help` for usage)")
