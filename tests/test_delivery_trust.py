@@ -36,6 +36,7 @@ from msp_server.adapters.linear import COMMENT_MUTATION
 from tests.conftest import Msp, run_cli
 from tests.http_sink import (
     HttpSink,
+    JiraApi,
     LinearApi,
     Recorded,
     Reply,
@@ -199,6 +200,50 @@ def test_a_planted_jira_row_with_a_foreign_host_or_issue_is_refused(
     for payload_id in (foreign, other_issue, other_path):
         refused = row(msp, payload_id)
         assert refused["status"] == "dead" and "url: refused" in refused["last_error"]
+
+
+PLANTED_HEADERS = {
+    "X-HTTP-Method-Override": "DELETE",
+    "X-Atlassian-Token": "no-check",
+    "Content-Type": "text/plain",
+}
+
+
+@pytest.mark.parametrize("integration", ["jira", "slack"])
+def test_a_planted_row_cannot_choose_the_headers_of_a_built_in_request(
+    msp: Msp,
+    workspace: Path,
+    sink: HttpSink,
+    monkeypatch: pytest.MonkeyPatch,
+    integration: str,
+) -> None:
+    """A built-in adapter sends its own headers: a row's extra ones (a method override, a
+    content type) are never sent, even on the right URL with the right credential."""
+    if integration == "jira":
+        path = "/rest/api/3/issue/ABC-123/comment"
+        sink.route(path, JiraApi(EMAIL, JIRA_TOKEN))
+        config = {"baseUrl": sink.url, "issueKey": "ABC-123", "email": EMAIL}
+        monkeypatch.setenv("JIRA_API_TOKEN", JIRA_TOKEN)
+        body = {
+            "url": sink.url + path,
+            "json": {"body": "x"},
+            "auth": {"credential": "jira-api-token"},
+        }
+    else:
+        path = HOOK
+        sink.route(path, slack_webhook)
+        config = {}
+        monkeypatch.setenv("SLACK_WEBHOOK_URL", sink.url + HOOK)
+        body = {"url": "x", "json": {"text": "hi"}}
+    configure(workspace, {integration: {"enabled": True, "delivery": "send", "config": config}})
+    planted = {"kind": "http", "title": "t", "method": "POST", "headers": PLANTED_HEADERS, **body}
+    payload_id = plant(msp, integration, planted)
+    assert msp("outbox", "flush").code == 0
+    assert row(msp, payload_id)["status"] == "sent"
+    (received,) = sink.received(path)
+    assert "x-http-method-override" not in received.headers
+    assert "x-atlassian-token" not in received.headers
+    assert received.headers["content-type"].startswith("application/json")
 
 
 EVIL_ADAPTER = """

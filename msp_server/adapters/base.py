@@ -375,6 +375,9 @@ class Destination:
     credential: str | None = None  # the secret sent as Authorization (by name)
     path: str | None = None  # a file payload: its checked vault-relative note path
     email: str | None = None  # Jira Cloud: the account paired with the API token
+    # http: the headers the adapter always sends; None (custom adapters): the row's own,
+    # minus credentials and framing.
+    headers: tuple[tuple[str, str], ...] | None = None
 
 
 def url_origin(url: str) -> tuple[str, str, int] | None:

@@ -97,7 +97,8 @@ class JiraAdapter(Adapter[JiraConfig]):
     credentials = (CREDENTIAL,)
 
     def destination(self, body: dict[str, Any]) -> Destination:
-        """Only the two URLs this adapter writes, on the configured base URL and issue key."""
+        """Only the two URLs this adapter writes, on the configured base URL and issue key, with
+        its own headers."""
         url = body.get("url")
         base = re.escape(self.config.base_url)
         key = re.escape(self.config.issue_key)
@@ -109,7 +110,9 @@ class JiraAdapter(Adapter[JiraConfig]):
             )
         if body.get("method", "POST") != "POST":
             raise DestinationRefused("method: refused: the Jira adapter only POSTs")
-        return Destination(url=url, credential=CREDENTIAL, email=self.config.email)
+        return Destination(
+            url=url, credential=CREDENTIAL, email=self.config.email, headers=tuple(HEADERS.items())
+        )
 
     def session_ended(self, event: SessionEnded) -> list[Payload]:
         session = event.session

@@ -55,6 +55,7 @@ NotifyHook = Literal[
 ]
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 
 def units(text: str) -> int:
@@ -105,10 +106,11 @@ class SlackAdapter(Adapter[SlackConfig]):
     credentials = (CREDENTIAL,)
 
     def destination(self, body: dict[str, Any]) -> Destination:
-        """The webhook is the `slack-webhook` credential's value; a stored row's url is ignored."""
+        """The webhook is the `slack-webhook` credential's value; a stored row's url and
+        headers are ignored."""
         if body.get("kind") != "http" or body.get("method", "POST") != "POST":
             raise DestinationRefused("method: refused: the Slack adapter only POSTs messages")
-        return Destination(secret_url_credential=CREDENTIAL)
+        return Destination(secret_url_credential=CREDENTIAL, headers=tuple(HEADERS.items()))
 
     def session_started(self, event: SessionStarted) -> list[Payload]:
         session = event.session
@@ -161,7 +163,7 @@ class SlackAdapter(Adapter[SlackConfig]):
             title=f"Slack: {what}",
             method="POST",
             url=CredentialRef(credential=CREDENTIAL),
-            headers={"Content-Type": "application/json; charset=utf-8"},
+            headers=dict(HEADERS),
             json=body,
         )
 

@@ -508,12 +508,15 @@ def send_http(
     body: dict[str, Any], integration: Integration, ctx: SendContext, target: Destination
 ) -> str | None:
     url = target_url(target, ctx, "url")
-    row_headers = body.get("headers") if isinstance(body.get("headers"), dict) else {}
-    headers = {
-        str(k): str(v)
-        for k, v in (row_headers or {}).items()
-        if str(k).lower() not in FORBIDDEN_HEADERS
-    }
+    if target.headers is not None:  # a built-in adapter's own: the row's are not sent
+        headers = dict(target.headers)
+    else:
+        row_headers = body.get("headers") if isinstance(body.get("headers"), dict) else {}
+        headers = {
+            str(k): str(v)
+            for k, v in (row_headers or {}).items()
+            if str(k).lower() not in FORBIDDEN_HEADERS
+        }
     headers.setdefault("Content-Type", "application/json")
     name = integration.name
     what = {"slack": "Slack", "jira": "Jira"}.get(name, f"{name} endpoint")
