@@ -104,45 +104,22 @@ def scripted_events(text: str = "Wire the login form", project: str = "demo") ->
     return [
         make_event(hook="initialize", timestamp=T0, **common),
         make_event(hook="session_started", event_id=base.id, timestamp=T0, session=base, **common),
-        make_event(
-            hook="progress_updated",
-            event_id=update.id,
-            timestamp=T1,
-            session=during,
-            update=update,
-            **common,
-        ),
-        make_event(
-            hook="decision_recorded",
-            event_id=decision.id,
-            timestamp=T1,
-            session=during,
-            decision=decision,
-            **common,
-        ),
-        make_event(
-            hook="blocker_recorded",
-            event_id=blocker.id,
-            timestamp=T1,
-            session=during,
-            blocker=blocker,
-            **common,
-        ),
-        make_event(
-            hook="blocker_resolved",
-            event_id=blocker.id,
-            timestamp=T2,
-            session=during,
-            blocker=resolved,
-            **common,
-        ),
-        make_event(
-            hook="entity_recorded",
-            event_id=entity.id,
-            timestamp=T2,
-            session=during,
-            entity=entity,
-            **common,
+        *(
+            make_event(
+                hook=hook,
+                event_id=record.id,
+                timestamp=at,
+                session=during,
+                **common,
+                **{field: record},
+            )
+            for hook, at, field, record in (
+                ("progress_updated", T1, "update", update),
+                ("decision_recorded", T1, "decision", decision),
+                ("blocker_recorded", T1, "blocker", blocker),
+                ("blocker_resolved", T2, "blocker", resolved),
+                ("entity_recorded", T2, "entity", entity),
+            )
         ),
         make_event(
             hook="session_ended", event_id=base.id, timestamp=T_END, session=ended, **common
