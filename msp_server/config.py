@@ -314,15 +314,31 @@ def load_config_checked(
     report = folder_trust(folder_config, folder_layer, raw, restricted=restricted)
     if report.ignored:
         folder_layer = without(folder_layer, report.ignored)
+    layers = [read_layer(user_config_path()), folder_layer, env_layer(), overrides or {}]
     data: dict[str, Any] = {}
-    for layer in (read_layer(user_config_path()), folder_layer, env_layer()):
+    for layer in layers:
         data = merge(data, layer)
-    if overrides:
-        data = merge(data, overrides)
+    excluded = _capture_excludes(layers)
+    if excluded:
+        data.setdefault("capture", {})["exclude"] = excluded
     try:
         return MspConfig.model_validate(data), report
     except ValidationError as exc:
         raise ConfigError(f"configuration: {describe_validation_error(exc)}") from None
+
+
+def _capture_excludes(layers: list[dict[str, Any]]) -> list[Any]:
+    """Privacy exclusions add up across layers: a folder's `capture.exclude` may add globs
+    but never drops the user's own (a list would otherwise replace the one below it)."""
+    globs: list[Any] = []
+    for layer in layers:
+        capture = layer.get("capture")
+        found = capture.get("exclude") if isinstance(capture, dict) else None
+        if isinstance(found, list):
+            globs += [g for g in found if g not in globs]
+        elif found is not None:
+            globs.append(found)  # not a list: the model reports it with its path
+    return globs
 
 
 def folder_trust(

@@ -303,3 +303,15 @@ def test_snake_case_keys_and_urls_under_any_name_need_trust_too(
         "integrations.hook.config.target",
         "integrations.hook.config.mirrors",
     ]
+
+
+def test_a_folder_adds_capture_exclusions_but_never_drops_the_users(
+    workspace: Path, isolated_env: Path
+) -> None:
+    """`capture.exclude` keeps files from being read: a cloned config must not undo the user's."""
+    from msp_server.config import load_config
+
+    isolated_env.write_text(json.dumps({"capture": {"exclude": ["secrets/**"]}}))
+    commit_config(workspace, {"capture": {"exclude": ["gen/**"]}})
+    config = load_config(workspace / ".msp" / "config.json")
+    assert config.capture.exclude == ["secrets/**", "gen/**"]
