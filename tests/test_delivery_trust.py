@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -536,7 +537,7 @@ def test_a_trickling_server_cannot_hold_flush_past_its_deadline(
     env = {"SLACK_WEBHOOK_URL": trickle.url + HOOK}
     done = run_cli(workspace, "outbox", "flush", "--wait", "1", env=env)
     assert not trickle.finished.is_set()  # the server was still trickling when flush returned
-    assert trickle.count >= 1
+    assert trickle.arrived.wait(30)  # the request did reach it (its handler may run late)
     assert done.returncode == 4 and "retrying 1" in done.stdout, done.stderr
     assert "no complete answer within 0.5 s (delivery.timeout)" in done.stderr
 
@@ -565,15 +566,17 @@ def test_a_huge_answer_is_not_read_past_the_cap(
 
 def test_two_flushers_and_a_slow_server_send_a_payload_once(workspace: Path) -> None:
     """The lease outlives every attempt: the second process never claims a payload whose
-    request is still in flight (before: it did once the lease ran out, a duplicate)."""
-    trickle = SlowServer("trickle", trickle_bytes=60)  # 6 s: far past the 1.5 s lease
-    slack_only(workspace, timeout=0.5, lease=1.5, maxAttempts=1)
+    request is still in flight (before: it did once the lease ran out, a duplicate). The lease
+    is 8 times the deadline, so only a process stalled for 3.5 s could overrun it; the second
+    flush waits past the lease's end, where the unbounded request was claimed again."""
+    trickle = SlowServer("trickle", trickle_bytes=100)  # 10 s: far past the 4 s lease
+    slack_only(workspace, timeout=0.5, lease=4, maxAttempts=1)
     assert run_cli(workspace, "start").returncode == 0
     env = {"SLACK_WEBHOOK_URL": trickle.url + HOOK}
 
     def flush() -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [*MSP, "--workspace", str(workspace), "outbox", "flush", "--wait", "4"],
+            [*MSP, "--workspace", str(workspace), "outbox", "flush", "--wait", "8"],
             env={**os.environ, **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -725,7 +728,7 @@ def test_a_reused_connection_is_cut_at_its_deadline_too() -> None:
         with httpx.Client() as client:
             ctx = SendContext(config=DeliveryConfig(timeout=0.5, lease=2), resolver=Resolver(),
                               client=client)  # fmt: skip
-            ctx.start_attempt()
+            ctx.attempt_ends = time.monotonic() + 30  # a hang guard: the first answer is untimed
             assert request(ctx, "POST", url, headers={}, body={}, what="test").status == 200
             ctx.start_attempt()
             with pytest.raises(DeliveryFailure, match=r"no complete answer within 0\.5 s"):
