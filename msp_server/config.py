@@ -391,3 +391,22 @@ def set_key(path: Path, dotted_key: str, raw_value: str) -> dict[str, Any]:
     if owned_by_user and needs_trust(data):
         trust(path, text.encode("utf-8"))
     return data
+
+
+def describe_change(old: MspConfig, new: MspConfig) -> str | None:
+    """What a reload changed, in a few words ("obsidian enabled; delivery changed"), or None.
+
+    Integrations are named one by one (they are what a user toggles); other sections by key.
+    No value is shown: a config value may be a URL with a token in it."""
+    parts: list[str] = []
+    for name in sorted(set(old.integrations) | set(new.integrations)):
+        before, after = old.integrations.get(name), new.integrations.get(name)
+        was_on, is_on = bool(before and before.enabled), bool(after and after.enabled)
+        if was_on != is_on:
+            parts.append(f"{name} {'enabled' if is_on else 'disabled'}")
+        elif is_on and before != after:
+            parts.append(f"{name} reconfigured")
+    old_rest = old.model_dump(exclude={"integrations"}, by_alias=True)
+    new_rest = new.model_dump(exclude={"integrations"}, by_alias=True)
+    parts += [f"{key} changed" for key in new_rest if old_rest.get(key) != new_rest[key]]
+    return "; ".join(parts) or None

@@ -21,7 +21,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from msp_server import __version__
-from msp_server.config import CaptureConfig, MspConfig, merge
+from msp_server.config import CaptureConfig, MspConfig, describe_change, merge
 from msp_server.core.errors import (
     ConfigError,
     InvalidInput,
@@ -29,6 +29,7 @@ from msp_server.core.errors import (
 )
 from msp_server.core.results import ActionResult
 from msp_server.lsp import wire
+from msp_server.lsp.configwatch import Stamp, config_stamp
 from msp_server.lsp.errors import invalid_params
 from msp_server.lsp.protocol import MspProtocol
 from msp_server.parsepool import ParsePool
@@ -97,6 +98,11 @@ class Folder:
         self.wake = asyncio.Event()
         self.stop = threading.Event()
         self.last_sync: dict[str, Any] | None = None
+        # Live configuration: the settings last applied and the config files' stat stamp
+        # when they were read; a different stamp before an event means "read them again".
+        self.settings: dict[str, Any] = {}
+        self.stamp: Stamp | None = None
+        self.reload_lock = asyncio.Lock()
 
     async def call(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
@@ -170,6 +176,14 @@ class MspLanguageServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.loop_thread: int | None = None
         self.capture_queues: dict[Path, Any] = {}  # documents.CaptureQueue per folder
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn_task(self, coro: Any) -> asyncio.Task[Any]:
+        """A server-wide background task (kept referenced until it ends)."""
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
 
     # -- client capabilities ------------------------------------------------------------------
 
@@ -235,9 +249,15 @@ class MspLanguageServer(LanguageServer):
                 log.warning("settings for %s: section %r is not an object", folder.uri, "msp")
         return result
 
-    async def configure(self, folder: Folder, settings: dict[str, Any]) -> None:
+    async def configure(
+        self, folder: Folder, settings: dict[str, Any], *, from_files: bool = False
+    ) -> None:
         """(Re)open the folder's Workspace with these settings; on a config error keep the last
-        good one, log it and show it to the user once."""
+        good one, log it and show it to the user once. A reload caused by a config file
+        (`from_files`) also says what changed: the user may have edited it in a terminal."""
+        folder.settings = settings
+        folder.stamp = config_stamp(folder.path)  # before reading: a later write is noticed
+        previous = folder.ws.config if folder.ws is not None else None
         try:
             overrides = split_settings(settings)
 
@@ -255,6 +275,8 @@ class MspLanguageServer(LanguageServer):
             capture = ws.config.capture
             folder.capture = capture
             folder.error = folder.shown_error = None
+            if from_files:
+                self.show_config_change(folder, previous, ws.config)
             self.show_trust_warning(folder, ws)
             if ws.store.adopted_held:
                 self.window_show_message(
@@ -287,6 +309,34 @@ class MspLanguageServer(LanguageServer):
                 )
         finally:
             folder.ready.set()
+
+    async def refresh(self, folder: Folder) -> None:
+        """Before an event: if a config file (user, folder, trust list) changed since it was
+        read — the CLI's `msp config set`, an editor that did not report it — apply it now.
+        Idle cost is nil (nothing runs between events); each check is three stat calls."""
+        if folder.closed or folder.stamp == config_stamp(folder.path):
+            return
+        async with folder.reload_lock:
+            if folder.closed or folder.stamp == config_stamp(folder.path):
+                return  # another event reloaded it meanwhile
+            log.info("settings: %s: a configuration file changed; reloading", folder.name)
+            await self.configure(folder, folder.settings, from_files=True)
+        folder.wake.set()  # delivery may be enabled (or reconfigured) now
+
+    def show_config_change(
+        self, folder: Folder, previous: MspConfig | None, current: MspConfig
+    ) -> None:
+        """A reload that changed something is said once (not the first open, not a no-op)."""
+        change = describe_change(previous, current) if previous is not None else None
+        if not change:
+            return
+        log.info("settings: %s: %s", folder.name, change)
+        self.window_show_message(
+            types.ShowMessageParams(
+                type=types.MessageType.Info,
+                message=f"MSP ({folder.name}): configuration updated — {change}.",
+            )
+        )
 
     def show_trust_warning(self, folder: Folder, ws: Workspace) -> None:
         """The folder-config keys that are ignored, once per distinct message."""

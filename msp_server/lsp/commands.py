@@ -143,6 +143,7 @@ def _handler(verb: Verb[Any]) -> Callable[..., Awaitable[Any]]:
         try:
             folder_uri, args = parse_arguments(arguments, verb.args)
             folder = ls.resolve_folder(folder_uri)
+            await ls.refresh(folder)  # a config file changed since: this event sees it
             return await runner(ls, folder, verb, args)
         except Exception as exc:
             error = to_rpc_error(exc)  # re-raises anything that is not ours: a real bug

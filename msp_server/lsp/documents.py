@@ -80,6 +80,7 @@ class CaptureQueue:
 async def process_batch(
     ls: MspLanguageServer, folder: Folder, batch: dict[Path, capture.Mode]
 ) -> None:
+    await ls.refresh(folder)
     settings = folder.capture
     if not settings.enabled:
         log.info("capture: %s: off by setting, %d file(s) not scanned", folder.name, len(batch))

@@ -17,7 +17,7 @@ from lsprotocol import types
 
 from msp_server.core.commands import EndArgs, RecoverArgs
 from msp_server.core.errors import MspError
-from msp_server.lsp import outbox, wire
+from msp_server.lsp import configwatch, outbox, wire
 from msp_server.lsp.app import (
     Folder,
     MspLanguageServer,
@@ -110,6 +110,30 @@ async def offer_recovery(ls: MspLanguageServer, folder: Folder) -> None:
     await ls.push_status(folder)
 
 
+async def watch_config_files(ls: MspLanguageServer, *, again: bool = False) -> None:
+    """Ask the client to watch the config files (dynamic registration); a client that cannot
+    is covered by the stat check before each event."""
+    if not ls.client_supports("workspace.did_change_watched_files.dynamic_registration"):
+        return
+    relative = ls.client_supports("workspace.did_change_watched_files.relative_pattern_support")
+    uris = [f.uri for f in ls.folders.values()]
+    try:
+        if again:
+            await ls.client_unregister_capability_async(
+                types.UnregistrationParams(
+                    unregisterations=[
+                        types.Unregistration(
+                            id=configwatch.REGISTRATION_ID,
+                            method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+                        )
+                    ]
+                )
+            )
+        await ls.client_register_capability_async(configwatch.registration(uris, relative))
+    except Exception as exc:  # the stat check before each event still applies changes
+        log.info("the client does not watch MSP's config files (%s)", exc)
+
+
 def remove_folder(ls: MspLanguageServer, path: Path) -> None:
     folder = ls.folders.pop(path, None)
     ls.capture_queues.pop(path, None)
@@ -126,8 +150,10 @@ async def reconfigure(ls: MspLanguageServer, pushed: Any = None) -> None:
         base = settings_from_init(pushed) if pushed is not None else ls.init_settings
         settings = {f.path: dict(base) for f in folders}
     for folder in folders:
-        await ls.configure(folder, settings[folder.path])
+        async with folder.reload_lock:
+            await ls.configure(folder, settings[folder.path])
         await ls.push_status(folder, only_if_changed=True)
+        folder.wake.set()  # an integration switched to `send` delivers what is queued
 
 
 def register(server: MspLanguageServer) -> None:
@@ -146,6 +172,7 @@ def register(server: MspLanguageServer) -> None:
         names = ", ".join(f.name for f in ls.folders.values()) or "none"
         log.info("msp-server %s ready; folders: %s", ls.version, names)
         await open_folders(ls, list(ls.folders.values()))
+        ls.spawn_task(watch_config_files(ls))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     async def folders_changed(
@@ -162,6 +189,16 @@ def register(server: MspLanguageServer) -> None:
             if folder is not None:
                 added.append(folder)
         await open_folders(ls, added)
+        ls.spawn_task(watch_config_files(ls, again=True))
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    async def watched_files_changed(
+        ls: MspLanguageServer, params: types.DidChangeWatchedFilesParams
+    ) -> None:
+        """A config file changed (the client watches them): each folder whose files' stamp
+        moved reloads now, not at its next event."""
+        for folder in list(ls.folders.values()):
+            await ls.refresh(folder)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def configuration_changed(

@@ -78,6 +78,7 @@ async def worker(ls: MspLanguageServer, folder: Folder) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(folder.wake.wait(), IDLE_SECONDS)
         folder.wake.clear()
+        await ls.refresh(folder)
         ws = folder.ws
         if ws is None or folder.closed:
             continue
