@@ -296,6 +296,42 @@ def _migration_6(conn: sqlite3.Connection) -> None:
     )
 
 
+def _migration_7(conn: sqlite3.Connection) -> None:
+    """Team recall (issue 14). Sessions get a global identity: `uid`, a random 128-bit hex id
+    (local ids like msp-2026-12-02-093000 collide between teammates in a shared graph), and
+    the previous session's uid; old rows are back-filled here. Decisions get a validity
+    interval (valid_from is their recorded `timestamp`; `valid_to` the time a newer decision
+    superseded them) and the links of the chain. `team_cache` keeps the last answer of each
+    team read from the graph, so an unreachable graph still gets an (older, marked) answer."""
+    _run_script(
+        conn,
+        """
+        ALTER TABLE sessions ADD COLUMN uid TEXT;
+        ALTER TABLE sessions ADD COLUMN previous_session_uid TEXT;
+        ALTER TABLE decisions ADD COLUMN valid_to TEXT;
+        ALTER TABLE decisions ADD COLUMN supersedes TEXT;
+        ALTER TABLE decisions ADD COLUMN supersedes_session_uid TEXT;
+        ALTER TABLE decisions ADD COLUMN superseded_by TEXT;
+        CREATE TABLE team_cache (
+            key TEXT PRIMARY KEY,
+            answer TEXT NOT NULL,
+            fetched_at TEXT NOT NULL
+        );
+        """,
+    )
+    for (session_id,) in conn.execute("SELECT id FROM sessions").fetchall():
+        conn.execute(
+            "UPDATE sessions SET uid = ? WHERE id = ?", (uuid.uuid4().hex, session_id)
+        )
+    conn.execute(
+        "UPDATE sessions SET previous_session_uid = (SELECT p.uid FROM sessions AS p "
+        "WHERE p.id = sessions.previous_session_id)"
+    )
+    conn.execute("CREATE UNIQUE INDEX sessions_by_uid ON sessions (uid)")
+    # `msp context` lists the decisions in force: those no newer decision superseded.
+    conn.execute("CREATE INDEX decisions_in_force ON decisions (valid_to) WHERE valid_to IS NULL")
+
+
 # Forward-only migrations; index i upgrades schema version i to i + 1.
 MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
     _migration_1,
@@ -304,6 +340,7 @@ MIGRATIONS: Sequence[Callable[[sqlite3.Connection], None]] = (
     _migration_4,
     _migration_5,
     _migration_6,
+    _migration_7,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -674,6 +711,48 @@ class Store:
         return (
             self.conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (record_id,)).fetchone()
             is not None
+        )
+
+    # -- decisions over time and team recall (migration 7) -------------------------------
+
+    def decisions_in_force(self) -> list[sqlite3.Row]:
+        """Decisions no newer decision superseded, with their session's uid, oldest first."""
+        return self.conn.execute(
+            "SELECT d.*, s.uid AS session_uid FROM decisions AS d JOIN sessions AS s "
+            "ON s.id = d.session_id WHERE d.valid_to IS NULL ORDER BY d.seq"
+        ).fetchall()
+
+    def supersede_decision(self, old_id: str, new_id: str, at: str) -> None:
+        self.conn.execute(
+            "UPDATE decisions SET valid_to = ?, superseded_by = ? WHERE id = ?",
+            (at, new_id, old_id),
+        )
+
+    def decision_rows(self) -> list[sqlite3.Row]:
+        return self.conn.execute("SELECT * FROM decisions ORDER BY seq").fetchall()
+
+    def entity_marks_since(self, since_iso: str) -> list[sqlite3.Row]:
+        """The files and names of entities recorded here since a time (what `msp team`
+        compares with teammates' work)."""
+        return self.conn.execute(
+            "SELECT DISTINCT path, name FROM entities WHERE timestamp >= ?", (since_iso,)
+        ).fetchall()
+
+    def session_uid(self, session_id: str | None) -> str | None:
+        if session_id is None:
+            return None
+        row = self._one("SELECT uid FROM sessions WHERE id = ?", (session_id,))
+        return None if row is None else row[0]
+
+    def cached_team(self, key: str) -> sqlite3.Row | None:
+        return self._one("SELECT answer, fetched_at FROM team_cache WHERE key = ?", (key,))
+
+    def cache_team(self, key: str, answer: str, fetched_at: str) -> None:
+        self.conn.execute(
+            "INSERT INTO team_cache (key, answer, fetched_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET answer = excluded.answer, "
+            "fetched_at = excluded.fetched_at",
+            (key, answer, fetched_at),
         )
 
     # -- payloads ------------------------------------------------------------------------

@@ -131,6 +131,10 @@ class DecideArgs(Args):
     )
     impact: Impact = Field(default="medium", description="how much it matters")
     category: Category | None = Field(default=None, description="a short label, e.g. architecture")
+    supersedes: Name | None = Field(
+        default=None,
+        description="the decision this one replaces: its id or a unique fragment of its text",
+    )
 
 
 class BlockArgs(Args):
@@ -169,6 +173,13 @@ class ContextArgs(Args):
         ge=100,
         le=1_000_000,
         description="fit the ai briefing in this many tokens, most important first",
+    )
+
+    history: bool = Field(
+        default=False, description="also the decision chains: which decision replaced which, when"
+    )
+    team: bool = Field(
+        default=False, description="also the Team section (msp team) from the shared graph"
     )
 
     @field_validator("max_tokens")
@@ -250,4 +261,27 @@ class TrustArgs(Args):
     revoke: bool = Field(default=False, description="stop trusting this folder's config")
     sha256: Name | None = Field(
         default=None, description="trust only if the file still has this digest (as --show printed)"
+    )
+
+
+_SINCE = r"\d{1,4}[dw]|\d{4}-\d\d-\d\d"
+
+
+class ReportArgs(Args):
+    since: Annotated[
+        Name, _pattern(_SINCE, "a number of days or weeks (7d, 2w) or an ISO date (2026-11-23)")
+    ] = Field(default="7d", description="from: 7d (the last 7 days), 2w, or a date (YYYY-MM-DD)")
+    until: Annotated[Name, _pattern(r"\d{4}-\d\d-\d\d", "an ISO date (2026-11-30)")] | None = (
+        Field(default=None, description="to this date, inclusive (default: today)")
+    )
+    format: Literal["markdown", "json", "html"] = Field(
+        default="markdown",
+        description="markdown: fits a standup message; json: the documented shape; html: charts",
+    )
+
+
+class TeamArgs(Args):
+    days: WholeNumber = Field(default=7, ge=1, le=365, description="how many days back")
+    project: Name | None = Field(
+        default=None, description="the project (default: this workspace's project)"
     )

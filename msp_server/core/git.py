@@ -1,7 +1,17 @@
-"""Git helpers: the current branch (read from .git, no subprocess) and commit messages."""
+"""Git helpers: the current branch and commit messages.
+
+The branch is read from `.git/HEAD` (no subprocess) except in reftable repositories, whose
+HEAD always says `ref: refs/heads/.invalid`: there `git symbolic-ref` answers. The folder is
+untrusted (a cloned repository), so git runs without a shell, with a timeout, with the
+caller's GIT_* variables cleared and with every config key that could start a program from
+the repository's own config (fsmonitor, hooks, pagers, ssh/credential helpers) overridden.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 from msp_server.core.digest import Digest, clip, digest, one_line
@@ -29,9 +39,66 @@ def current_branch(folder: Path) -> str | None:
         head = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
     except OSError:
         return None
+    if head == REFTABLE_HEAD:
+        return symbolic_ref(folder)
     if head.startswith("ref: refs/heads/"):
         return head.removeprefix("ref: refs/heads/")
     return head[:12] or None  # detached HEAD: the commit is the best name there is
+
+
+REFTABLE_HEAD = "ref: refs/heads/.invalid"
+GIT_TIMEOUT = 2.0
+# `-c` keys that keep a repository's own config from running anything while git reads refs.
+_SAFE_CONFIG = (
+    "core.fsmonitor=false",
+    "core.hooksPath=/dev/null",
+    "core.pager=cat",
+    "core.sshCommand=false",
+    "credential.helper=",
+    "protocol.allow=never",
+    "core.untrackedCache=false",
+)
+# The only variables git needs from the environment: finding itself and HOME (no GIT_*).
+_ENV_KEEP = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
+
+
+def run_git(args: list[str], cwd: Path, timeout: float = GIT_TIMEOUT) -> str | None:
+    """git's stdout (stripped), or None when git is missing, fails or is slow."""
+    git = shutil.which("git")
+    if git is None:
+        return None
+    env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP}
+    env |= {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_OPTIONAL_LOCKS": "0"}
+    command = [git, "--no-pager"]
+    for setting in _SAFE_CONFIG:
+        command += ["-c", setting]
+    try:
+        done = subprocess.run(
+            [*command, *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.strip() or None
+
+
+def symbolic_ref(folder: Path) -> str | None:
+    """The checked-out branch as git itself reports it (reftable repositories)."""
+    return run_git(["symbolic-ref", "-q", "--short", "HEAD"], folder)
+
+
+def global_email(home: Path) -> str | None:
+    """`git config --global user.email`, run outside any repository (never a folder's
+    config): who the user is to their team, when MSP's `user` setting does not say."""
+    return run_git(["config", "--global", "--get", "user.email"], home)
 
 
 def commit_message(session: Session, commit_type: str | None, scope: str | None) -> str:

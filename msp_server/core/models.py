@@ -121,6 +121,16 @@ class Decision(MspModel):
     category: str | None = None
     related_entities: list[str] = Field(default_factory=list)
     source_update_id: str | None = None
+    # Decisions over time: in force from `timestamp` until `valid_to`, when the decision
+    # `superseded_by` replaced it; `supersedes` (and its session's uid) is the older one.
+    valid_to: Timestamp | None = None
+    supersedes: str | None = None
+    supersedes_session_uid: str | None = None
+    superseded_by: str | None = None
+
+    @property
+    def in_force(self) -> bool:
+        return self.valid_to is None
 
 
 class Blocker(MspModel):
@@ -149,6 +159,9 @@ class Entity(MspModel):
 
 class Session(MspModel):
     id: Name
+    # The global identity in a shared graph (local ids collide between teammates); a session
+    # imported without one gets a new one.
+    uid: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._:@/-]{1,200}$")
     project: Name
     user: str | None = None
     branch: str | None = None
@@ -163,6 +176,7 @@ class Session(MspModel):
     summary: str | None = None
     goal: str | None = None
     previous_session_id: str | None = None
+    previous_session_uid: str | None = None
     updates: list[Update] = Field(default_factory=list)
     decisions: list[Decision] = Field(default_factory=list)
     entities: list[Entity] = Field(default_factory=list)

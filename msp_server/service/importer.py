@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from msp_server.core.errors import InvalidInput, SessionAlreadyActive, describe_validation_error
 from msp_server.core.models import Session
 from msp_server.service.bus import new_id
+from msp_server.service.session_actions import new_session_uid
 from msp_server.store import OPEN_STATUSES, Store
 
 
@@ -22,7 +23,7 @@ def import_sessions(store: Store, files: list[Path]) -> dict[str, list[str]]:
     imported, skipped = [], []
     with store.write():
         for session in sessions:
-            if store.session_exists(session.id):
+            if store.session_exists(session.id) or _uid_taken(store, session.uid):
                 skipped.append(session.id)
                 continue
             if session.status in OPEN_STATUSES and store.open_session_row() is not None:
@@ -33,6 +34,13 @@ def import_sessions(store: Store, files: list[Path]) -> dict[str, list[str]]:
             _insert_imported(store, session)
             imported.append(session.id)
     return {"imported": imported, "skipped": skipped}
+
+
+def _uid_taken(store: Store, uid: str | None) -> bool:
+    """The same session (its global identity) under another local id is already here."""
+    return uid is not None and store.conn.execute(
+        "SELECT 1 FROM sessions WHERE uid = ?", (uid,)
+    ).fetchone() is not None
 
 
 def _fresh(store: Store, record: dict[str, Any], table: str) -> dict[str, Any]:
@@ -61,6 +69,10 @@ def _insert_imported(store: Store, s: Session) -> None:
             "end_progress": s.end_progress,
             "progress": s.current_progress,
             "previous_session_id": s.previous_session_id,
+            # A file from before global identities gets one now; one that has it keeps it.
+            "uid": s.uid or new_session_uid(),
+            "previous_session_uid": s.previous_session_uid
+            or store.session_uid(s.previous_session_id),
         },
     )
     for u in s.updates:

@@ -7,6 +7,7 @@ O(1) in the session's size (counters on the session row, kept by triggers)."""
 from __future__ import annotations
 
 import getpass
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -85,12 +86,7 @@ class SessionActions:
     # -- helpers ---------------------------------------------------------------------------
 
     def _user(self) -> str:
-        if self.ws.config.user:
-            return self.ws.config.user
-        try:
-            return getpass.getuser()
-        except (KeyError, OSError):
-            return "unknown"
+        return resolve_user(self.ws.config.user)
 
     def _session_id(self, moment: Any) -> str:
         base = f"msp-{moment.strftime('%Y-%m-%d-%H%M%S')}"
@@ -164,6 +160,8 @@ class SessionActions:
                     "start_progress": progress,
                     "progress": progress,
                     "previous_session_id": previous["id"] if previous else None,
+                    "uid": new_session_uid(),
+                    "previous_session_uid": previous["uid"] if previous else None,
                 },
             )
             self.bus.emit(tx, "session_started", session_id, session_id)
@@ -221,7 +219,9 @@ class SessionActions:
         args: DecideArgs,
         now: str,
         source_update_id: str | None = None,
+        superseded: Any = None,
     ) -> RecordRef:
+        """`superseded`: the row of the decision in force this one replaces from `now`."""
         decision_id = new_id(self.store, "decisions", "dec")
         self.store.insert(
             "decisions",
@@ -236,8 +236,14 @@ class SessionActions:
                 "category": args.category,
                 "related_entities": [],
                 "source_update_id": source_update_id,
+                "supersedes": superseded["id"] if superseded is not None else None,
+                "supersedes_session_uid": (
+                    superseded["session_uid"] if superseded is not None else None
+                ),
             },
         )
+        if superseded is not None:
+            self.store.supersede_decision(superseded["id"], decision_id, now)
         decision = self.read(tx, Decision, decision_id)
         record = tx.records[-1]
         self.bus.emit(tx, "decision_recorded", session_id, decision_id, decision=decision)
@@ -315,9 +321,38 @@ class SessionActions:
         now = self.timeline.now()
         with self.store.write():
             row = self.require_active()
+            old = self._find_decision(args.supersedes) if args.supersedes else None
             self.touch(row["id"], now)
-            record = self.insert_decision(tx, row["id"], args, now)
+            record = self.insert_decision(tx, row["id"], args, now, superseded=old)
             return self.result(tx, row["id"], record)
+
+    def _find_decision(self, reference: str) -> Any:
+        """A decision in force: its id, or a fragment of its text that matches exactly one."""
+        in_force = self.store.decisions_in_force()
+        for row in in_force:
+            if row["id"] == reference:
+                return row
+        needle = reference.casefold()
+        matches = [r for r in in_force if needle in r["content"].casefold()]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            superseded = self.store.record("decisions", reference)
+            if superseded is not None:
+                raise InvalidInput(
+                    f"supersedes: {reference} was already superseded by "
+                    f"{superseded['superseded_by']}; supersede that one instead"
+                )
+            known = ", ".join(f"{r['id']} ({r['content'][:40]})" for r in in_force[-10:])
+            raise InvalidInput(
+                f"supersedes: no decision in force matches {reference!r}; "
+                f"in force: {known or 'none'}"
+            )
+        listed = "; ".join(f"{r['id']}: {r['content'][:60]}" for r in matches[:10])
+        raise InvalidInput(
+            f"supersedes: {reference!r} matches {len(matches)} decisions in force ({listed}); "
+            "give its id or a longer fragment"
+        )
 
     def block(self, args: BlockArgs) -> ActionResult:
         tx = Tx()
@@ -385,3 +420,26 @@ class SessionActions:
             cleaned = self.ws.redaction.clean_args(args, tx.redacted, "name")
             self.insert_entity(tx, session_id, cleaned, now, source)
         return self.result(tx, session_id, None)
+
+
+def new_session_uid() -> str:
+    """A session's global identity: 128 random bits (no two teammates' sessions share one,
+    whatever their local ids)."""
+    return uuid.uuid4().hex
+
+
+def resolve_user(configured: str | None) -> str:
+    """Who records: the `user` setting (MSP_USER) if set; else the global git identity
+    (user.email: what teammates know each other by, and unique across machines, where OS
+    logins like `dev` are not); else the OS login."""
+    if configured:
+        return configured
+    from msp_server.core.git import global_email
+
+    email = global_email(Path.home())
+    if email:
+        return email
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
