@@ -392,7 +392,12 @@ def test_grammar_check_rejects_broken_cypher() -> None:
 @pytest.mark.parametrize("dialect", ["neo4j", "falkordb"])
 def test_every_data_statement_is_valid_opencypher(dialect: str) -> None:
     adapter = make_adapter(dialect)
-    statements = {p.statement for p in data_payloads(adapter, scripted_events())}
+    events = scripted_events()
+    decided = events[3]
+    assert decided.decision is not None  # and a later decision that supersedes it:
+    newer = decided.decision.model_copy(update={"id": "dec-00000002", "supersedes": "dec-00000001"})
+    events.append(decided.model_copy(update={"decision": newer}))
+    statements = {p.statement for p in data_payloads(adapter, events)}
     assert len(statements) == len(DATA_STATEMENTS)  # every template is exercised
     for statement in statements:
         parse_cypher(statement)
@@ -414,9 +419,11 @@ def test_neo4j_schema_statements_are_neo4j5_ddl() -> None:
         assert _NEO4J_SCHEMA.fullmatch(payload.statement), payload.statement
     statements = [p.statement for p in schema if isinstance(p, CypherPayload)]
     assert (
-        "CREATE CONSTRAINT msp_session_id IF NOT EXISTS FOR (n:Session) REQUIRE n.id IS UNIQUE"
+        "CREATE CONSTRAINT msp_session_uid IF NOT EXISTS FOR (n:Session) REQUIRE n.uid IS UNIQUE"
         in statements
     )
+    # Local ids collide between teammates: indexed for lookups, never unique.
+    assert "CREATE INDEX msp_session_local_id IF NOT EXISTS FOR (n:Session) ON (n.id)" in statements
 
 
 def test_dialects_differ_only_in_datetime_and_schema() -> None:

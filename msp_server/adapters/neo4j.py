@@ -8,15 +8,17 @@ only as `$parameters`; labels and relationship types are constants.
 
 Graph (every write is a MERGE on a key, so replaying a payload changes nothing):
 
-    (:Session {id})-[:PART_OF]->(:Project {name})-[:HAS_STATE]->(:ProjectState {project})
+    (:Session {uid})-[:PART_OF]->(:Project {name})-[:HAS_STATE]->(:ProjectState {project})
     (:Session)-[:FOLLOWS]->(:Session)                       previous session of the project
-    (:Session)-[:HAS_PROGRESS]->(:Progress {sessionId, id})
-    (:Session)-[:MADE_DECISION]->(:Decision {sessionId, id})-[:CONSIDERED]->(:Alternative)
-    (:Session)-[:HAS_BLOCKER]->(:Blocker {sessionId, id})
+    (:Session)-[:HAS_PROGRESS]->(:Progress {sessionUid, id})
+    (:Session)-[:MADE_DECISION]->(:Decision {sessionUid, id})-[:CONSIDERED]->(:Alternative)
+    (:Decision)-[:SUPERSEDES]->(:Decision)                  validFrom / validTo on each
+    (:Session)-[:HAS_BLOCKER]->(:Blocker {sessionUid, id})  createdAt / resolvedAt
     (:Entity {project, path, name, type})-[:CREATED_IN]->(:Session)
 
-Record ids are scoped by session id because they are only unique within one MSP store, while a
-graph is typically shared by many workspaces.
+A session's key is its global `uid` (local ids like msp-2026-12-02-093000 collide between
+teammates); `id` and `user` are properties. Record ids are scoped by the session's uid because
+they are only unique within one MSP store, while a graph is shared by a team.
 """
 
 from __future__ import annotations
@@ -76,8 +78,8 @@ class Neo4jConfig(AdapterConfig):
 # --- statements (Neo4j dialect; the FalkorDB text is derived by `for_dialect`) -------------
 
 _SESSION_PROPERTIES = """\
-MERGE (s:Session {id: $sessionId})
-SET s.project = $project, s.user = $user, s.branch = $branch,
+MERGE (s:Session {uid: $sessionUid})
+SET s.id = $sessionId, s.project = $project, s.user = $user, s.branch = $branch,
     s.startTime = datetime($startTime), s.startProgress = $startProgress, s.goal = $goal"""
 
 _SESSION_IN_PROJECT = """\
@@ -91,8 +93,9 @@ SESSION_STARTED = f"""\
 {_SESSION_IN_PROJECT}"""
 
 SESSION_FOLLOWS = """\
-MERGE (s:Session {id: $sessionId})
-MERGE (prev:Session {id: $previousSessionId})
+MERGE (s:Session {uid: $sessionUid})
+MERGE (prev:Session {uid: $previousSessionUid})
+ON CREATE SET prev.id = $previousSessionId
 MERGE (s)-[:FOLLOWS]->(prev)"""
 
 # The project's current state; an older event delivered late never overwrites a newer one.
@@ -104,32 +107,44 @@ WITH ps
 WHERE ps.updatedAt IS NULL OR ps.updatedAt <= datetime($timestamp)
 SET ps.progress = $progress, ps.updatedAt = datetime($timestamp), ps.sessionId = $sessionId"""
 
+# The session's latest progress for team reads; an older update delivered late never wins.
 PROGRESS = """\
-MERGE (s:Session {id: $sessionId})
-MERGE (u:Progress {sessionId: $sessionId, id: $updateId})
-SET u.description = $description, u.progress = $progress,
+MERGE (s:Session {uid: $sessionUid})
+MERGE (u:Progress {sessionUid: $sessionUid, id: $updateId})
+SET u.sessionId = $sessionId, u.description = $description, u.progress = $progress,
     u.timestamp = datetime($timestamp), u.tags = $tags, u.autoDetected = $autoDetected
-MERGE (s)-[:HAS_PROGRESS]->(u)"""
+MERGE (s)-[:HAS_PROGRESS]->(u)
+WITH s
+WHERE $progress IS NOT NULL AND (s.progressAt IS NULL OR s.progressAt <= datetime($timestamp))
+SET s.progress = $progress, s.progressAt = datetime($timestamp)"""
 
+# validFrom is when the decision was recorded; validTo is set by the decision superseding it.
 DECISION = """\
-MERGE (s:Session {id: $sessionId})
-MERGE (d:Decision {sessionId: $sessionId, id: $decisionId})
-SET d.content = $content, d.rationale = $rationale, d.impact = $impact,
-    d.category = $category, d.timestamp = datetime($timestamp),
-    d.relatedEntities = $relatedEntities
+MERGE (s:Session {uid: $sessionUid})
+MERGE (d:Decision {sessionUid: $sessionUid, id: $decisionId})
+SET d.sessionId = $sessionId, d.content = $content, d.rationale = $rationale,
+    d.impact = $impact, d.category = $category, d.timestamp = datetime($timestamp),
+    d.validFrom = datetime($timestamp), d.relatedEntities = $relatedEntities
 MERGE (s)-[:MADE_DECISION]->(d)
 WITH d
 UNWIND $alternatives AS alt
-MERGE (a:Alternative {sessionId: $sessionId, decisionId: $decisionId, position: alt.position})
+MERGE (a:Alternative {sessionUid: $sessionUid, decisionId: $decisionId, position: alt.position})
 SET a.text = alt.text
 MERGE (d)-[:CONSIDERED]->(a)"""
 
+# The older decision stops being in force when the newer one was recorded.
+SUPERSEDES = """\
+MERGE (d:Decision {sessionUid: $sessionUid, id: $decisionId})
+MERGE (old:Decision {sessionUid: $supersededSessionUid, id: $supersededId})
+SET old.validTo = datetime($validTo)
+MERGE (d)-[:SUPERSEDES]->(old)"""
+
 _BLOCKER_MERGE = """\
-MERGE (s:Session {id: $sessionId})
-MERGE (b:Blocker {sessionId: $sessionId, id: $blockerId})"""
+MERGE (s:Session {uid: $sessionUid})
+MERGE (b:Blocker {sessionUid: $sessionUid, id: $blockerId})"""
 
 _BLOCKER_PROPERTIES = """\
-b.description = $description, b.category = $category, b.severity = $severity,
+b.sessionId = $sessionId, b.description = $description, b.category = $category, b.severity = $severity,
     b.createdAt = datetime($createdAt)"""
 
 # Recording never reopens a blocker whose resolution arrived first.
@@ -142,11 +157,12 @@ MERGE (s)-[:HAS_BLOCKER]->(b)"""
 BLOCKER_RESOLVED = f"""\
 {_BLOCKER_MERGE}
 SET {_BLOCKER_PROPERTIES},
-    b.status = $status, b.resolvedAt = datetime($resolvedAt), b.resolution = $resolution
+    b.status = $status, b.resolvedAt = datetime($resolvedAt), b.resolution = $resolution,
+    b.hoursToResolve = $hoursToResolve
 MERGE (s)-[:HAS_BLOCKER]->(b)"""
 
 ENTITY = """\
-MERGE (s:Session {id: $sessionId})
+MERGE (s:Session {uid: $sessionUid})
 MERGE (e:Entity {project: $project, path: $path, name: $name, type: $type})
 ON CREATE SET e.createdAt = datetime($timestamp)
 SET e.language = $language, e.line = $line
@@ -165,6 +181,7 @@ DATA_STATEMENTS: tuple[str, ...] = (
     PROJECT_STATE,
     PROGRESS,
     DECISION,
+    SUPERSEDES,
     BLOCKER_RECORDED,
     BLOCKER_RESOLVED,
     ENTITY,
@@ -172,17 +189,26 @@ DATA_STATEMENTS: tuple[str, ...] = (
 )
 
 # (name, label, key properties, unique?) -- one schema statement each, per dialect.
+# The keys every MERGE uses are unique constraints (Neo4j) or indexes (FalkorDB); the rest are
+# what `msp team` reads by (service/team.py): a project's sessions, a user's, by start time,
+# open blockers, decisions by time, entities by file. Session.id is NOT unique (teammates'
+# local ids collide); a graph written by MSP before 0.x has a unique constraint
+# `msp_session_id` that must be dropped by hand (docs/adapters/neo4j.md).
 SCHEMA: tuple[tuple[str, str, tuple[str, ...], bool], ...] = (
-    ("msp_session_id", "Session", ("id",), True),
+    ("msp_session_uid", "Session", ("uid",), True),
     ("msp_project_name", "Project", ("name",), True),
     ("msp_project_state", "ProjectState", ("project",), True),
-    ("msp_progress_key", "Progress", ("sessionId", "id"), True),
-    ("msp_decision_key", "Decision", ("sessionId", "id"), True),
-    ("msp_alternative_key", "Alternative", ("sessionId", "decisionId", "position"), True),
-    ("msp_blocker_key", "Blocker", ("sessionId", "id"), True),
+    ("msp_progress_key", "Progress", ("sessionUid", "id"), True),
+    ("msp_decision_key", "Decision", ("sessionUid", "id"), True),
+    ("msp_alternative_key", "Alternative", ("sessionUid", "decisionId", "position"), True),
+    ("msp_blocker_key", "Blocker", ("sessionUid", "id"), True),
     ("msp_entity_key", "Entity", ("project", "path", "name", "type"), True),
+    ("msp_session_local_id", "Session", ("id",), False),
     ("msp_session_start", "Session", ("startTime",), False),
     ("msp_session_project", "Session", ("project",), False),
+    ("msp_session_user", "Session", ("user",), False),
+    ("msp_blocker_status", "Blocker", ("status",), False),
+    ("msp_decision_time", "Decision", ("timestamp",), False),
 )
 
 _DATETIME = re.compile(r"datetime\((\$[A-Za-z]\w*)\)")
@@ -216,8 +242,20 @@ def session_duration(session: Session) -> float | None:
     return hours_between(session.start_time, session.end_time)
 
 
+def session_uid(session: Session) -> str:
+    """The session's global key; an event from before uids (no store row) keys on user/id."""
+    return session.uid or f"{session.user or ''}/{session.id}"
+
+
+def previous_uid(session: Session, previous_id: str) -> str:
+    if session.previous_session_uid and previous_id == session.previous_session_id:
+        return session.previous_session_uid
+    return f"{session.user or ''}/{previous_id}"
+
+
 def _session_parameters(session: Session) -> dict[str, Any]:
     return {
+        "sessionUid": session_uid(session),
         "sessionId": session.id,
         "project": session.project,
         "user": session.user,
@@ -301,7 +339,12 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
                 self._cypher(
                     f"Session {session.id} follows {previous}",
                     SESSION_FOLLOWS,
-                    {"sessionId": session.id, "previousSessionId": previous},
+                    {
+                        "sessionUid": session_uid(session),
+                        "sessionId": session.id,
+                        "previousSessionUid": previous_uid(session, previous),
+                        "previousSessionId": previous,
+                    },
                 )
             )
         payloads.append(self._project_state(session, session.start_progress, session.start_time))
@@ -314,6 +357,7 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
                 f"Progress {update.id} in session {session.id}",
                 PROGRESS,
                 {
+                    "sessionUid": session_uid(session),
                     "sessionId": session.id,
                     "updateId": update.id,
                     "description": update.description,
@@ -330,11 +374,12 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
 
     def decision_recorded(self, event: DecisionRecorded) -> list[Payload]:
         session, decision = event.session, event.decision
-        return [
+        payloads: list[Payload] = [
             self._cypher(
                 f"Decision {decision.id} in session {session.id}",
                 DECISION,
                 {
+                    "sessionUid": session_uid(session),
                     "sessionId": session.id,
                     "decisionId": decision.id,
                     "content": decision.content,
@@ -350,10 +395,27 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
                 },
             )
         ]
+        if decision.supersedes:
+            payloads.append(
+                self._cypher(
+                    f"Decision {decision.id} supersedes {decision.supersedes}",
+                    SUPERSEDES,
+                    {
+                        "sessionUid": session_uid(session),
+                        "decisionId": decision.id,
+                        "supersededSessionUid": decision.supersedes_session_uid
+                        or session_uid(session),
+                        "supersededId": decision.supersedes,
+                        "validTo": decision.timestamp,
+                    },
+                )
+            )
+        return payloads
 
     def _blocker(self, event: BlockerRecorded | BlockerResolved, resolved: bool) -> list[Payload]:
         session, blocker = event.session, event.blocker
         parameters: dict[str, Any] = {
+            "sessionUid": session_uid(session),
             "sessionId": session.id,
             "blockerId": blocker.id,
             "description": blocker.description,
@@ -362,10 +424,12 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
             "createdAt": blocker.created_at,
         }
         if resolved:
+            resolved_at = blocker.resolved_at or event.timestamp
             parameters |= {
                 "status": "resolved",
-                "resolvedAt": blocker.resolved_at or event.timestamp,
+                "resolvedAt": resolved_at,
                 "resolution": blocker.resolution,
+                "hoursToResolve": round(hours_between(blocker.created_at, resolved_at), 3),
             }
             return [self._cypher(f"Blocker {blocker.id} resolved", BLOCKER_RESOLVED, parameters)]
         parameters["status"] = blocker.status
@@ -384,6 +448,7 @@ class Neo4jAdapter(Adapter[Neo4jConfig]):
                 f"Entity {entity.type} {entity.name} created in {session.id}",
                 ENTITY,
                 {
+                    "sessionUid": session_uid(session),
                     "sessionId": session.id,
                     "project": session.project,
                     # MERGE refuses null key properties: an entity without a file keys on "".
