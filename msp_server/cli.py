@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from msp_server.cli_parser import (
+    CLI_OPTIONS,
     VERB,
     UsageError,
     arguments_from,
@@ -34,6 +35,12 @@ from msp_server.cli_parser import (
 from msp_server.core.diskfull import disk_full
 from msp_server.core.errors import ExitCode, InvalidInput, MspError, describe_validation_error
 from msp_server.verbs import BY_NAME, Context, Verb
+
+# `msp report --output FILE`: a command-line option, never a field (the language server and MCP
+# answer the content; no path comes from them). Belongs in cli_parser.CLI_OPTIONS.
+CLI_OPTIONS.setdefault(
+    "report", [("--output", {"metavar": "FILE", "help": "write to FILE (atomically), not stdout"})]
+)
 
 if TYPE_CHECKING:
     from msp_server.core.results import ActionResult, SessionSummary
@@ -316,6 +323,21 @@ def _context_text(result: dict[str, Any], ns: argparse.Namespace) -> str | None:
     return None
 
 
+def _report_text(result: dict[str, Any], ns: argparse.Namespace) -> str | None:
+    """The report on stdout, or written atomically to the --output the user named."""
+    text = str(result["content"])
+    if not ns.output:
+        return text
+    from msp_server.fsutil import atomic_write_text
+
+    try:
+        atomic_write_text(Path(ns.output), text)
+    except OSError as exc:
+        raise InvalidInput(f"output: cannot write {ns.output} ({exc.strerror})") from None
+    _note(f"Report written to {ns.output}")
+    return None
+
+
 _RECORD_LISTS = ("updates", "decisions", "blockers", "entities")
 
 
@@ -473,6 +495,7 @@ _TEXT: dict[str, Callable[[Any, argparse.Namespace], str | None]] = {
     "recover": _recover_text,
     "status": lambda report, ns: _describe(report),
     "exportContext": _context_text,
+    "report": _report_text,
     "commitMessage": lambda result, ns: str(result["message"]),
     "listSessions": lambda result, ns: (
         "\n".join(_session_line(s) for s in result["sessions"]) or "No sessions yet."

@@ -298,6 +298,12 @@ def _trust(ctx: Context, args: c.TrustArgs) -> Any:
     return folder_trust(path, layer, data).wire()
 
 
+def _report(ctx: Context, args: c.ReportArgs) -> Any:
+    from msp_server import report  # the renderers: not on update's path
+
+    return report.report(_ws(ctx), args)
+
+
 # -- the table ---------------------------------------------------------------------------------
 
 TABLE: tuple[Verb[Any], ...] = (
@@ -400,6 +406,12 @@ TABLE: tuple[Verb[Any], ...] = (
         "send one payload now (e.g. a generated one)", "msp outbox send pay-1a2b3c4d",
         cli="outbox send", positional=("id",), reads_only=False,
         result="payload"
+    ),
+    Verb(
+        "report", c.ReportArgs, _report,
+        "a report of the period: hours by day, project and branch, progress, decisions, "
+        "blockers, entities", "msp report --since 7d --format html --output week.html",
+        cli="report", result="report"
     ),
     # -- the command line only ---------------------------------------------------------------
     Verb(
