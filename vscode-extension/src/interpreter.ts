@@ -3,6 +3,10 @@
  *   1. the setting `msp.server.command` (e.g. ["/path/python", "-m", "msp_server"]);
  *   2. the interpreter selected in the Python extension (ms-python.python), if installed;
  *   3. `python3`, then `python`, on PATH.
+ * A platform-specific .vsix carries msp_server and its dependencies (bundled/libs, for the
+ * Python versions in its manifest): 2 and 3 then run `<python> -P bundled/launch.py msp_server`,
+ * taking the first interpreter whose version the bundle was built for (a quick probe each), so
+ * nothing needs installing. The universal .vsix has no bundle: 2 and 3 run `-m msp_server`.
  * Also: checking that the command can start before handing it to the language client, and the
  * matching `msp` CLI command. No vscode import here: the vscode-facing parts are injected.
  *
@@ -13,7 +17,7 @@
  */
 
 import { execFile } from 'node:child_process';
-import { constants as fsConstants, promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
 export const SERVER_MODULE = 'msp_server';
@@ -50,6 +54,37 @@ export interface ServerLaunch {
     python?: string;
     /** Working directory of the server, the probes and the CLI: never inside a workspace folder. */
     cwd?: string;
+    /** bundled/launch.py, when the server runs from the libraries bundled in the .vsix. */
+    bundled?: string;
+}
+
+/** The libraries a platform-specific .vsix bundles (bundled/libs/manifest.json). */
+export interface BundledLibs {
+    /** bundled/launch.py: puts libs/cp3XX and libs/common first on sys.path, runs a module. */
+    launcher: string;
+    /** The Python versions the native wheels were installed for, e.g. ["3.11", "3.12"]. */
+    pythons: string[];
+    target?: string;
+}
+
+/** The bundle inside the extension at `extensionRoot`; undefined for the universal .vsix. */
+export function findBundledLibs(extensionRoot: string): BundledLibs | undefined {
+    const bundled = path.join(extensionRoot, 'bundled');
+    try {
+        const manifest = JSON.parse(readFileSync(path.join(bundled, 'libs', 'manifest.json'), 'utf8')) as unknown;
+        const pythons = (manifest as { pythons?: unknown }).pythons;
+        if (!Array.isArray(pythons) || !pythons.every((p) => typeof p === 'string')) {
+            return undefined;
+        }
+        const target = (manifest as { target?: unknown }).target;
+        return {
+            launcher: path.join(bundled, 'launch.py'),
+            pythons: pythons as string[],
+            target: typeof target === 'string' ? target : undefined,
+        };
+    } catch {
+        return undefined;
+    }
 }
 
 export interface ResolveDeps {
@@ -59,9 +94,24 @@ export interface ResolveDeps {
     pythonFromExtension: () => Promise<string | undefined>;
     /** Absolute path of an executable on PATH, or undefined. */
     which: (name: string) => Promise<string | undefined>;
+    /** The libraries bundled in this .vsix, if any. */
+    bundled?: BundledLibs;
+    /** "3.12" for an interpreter (a quick probe); undefined when it does not run. */
+    probeVersion?: (python: string) => Promise<[number, number] | undefined>;
 }
 
-export type Resolution = { ok: true; launch: ServerLaunch } | { ok: false; reason: string; install: string };
+/**
+ * Why MSP cannot start. `noPython`: no interpreter the bundled server can run on was found
+ * (the user installs or selects a Python; the message offers the walkthrough step).
+ */
+export interface Failure {
+    ok: false;
+    reason: string;
+    install: string;
+    noPython?: boolean;
+}
+
+export type Resolution = { ok: true; launch: ServerLaunch } | Failure;
 
 function pythonLaunch(python: string, source: LaunchSource): ServerLaunch {
     return { command: python, args: [SAFE_PATH, '-m', SERVER_MODULE], source, python };
@@ -72,6 +122,61 @@ export function installCommand(python?: string): string {
     const py = python ?? 'python3';
     const quoted = /[\s"'$`\\]/.test(py) ? JSON.stringify(py) : py;
     return `${quoted} -m pip install ${PACKAGE_NAME}`;
+}
+
+/** "3.11–3.14" (or "3.12" alone) for messages. */
+export function versionRange(pythons: readonly string[]): string {
+    return pythons.length > 1 ? `${pythons[0]}–${pythons[pythons.length - 1]}` : (pythons[0] ?? 'none');
+}
+
+/**
+ * The message when no interpreter can run the bundled server: which interpreters were found
+ * (with their versions) and how to fix it.
+ */
+export function noUsablePythonReason(found: readonly { python: string; version?: string }[], pythons: readonly string[]): string {
+    const wanted = `Python ${versionRange(pythons)}`;
+    const fix = `Install ${wanted} (python.org, or your system's package manager), or select one with "Python: Select Interpreter", or set msp.server.command`;
+    if (found.length === 0) {
+        return `MSP runs on ${wanted} and found no Python (no Python extension interpreter, no python3 or python on PATH). ${fix}`;
+    }
+    const seen = found.map((f) => (f.version ? `${f.python} is Python ${f.version}` : `${f.python} did not run`)).join('; ');
+    return `MSP runs on ${wanted}; ${seen}. ${fix}`;
+}
+
+/** The interpreters to try, in order, each once: the Python extension's, python3, python. */
+async function candidates(deps: ResolveDeps): Promise<{ python: string; source: LaunchSource }[]> {
+    const found: { python: string; source: LaunchSource }[] = [];
+    let fromExtension: string | undefined;
+    try {
+        fromExtension = await deps.pythonFromExtension();
+    } catch {
+        fromExtension = undefined; // a broken Python extension must not stop MSP
+    }
+    if (fromExtension) {
+        found.push({ python: fromExtension, source: 'python-extension' });
+    }
+    for (const name of ['python3', 'python']) {
+        const python = await deps.which(name);
+        if (python && !found.some((f) => f.python === python)) {
+            found.push({ python, source: 'path' });
+        }
+    }
+    return found;
+}
+
+/** The first candidate whose version the bundle was built for, run through bundled/launch.py. */
+async function resolveBundled(deps: ResolveDeps, bundled: BundledLibs): Promise<Resolution> {
+    const probe = deps.probeVersion ?? probePythonVersion;
+    const tried: { python: string; version?: string }[] = [];
+    for (const { python, source } of await candidates(deps)) {
+        const version = (await probe(python))?.join('.');
+        if (version && bundled.pythons.includes(version)) {
+            const args = [SAFE_PATH, bundled.launcher, SERVER_MODULE];
+            return { ok: true, launch: { command: python, args, source, python, bundled: bundled.launcher } };
+        }
+        tried.push({ python, version });
+    }
+    return { ok: false, reason: noUsablePythonReason(tried, bundled.pythons), install: '', noPython: true };
 }
 
 export async function resolveServerLaunch(deps: ResolveDeps): Promise<Resolution> {
@@ -97,20 +202,12 @@ export async function resolveServerLaunch(deps: ResolveDeps): Promise<Resolution
             },
         };
     }
-    let fromExtension: string | undefined;
-    try {
-        fromExtension = await deps.pythonFromExtension();
-    } catch {
-        fromExtension = undefined; // a broken Python extension must not stop MSP
+    if (deps.bundled) {
+        return resolveBundled(deps, deps.bundled);
     }
-    if (fromExtension) {
-        return { ok: true, launch: pythonLaunch(fromExtension, 'python-extension') };
-    }
-    for (const name of ['python3', 'python']) {
-        const found = await deps.which(name);
-        if (found) {
-            return { ok: true, launch: pythonLaunch(found, 'path') };
-        }
+    const [first] = await candidates(deps);
+    if (first) {
+        return { ok: true, launch: pythonLaunch(first.python, first.source) };
     }
     return {
         ok: false,
@@ -148,7 +245,7 @@ export async function which(name: string, envPath = process.env.PATH ?? ''): Pro
     return undefined;
 }
 
-export type Check = { ok: true } | { ok: false; reason: string; install: string };
+export type Check = { ok: true } | Failure;
 
 export type RunQuiet = (
     cmd: string,
@@ -158,6 +255,12 @@ export type RunQuiet = (
 
 /** Prints "3.12": run with `-I` (isolated, known to every Python 3) since `-P` may not exist yet. */
 const VERSION_PROBE = ['-I', '-c', 'import sys; print("%d.%d" % sys.version_info[:2])'];
+
+/** The interpreter's "major.minor", or undefined when it does not run (a quick probe). */
+export async function probePythonVersion(python: string, run: RunQuiet = runQuiet): Promise<[number, number] | undefined> {
+    const probe = await run(python, VERSION_PROBE);
+    return probe.code === 0 ? parsePythonVersion(probe.stdout) : undefined;
+}
 
 /** "3.10" -> [3, 10]; undefined when the probe printed something else. */
 export function parsePythonVersion(text: string | undefined): [number, number] | undefined {
@@ -193,11 +296,20 @@ export async function checkLaunch(
             install: installCommand(),
         };
     }
-    const result = await run(launch.python, [SAFE_PATH, '-c', `import ${SERVER_MODULE}`], launch.cwd);
+    const importProbe = launch.bundled ? [SAFE_PATH, launch.bundled, '--check'] : [SAFE_PATH, '-c', `import ${SERVER_MODULE}`];
+    const result = await run(launch.python, importProbe, launch.cwd);
     if (result.code === 0) {
         return { ok: true };
     }
     const lastLine = result.stderr.trim().split('\n').pop() ?? '';
+    if (launch.bundled) {
+        // The bundle is the extension's own: reinstalling the extension is the fix, not pip.
+        return {
+            ok: false,
+            reason: `the MSP bundled with the extension does not run on ${launch.python}: ${lastLine || `exit code ${result.code}`}`,
+            install: '',
+        };
+    }
     const missing = /No module named/.test(lastLine);
     return {
         ok: false,
@@ -222,11 +334,15 @@ function runQuiet(cmd: string, args: string[], cwd?: string): Promise<{ code: nu
 }
 
 /**
- * The `msp` CLI that belongs to this server launch: `<python> -P -m msp_server.cli`, the `msp`
+ * The `msp` CLI that belongs to this server launch: the bundled one
+ * (`<python> -P bundled/launch.py msp_server.cli`), `<python> -P -m msp_server.cli`, the `msp`
  * beside an `msp-server` executable, or `msp` on PATH. Callers pass `--workspace` explicitly
  * and run it outside the folder (see launchDirectory).
  */
 export function cliCommand(launch: ServerLaunch | undefined): { command: string; args: string[] } {
+    if (launch?.python && launch.bundled) {
+        return { command: launch.python, args: [SAFE_PATH, launch.bundled, `${SERVER_MODULE}.cli`] };
+    }
     if (launch?.python) {
         return { command: launch.python, args: [SAFE_PATH, '-m', `${SERVER_MODULE}.cli`] };
     }

@@ -1,28 +1,18 @@
-/** The interpreter selected in the Python extension (ms-python.python), as the tools template reads it. */
+/** The interpreter selected in the Python extension (ms-python.python), through its published API. */
 
+import { PVSC_EXTENSION_ID, PythonExtension } from '@vscode/python-extension';
 import * as vscode from 'vscode';
 
-interface PythonApi {
-    environment?: {
-        getActiveEnvironmentPath(resource?: vscode.Uri): unknown;
-        resolveEnvironment(env: unknown): Promise<{ executable?: { uri?: vscode.Uri } } | undefined>;
-    };
-    settings?: { getExecutionDetails(resource?: vscode.Uri): { execCommand?: string[] } };
-}
-
-/** The Python extension's selected interpreter for a folder (template: python.ts). */
+/**
+ * The Python extension's selected interpreter for a folder; undefined when that extension is not
+ * installed (or disabled) or has no interpreter selected.
+ */
 export async function pythonFromExtension(resource: vscode.Uri | undefined): Promise<string | undefined> {
-    const extension = vscode.extensions.getExtension('ms-python.python');
-    if (!extension) {
-        return undefined;
+    if (!vscode.extensions.getExtension(PVSC_EXTENSION_ID)) {
+        return undefined; // PythonExtension.api() would throw: not an error for MSP
     }
-    const api = (extension.isActive ? extension.exports : await extension.activate()) as PythonApi | undefined;
-    if (api?.environment) {
-        const env = await api.environment.resolveEnvironment(api.environment.getActiveEnvironmentPath(resource));
-        if (env?.executable?.uri) {
-            return env.executable.uri.fsPath;
-        }
-    }
-    const exec = api?.settings?.getExecutionDetails(resource).execCommand;
-    return exec && exec.length === 1 ? exec[0] : undefined;
+    const api = await PythonExtension.api();
+    const active = api.environments.getActiveEnvironmentPath(resource);
+    const env = await api.environments.resolveEnvironment(active);
+    return env?.executable.uri?.fsPath;
 }

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
     CloseAction,
@@ -21,10 +22,22 @@ import {
 import type { ConfigurationParams } from 'vscode-languageclient/node';
 
 import { COMMANDS } from './commandIds';
-import { Check, checkLaunch, childEnv, launchDirectory, resolveServerLaunch, ServerLaunch, which } from './interpreter';
+import { lastErrorLine } from './crash';
+import {
+    BundledLibs,
+    checkLaunch,
+    childEnv,
+    Failure,
+    findBundledLibs,
+    launchDirectory,
+    resolveServerLaunch,
+    ServerLaunch,
+    which,
+} from './interpreter';
 import { log, logChannel } from './log';
 import { McpLaunchSource } from './mcp';
 import { pythonFromExtension } from './pythonExtension';
+import { showNoPython } from './pythonSetup';
 import { explicitlySet, settingsForServer, userSettingsOnly } from './settings';
 import { NotAvailableError, ServerApi, ServerNotRunningError } from './serverApi';
 import { ServerState } from './statusModel';
@@ -36,13 +49,22 @@ const COPY_INSTALL = 'Copy install command';
 const RESTART_WINDOW_MS = 3 * 60_000;
 const MAX_RESTARTS = 3;
 const STDERR_TAIL_LINES = 20;
+/** publisher.name in package.json. */
+const EXTENSION_ID = 'msp.msp-vscode';
+/** The extension's folder: dist/extension.js is the bundle esbuild makes of src/. */
+const EXTENSION_ROOT = path.resolve(__dirname, '..');
 
 export interface NotificationHandlers {
     sessionChanged(params: unknown): void;
     entitiesCaptured(params: unknown): void;
     payloadsGenerated(params: unknown): void;
     syncStatus(params: unknown): void;
+    /** A file capture could not parse (shown once per file). */
+    captureProblem(params: unknown): void;
 }
+
+/** The server's capture-problem notification (wire.json names it once the server sends it). */
+export const CAPTURE_PROBLEM = 'msp/captureProblem';
 
 export class MspServer implements ServerApi, McpLaunchSource, vscode.Disposable {
     private client: LanguageClient | undefined;
@@ -61,6 +83,7 @@ export class MspServer implements ServerApi, McpLaunchSource, vscode.Disposable 
     private stderrTail: string[] = [];
     /** msp.server.command as the running server was started with it (JSON). */
     private launchedSetting: string | undefined;
+    private bundleLogged: string | undefined;
 
     /**
      * @param handlers the server's notifications
@@ -172,15 +195,30 @@ export class MspServer implements ServerApi, McpLaunchSource, vscode.Disposable 
         return python;
     }
 
+    /** The libraries of a platform-specific .vsix (logged once); undefined for the universal one. */
+    private bundledLibs(): BundledLibs | undefined {
+        const bundled = findBundledLibs(EXTENSION_ROOT);
+        const line = bundled
+            ? `bundled msp-server (${bundled.target ?? 'unknown target'}) for Python ${bundled.pythons.join(', ')}`
+            : 'no bundled msp-server (universal package): the interpreter needs msp-server installed';
+        if (line !== this.bundleLogged) {
+            this.bundleLogged = line;
+            log.info(line);
+        }
+        return bundled;
+    }
+
     private async doStart(): Promise<void> {
         this.setState('starting');
         const folder = vscode.workspace.workspaceFolders?.[0];
         const setting = this.commandSetting();
         this.launchedSetting = JSON.stringify(setting ?? null);
+        const bundled = this.bundledLibs();
         const resolution = await resolveServerLaunch({
             setting,
             pythonFromExtension: () => this.interpreterFromExtension(folder?.uri),
             which: (name) => which(name),
+            bundled,
         });
         if (!resolution.ok) {
             this.fail(resolution);
@@ -275,6 +313,8 @@ export class MspServer implements ServerApi, McpLaunchSource, vscode.Disposable 
         client.onNotification(NOTIFICATIONS.entitiesCaptured, (p: unknown) => this.handlers.entitiesCaptured(p));
         client.onNotification(NOTIFICATIONS.payloadsGenerated, (p: unknown) => this.handlers.payloadsGenerated(p));
         client.onNotification(NOTIFICATIONS.syncStatus, (p: unknown) => this.handlers.syncStatus(p));
+        const captureProblem = (NOTIFICATIONS as Record<string, string>).captureProblem ?? CAPTURE_PROBLEM;
+        client.onNotification(captureProblem, (p: unknown) => this.handlers.captureProblem(p));
         client.onDidChangeState((e) => {
             if (e.newState === State.Running) {
                 this.setState('running');
@@ -336,19 +376,23 @@ export class MspServer implements ServerApi, McpLaunchSource, vscode.Disposable 
         return { action: CloseAction.DoNotRestart, handled: true };
     }
 
-    /** The server's last stderr line: usually why it stopped (a traceback's last line). */
+    /** Why the server stopped: the last ERROR or traceback line of its stderr, never an INFO. */
     private lastWords(): string | undefined {
-        return this.stderrTail.at(-1)?.trim();
+        return lastErrorLine(this.stderrTail);
     }
 
     /** One clear message per failure, with the log and the install command; never repeated. */
-    private fail(check: Exclude<Check, { ok: true }>): void {
+    private fail(check: Failure): void {
         this.setState('failed');
         log.error(`MSP cannot run: ${check.reason}${check.install ? `. Install it with: ${check.install}` : ''}`);
         if (this.failureShown) {
             return;
         }
         this.failureShown = true;
+        if (check.noPython) {
+            void showNoPython(check.reason, EXTENSION_ID, () => log.show());
+            return;
+        }
         const actions = check.install ? [SHOW_LOG, COPY_INSTALL] : [SHOW_LOG];
         const message = check.install
             ? `MSP: ${check.reason}. Install it with \`${check.install}\`, or set msp.server.command.`
@@ -412,3 +456,4 @@ export class MspServer implements ServerApi, McpLaunchSource, vscode.Disposable 
         this.launchEmitter.dispose();
     }
 }
+

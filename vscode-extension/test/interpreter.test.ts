@@ -1,23 +1,28 @@
 import { mock, Uri } from './vscodeMock';
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
 
 import {
+    BundledLibs,
     checkLaunch,
     childEnv,
     cliCommand,
+    findBundledLibs,
     installCommand,
     launchDirectory,
+    noUsablePythonReason,
     parsePythonVersion,
+    probePythonVersion,
     resolveServerLaunch,
     ResolveDeps,
     which,
 } from '../src/interpreter';
 import { pythonFromExtension } from '../src/pythonExtension';
+import { pythonStep } from '../src/pythonSetup';
 
 function deps(over: Partial<ResolveDeps> = {}): ResolveDeps {
     return {
@@ -98,28 +103,41 @@ describe('the Python extension API', () => {
         assert.equal(await pythonFromExtension(undefined), undefined);
     });
 
-    it('gives the active environment of the folder', async () => {
+    const environments = (onAsk: (resource: unknown) => void = () => undefined) => ({
+        environments: {
+            getActiveEnvironmentPath: (resource: unknown) => (onAsk(resource), { id: 'x', path: '/venv' }),
+            resolveEnvironment: async (env: { path: string }) => ({ executable: { uri: Uri.file(`${env.path}/bin/python`) } }),
+        },
+    });
+
+    it('gives the active environment of the folder (@vscode/python-extension)', async () => {
         let asked: unknown;
-        mock.extensions['ms-python.python'] = {
-            isActive: true,
-            exports: {
-                environment: {
-                    getActiveEnvironmentPath: (resource: unknown) => ((asked = resource), { id: 'x', path: '/venv' }),
-                    resolveEnvironment: async () => ({ executable: { uri: Uri.file('/venv/bin/python') } }),
-                },
-            },
-        };
+        mock.extensions['ms-python.python'] = { isActive: true, exports: environments((r) => (asked = r)) };
         const folder = Uri.file('/work/app');
         assert.equal(await pythonFromExtension(folder as never), '/venv/bin/python');
         assert.equal(asked, folder);
     });
 
     it('activates the extension when it is not active yet', async () => {
+        let activated = false;
+        const exports = environments();
         mock.extensions['ms-python.python'] = {
             isActive: false,
-            activate: async () => ({ settings: { getExecutionDetails: () => ({ execCommand: ['/py'] }) } }),
+            get exports() {
+                return activated ? exports : undefined;
+            },
+            activate: async () => ((activated = true), exports),
         };
-        assert.equal(await pythonFromExtension(undefined), '/py');
+        assert.equal(await pythonFromExtension(undefined), '/venv/bin/python');
+        assert.ok(activated);
+    });
+
+    it('gives nothing when no environment is selected', async () => {
+        mock.extensions['ms-python.python'] = {
+            isActive: true,
+            exports: { environments: { getActiveEnvironmentPath: () => ({ id: 'x', path: '/gone' }), resolveEnvironment: async () => undefined } },
+        };
+        assert.equal(await pythonFromExtension(undefined), undefined);
     });
 });
 
@@ -233,5 +251,141 @@ describe('launch isolation: where and how MSP’s Python processes run', () => {
         assert.deepEqual(parsePythonVersion('3.11\n'), [3, 11]);
         assert.equal(parsePythonVersion('Python 3.11'), undefined);
         assert.equal(parsePythonVersion(undefined), undefined);
+    });
+});
+
+describe('the bundled server (platform-specific .vsix): any Python 3.11+, nothing installed', () => {
+    const bundled: BundledLibs = { launcher: '/ext/bundled/launch.py', pythons: ['3.11', '3.12', '3.13', '3.14'] };
+    const versions: Record<string, [number, number] | undefined> = {
+        '/ext/python': [3, 12],
+        '/usr/bin/python3': [3, 13],
+        '/usr/bin/python': [3, 13],
+        '/old/python': [3, 10],
+        '/new/python': [3, 15],
+    };
+    const bundledDeps = (over: Partial<ResolveDeps> = {}): ResolveDeps =>
+        deps({ bundled, probeVersion: async (python) => versions[python], ...over });
+
+    it('still takes msp.server.command first, as it is', async () => {
+        const r = await resolveServerLaunch(bundledDeps({ setting: ['msp-server'], which: async (n) => `/usr/bin/${n}` }));
+        assert.ok(r.ok);
+        assert.deepEqual(r.launch, { command: 'msp-server', args: [], source: 'setting', python: undefined });
+    });
+
+    it('runs the Python extension interpreter through bundled/launch.py, with -P', async () => {
+        const r = await resolveServerLaunch(
+            bundledDeps({ pythonFromExtension: async () => '/ext/python', which: async (n) => `/usr/bin/${n}` }),
+        );
+        assert.ok(r.ok);
+        assert.deepEqual(r.launch, {
+            command: '/ext/python',
+            args: ['-P', '/ext/bundled/launch.py', 'msp_server'],
+            source: 'python-extension',
+            python: '/ext/python',
+            bundled: '/ext/bundled/launch.py',
+        });
+    });
+
+    it('skips an interpreter the bundle was not built for and takes python3 on PATH', async () => {
+        const r = await resolveServerLaunch(
+            bundledDeps({ pythonFromExtension: async () => '/old/python', which: async (n) => `/usr/bin/${n}` }),
+        );
+        assert.ok(r.ok);
+        assert.equal(r.launch.command, '/usr/bin/python3');
+        assert.equal(r.launch.source, 'path');
+    });
+
+    it('names every interpreter found, its version, and the fix when none fits', async () => {
+        const r = await resolveServerLaunch(
+            bundledDeps({
+                pythonFromExtension: async () => '/old/python',
+                which: async (n) => (n === 'python3' ? '/new/python' : n === 'python' ? '/broken/python' : undefined),
+            }),
+        );
+        assert.equal(r.ok, false);
+        assert.ok(!r.ok);
+        assert.equal(r.noPython, true);
+        assert.equal(r.install, '', 'nothing to pip install: the server is in the extension');
+        assert.equal(
+            r.reason,
+            'MSP runs on Python 3.11–3.14; /old/python is Python 3.10; /new/python is Python 3.15; /broken/python did not run. ' +
+                'Install Python 3.11–3.14 (python.org, or your system\'s package manager), or select one with "Python: Select Interpreter", or set msp.server.command',
+        );
+    });
+
+    it('says no Python was found at all, and what to install', async () => {
+        const r = await resolveServerLaunch(bundledDeps());
+        assert.ok(!r.ok && r.noPython);
+        assert.match(r.reason, /^MSP runs on Python 3\.11–3\.14 and found no Python \(no Python extension interpreter, no python3 or python on PATH\)\. Install Python 3\.11–3\.14/);
+        assert.equal(noUsablePythonReason([], ['3.12']).startsWith('MSP runs on Python 3.12 and'), true);
+    });
+
+    it('probes each interpreter once (python3 and python may be the same file)', async () => {
+        const probed: string[] = [];
+        await resolveServerLaunch(
+            bundledDeps({ which: async () => '/old/python', probeVersion: async (p) => (probed.push(p), versions[p]) }),
+        );
+        assert.deepEqual(probed, ['/old/python']);
+    });
+
+    it('checks the bundle with `launch.py --check`; its CLI is `launch.py msp_server.cli`', async () => {
+        const launch = { command: '/py', args: ['-P', '/b/launch.py', 'msp_server'], source: 'path' as const, python: '/py', bundled: '/b/launch.py', cwd: '/s' };
+        const ran: string[][] = [];
+        const check = await checkLaunch(launch, async (_c, args) => (ran.push(args), { code: 0, stderr: '', stdout: '3.12\n' }), async (n) => n);
+        assert.deepEqual(check, { ok: true });
+        assert.deepEqual(ran[1], ['-P', '/b/launch.py', '--check']);
+        assert.deepEqual(cliCommand(launch), { command: '/py', args: ['-P', '/b/launch.py', 'msp_server.cli'] });
+        const broken = await checkLaunch(launch, async (_c, args) => (args[0] === '-I' ? { code: 0, stderr: '', stdout: '3.12' } : { code: 1, stderr: 'ImportError: bad\n' }), async (n) => n);
+        assert.deepEqual(broken, { ok: false, reason: 'the MSP bundled with the extension does not run on /py: ImportError: bad', install: '' });
+    });
+
+    it('a real bundle: launch.py puts libs/cp3XX and libs/common first, and refuses other versions', async () => {
+        const python = await which('python3');
+        const version = python ? await probePythonVersion(python) : undefined;
+        if (!python || !version) {
+            return;
+        }
+        const root = mkdtempSync(join(tmpdir(), 'msp-bundle-'));
+        const tag = `cp${version[0]}${version[1]}`;
+        for (const dir of [`bundled/libs/${tag}/msp_server`, 'bundled/libs/common/pydantic_core']) {
+            mkdirSync(join(root, dir), { recursive: true });
+        }
+        copyFileSync(join(__dirname, '..', '..', 'bundled', 'launch.py'), join(root, 'bundled', 'launch.py'));
+        writeFileSync(join(root, 'bundled', 'libs', tag, 'msp_server', '__init__.py'), '');
+        writeFileSync(join(root, 'bundled', 'libs', 'common', 'pydantic_core', '__init__.py'), '__version__ = "fake"\n');
+        writeFileSync(join(root, 'bundled', 'libs', 'manifest.json'), JSON.stringify({ target: 'linux-x64', pythons: [version.join('.')] }));
+        const found = findBundledLibs(root);
+        assert.deepEqual(found, { launcher: join(root, 'bundled', 'launch.py'), pythons: [version.join('.')], target: 'linux-x64' });
+        assert.equal(findBundledLibs(join(root, 'nothing')), undefined, 'the universal .vsix has no bundle');
+
+        const r = await resolveServerLaunch(deps({ bundled: found, which: async (n) => (n === 'python3' ? python : undefined) }));
+        assert.ok(r.ok);
+        assert.deepEqual(await checkLaunch({ ...r.launch, cwd: tmpdir() }), { ok: true });
+
+        // Built for another version only: the launcher itself says so, in one line.
+        writeFileSync(join(root, 'bundled', 'libs', 'manifest.json'), JSON.stringify({ pythons: ['3.99'] }));
+        const other = await checkLaunch({ ...r.launch, args: r.launch.args, bundled: join(root, 'bundled', 'launch.py') }, undefined, async (n) => n);
+        assert.equal(other.ok, true, 'the cp tree for this version is still there');
+        const none = await resolveServerLaunch(deps({ bundled: findBundledLibs(root), which: async (n) => (n === 'python3' ? python : undefined) }));
+        assert.ok(!none.ok && none.noPython);
+        assert.match(none.reason, new RegExp(`${python.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is Python ${version.join('\\.')}`));
+    });
+});
+
+describe('the walkthrough step "Python for MSP"', () => {
+    it('is found in the manifest by its markdown file', () => {
+        const manifest = {
+            contributes: {
+                walkthroughs: [
+                    { id: 'other', steps: [{ id: 'a', media: { markdown: 'media/walkthrough/a.md' } }] },
+                    { id: 'gettingStarted', steps: [{ id: 's1' }, { id: 'python', media: { markdown: 'media/walkthrough/python.md' } }] },
+                ],
+            },
+        };
+        assert.deepEqual(pythonStep('msp.msp-vscode', manifest), {
+            category: 'msp.msp-vscode#gettingStarted',
+            step: 'msp.msp-vscode#gettingStarted#python',
+        });
+        assert.equal(pythonStep('msp.msp-vscode', { contributes: {} }), undefined);
     });
 });
