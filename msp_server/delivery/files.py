@@ -2,7 +2,8 @@
 
 Semantics (docs/adapters/obsidian.md): `create` never overwrites; `append` adds the block
 unless its `heading` line is already in the file; `under-heading` adds the lines at the end of
-that heading's section. Every write goes to a temp file in the note's folder, is fsynced and
+that heading's section (starting the section at the end of the note when the heading is not
+there yet). Every write goes to a temp file in the note's folder, is fsynced and
 renamed over the note. Before the rename the note is compared with what was read (inode,
 size, mtime and a hash): if the user saved it meanwhile, the merge is computed again from the
 new text; if it keeps changing, our content is set aside in a conflict file instead, and the
@@ -104,16 +105,14 @@ def merge(text: str, content: str, mode: str, heading: str | None) -> str | None
     if mode == "append":
         if heading is not None and heading in lines:
             return None
-        if not text:
-            return content
-        separator = "" if text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
-        return text + separator + content
+        return _append_block(text, content)
     if mode == "under-heading":
-        if heading is None or heading not in lines:
-            raise DeliveryFailure(
-                f"heading {heading!r} is not in the note yet (its section is written first)",
-                retryable=True,
-            )
+        if heading is None:
+            raise DeliveryFailure("under-heading: the payload names no heading", retryable=False)
+        if heading not in lines:
+            # The section was never written (the integration was enabled mid-session, or the
+            # section payload was not sent): start it at the end of the note, then the lines.
+            return _append_block(text, f"{heading}\n\n{content.rstrip(chr(10))}\n")
         new_lines = content.rstrip("\n").split("\n")
         start = lines.index(heading)
         level = _heading_level(heading) or 6
@@ -133,6 +132,14 @@ def merge(text: str, content: str, mode: str, heading: str | None) -> str | None
         merged = lines[:end] + new_lines + ([""] if blank_after else []) + lines[end:]
         return "\n".join(merged) + "\n"
     raise DeliveryFailure(f"mode {mode!r}: unknown file mode", retryable=False)
+
+
+def _append_block(text: str, block: str) -> str:
+    """`block` after the note's text, one blank line between them."""
+    if not text:
+        return block
+    separator = "" if text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
+    return text + separator + block
 
 
 class VaultWriter:

@@ -217,3 +217,34 @@ def status_rows(store: Store, now: str) -> dict[str, dict[str, Any]]:
             entry(name)["lastError"] = strip_controls(error) if error else error
             entry(name)["lastErrorPayload"] = payload_id
     return result
+
+
+def attention(store: Store, limit: int = 20) -> dict[str, dict[str, Any]]:
+    """Per integration, what a badge should count: dead payloads (the user retries or drops
+    them), held ones (an adopted store's: the user reviews them), and retrying ones (failed at
+    least once, the worker tries again by itself — no action needed). Ids: the first `limit`."""
+    from msp_server.store import HELD_MESSAGE
+
+    found: dict[str, dict[str, Any]] = {}
+
+    def entry(name: str) -> dict[str, Any]:
+        label = strip_controls(name)[:64]  # stored names are data: shown, never obeyed
+        return found.setdefault(label, {"dead": [], "held": [], "retrying": 0})
+
+    with store.read() as conn:
+        for name, payload_id, status in conn.execute(
+            "SELECT integration, id, status FROM payloads WHERE status = 'dead' OR "
+            "(status = 'generated' AND last_error = ?) ORDER BY seq",
+            (HELD_MESSAGE,),
+        ):
+            ids = entry(name)["dead" if status == "dead" else "held"]
+            ids.append(payload_id)
+        for name, count in conn.execute(
+            "SELECT integration, count(*) FROM payloads WHERE status = 'queued' AND "
+            "attempts > 0 AND last_error IS NOT NULL GROUP BY integration"
+        ):
+            entry(name)["retrying"] = count
+    for value in found.values():
+        value["deadCount"], value["heldCount"] = len(value["dead"]), len(value["held"])
+        value["dead"], value["held"] = value["dead"][:limit], value["held"][:limit]
+    return found

@@ -64,6 +64,9 @@ class FlushReport:
     blocked: dict[str, str] = field(default_factory=dict)  # integration -> reason
     queued_left: int = 0
     dead_total: int = 0
+    # Not on the wire (the flushReport shape): for the editor's worker and badge.
+    blocked_actions: dict[str, str] = field(default_factory=dict)  # integration -> action
+    next_due: str | None = None  # the next queued row not blocked ('' = now; None = none)
 
     @property
     def clean(self) -> bool:
@@ -103,6 +106,7 @@ class Worker:
         self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.buckets: dict[str, TokenBucket] = {}
         self.blocked: dict[str, str] = {}
+        self.blocked_actions: dict[str, str] = {}
         self.before_rename = before_rename
         self.ctx: SendContext | None = None
 
@@ -120,20 +124,26 @@ class Worker:
 
     def block_reason(self, row: dict[str, Any]) -> str | None:
         """Why this row's target cannot be sent to at all right now (no attempt is spent)."""
+        found = self.block(row)
+        return found[1] if found else None
+
+    def block(self, row: dict[str, Any]) -> tuple[str, str] | None:
+        """(the user's action that unblocks it, why) — `enable`, `fixConfig` or
+        `setCredential` — or None when the row can be sent."""
         name = row["integration"]
         integration = self.integrations.get(name)
         if integration is None:
             label = strip_controls(str(name))[:64]  # a stored name is data: shown, never obeyed
-            return f"integration {label} is not enabled (its payloads wait in the outbox)"
+            return "enable", f"integration {label} is not enabled (its payloads wait in the outbox)"
         if integration.adapter is None:
-            return f"integration {name} is not loaded: {integration.error}"
+            return "fixConfig", f"integration {name} is not loaded: {integration.error}"
         for credential in required_credentials(row["body"], integration):
             lookup = self.resolver.lookup(credential)
             if lookup.value is None:
                 try:
                     self.resolver.require(credential)
                 except Exception as exc:
-                    return str(getattr(exc, "message", exc))
+                    return "setCredential", str(getattr(exc, "message", exc))
         return None
 
     # -- the loop --
@@ -172,6 +182,9 @@ class Worker:
                 if deadline is None or not self._wait_for_next(skipped, deadline):
                     break
         report.blocked = {strip_controls(k)[:64]: v for k, v in self.blocked.items()}
+        report.blocked_actions = {
+            strip_controls(k)[:64]: v for k, v in self.blocked_actions.items()
+        }
         self._totals(report)
         return report
 
@@ -194,6 +207,7 @@ class Worker:
             report.dead_total = conn.execute(
                 "SELECT count(*) FROM payloads WHERE status = 'dead'"
             ).fetchone()[0]
+            report.next_due = outbox.next_due(self.store, set(self.blocked))
 
     def _round(
         self,
@@ -215,9 +229,9 @@ class Worker:
             name = row["integration"]
             if name in skipped or name in self.blocked:
                 continue
-            reason = self.block_reason(row)
-            if reason is not None:
-                self.blocked[name] = reason
+            found = self.block(row)
+            if found is not None:
+                self.blocked_actions[name], self.blocked[name] = found
                 continue
             bucket = self.bucket(name)
             wait = bucket.wait_time()

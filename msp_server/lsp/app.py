@@ -98,6 +98,7 @@ class Folder:
         self.wake = asyncio.Event()
         self.stop = threading.Event()
         self.last_sync: dict[str, Any] | None = None
+        self.blocked: dict[str, tuple[str, str]] = {}  # integration -> (action, reason)
         # Live configuration: the settings last applied and the config files' stat stamp
         # when they were read; a different stamp before an event means "read them again".
         self.settings: dict[str, Any] = {}
