@@ -196,6 +196,7 @@ def build(
     resolved = [b for b in blockers if _in(span, b["resolvedAt"])]
     decisions = [_decision(d, where) for d in records.decisions]
     entities = [_entity(e, where) for e in records.entities]
+    _local_dates(span, sessions, "startTime", "startDate")
     _local_dates(span, decisions, "timestamp", "date")
     _local_dates(span, entities, "timestamp", "date")
     _local_dates(span, blockers, "createdAt", "openedDate")

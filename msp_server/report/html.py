@@ -170,7 +170,7 @@ def _entities(report: dict[str, Any]) -> str:
 
 def _sessions(report: dict[str, Any]) -> str:
     rows = [
-        f"<tr><td>{_day(s['startTime'][:10])}</td><td>{_e(s['project'])}"
+        f"<tr><td>{_day(s['startDate'])}</td><td>{_e(s['project'])}"
         f"<div class=meta>{_e(s['branch'] or '')}</div></td>"
         f"<td>{_e(one_line(s['summary'] or s['goal'] or '', 120))}</td>"
         f"<td class=num>{hours(s['hours'])}</td>"
@@ -178,7 +178,7 @@ def _sessions(report: dict[str, Any]) -> str:
         for s in report["sessions"][:TABLE_LIMIT]
     ]
     return (
-        "<table><tr><th>Started (UTC)</th><th>Project</th><th>Goal / summary</th>"
+        "<table><tr><th>Started</th><th>Project</th><th>Goal / summary</th>"
         "<th class=num>Hours</th><th class=num>Progress</th></tr>"
         + "".join(rows)
         + f"</table>{_more(len(report['sessions']))}"

@@ -8,7 +8,7 @@ from datetime import date
 from html import escape
 from typing import Any
 
-from msp_server.report.text import MONTHS, hours, one_line
+from msp_server.report.text import MONTHS, hours, one_line, signed
 
 PALETTE = ("#2f6fdf", "#e07b39", "#3a9d5d", "#9b59b6", "#c0392b", "#16a2b8", "#b7950b", "#7f8c8d")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -101,7 +101,7 @@ def progress_chart(projects: list[dict[str, Any]], palette: dict[str, str]) -> s
             f'<rect x="{label_w + track * low / 100:.1f}" y="{y + 6}" '
             f'width="{track * (high - low) / 100:.1f}" height="16" fill="{color}"/>'
             f'<text x="{label_w + track + 10}" y="{y + 18}" class="label">'
-            f"{p['fromProgress']}% → {p['toProgress']}% ({p['progress']:+d})</text>"
+            f"{p['fromProgress']}% → {p['toProgress']}% ({signed(p['progress'])})</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
