@@ -164,13 +164,21 @@ def _extract(kind: str, rest: str) -> Detection | None:
     if len(clause) < 2 or not re.search(r"\w", clause):
         return None
     if kind == "decision":
-        parts = _RATIONALE.split(clause, maxsplit=1)
-        content = parts[0].strip()
-        rationale = parts[1].strip() if len(parts) > 1 else None
+        content, rationale = split_rationale(clause)
         if not content:
             return None
-        return Detection("decision", content, rationale=rationale or None)
+        return Detection("decision", content, rationale=rationale)
     return Detection(kind, clause)
+
+
+def split_rationale(text: str) -> tuple[str, str | None]:
+    """ "Use SQLite because it is embedded" -> ("Use SQLite", "it is embedded"): the split the
+    CLI's auto-detection makes, shared with the editor's marker code actions."""
+    parts = _RATIONALE.split(text[:MAX_DETECT_CHARS], maxsplit=1)
+    if len(parts) < 2:
+        return text.strip(), None
+    rest = parts[1] + text[MAX_DETECT_CHARS:]
+    return parts[0].strip(), rest.strip() or None
 
 
 def _extract_entity(rest: str) -> Detection | None:

@@ -161,7 +161,9 @@ class MspLanguageServer(LanguageServer):
         super().__init__(
             name="msp-server",
             version=__version__,
-            text_document_sync_kind=types.TextDocumentSyncKind.None_,
+            # Open documents are synced so that markers work before a save; capture still
+            # reads saved files from disk (what is on disk is what was written).
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
             protocol_cls=MspProtocol,
             max_workers=8,  # pygls reads stdin through this pool too: keep it roomy
         )

@@ -1,6 +1,7 @@
 """didOpen/didSave -> entity capture, debounced and batched per folder.
 
-No text sync: the server reads saved files from disk. A save only queues a path; a batch runs
+Open documents are synced (incrementally, by pygls) for code actions and hover; capture reads
+saved files from disk, so unsaved edits are never recorded as created. A save only queues a path; a batch runs
 DEBOUNCE_SECONDS after the last save (at most MAX_WAIT_SECONDS after the first), one batch per
 folder at a time, so a replace-all that saves hundreds of files costs one batch and the event
 loop keeps answering requests meanwhile.
@@ -148,4 +149,4 @@ def register(server: MspLanguageServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: MspLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
-        """Nothing to forget: the server keeps no document text."""
+        """pygls forgets the document's text; capture has nothing pending to forget."""

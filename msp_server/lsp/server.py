@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from lsprotocol import types
 
-from msp_server.lsp import code_actions, commands, documents, lifecycle
+from msp_server.lsp import code_actions, commands, documents, hover, lifecycle
 from msp_server.lsp.app import MspLanguageServer
 from msp_server.lsp.errors import ExpectedErrorFilter
 
@@ -51,7 +51,7 @@ class ClientLogHandler(logging.Handler):
 
 def build_server() -> MspLanguageServer:
     server = MspLanguageServer()
-    for module in (lifecycle, commands, documents, code_actions):
+    for module in (lifecycle, commands, documents, code_actions, hover):
         module.register(server)
     return server
 

@@ -39,4 +39,5 @@ SYNC_STATUS = notification("syncStatus")
 TRUST_CHANGED = notification("trustChanged")  # client -> server
 TRUSTED_OPTION = "workspaceTrusted"  # initializationOptions / msp/trustChanged params
 COPY_PAYLOAD: str = spec()["clientCommands"]["copyPayload"]["id"]
+SHOW_IN_VIEW: str = spec()["clientCommands"]["showInView"]["id"]
 SETTINGS_SECTION: str = spec()["settings"]["section"]

@@ -15,6 +15,33 @@ from msp_server.service.bus import IntegrationBus, Tx, payload_wire
 from msp_server.store import Store
 
 PAYLOAD_ID = re.compile(r"^pay-[0-9a-f]{8}$")
+# kind, table, text column, time column: the records a code action can make at a line.
+_RECORD_TABLES = (
+    ("decision", "decisions", "content", "timestamp"),
+    ("blocker", "blockers", "description", "created_at"),
+    ("update", "updates", "description", "timestamp"),
+)
+_RECORD_KEYS = {
+    "decision": ("rationale", "alternatives", "impact", "category"),
+    "blocker": ("severity", "category", "status", "resolution"),
+    "update": ("progress",),
+    "entity": ("type", "path", "line", "language"),
+}
+
+
+def _record(kind: str, row: dict[str, Any]) -> dict[str, Any]:
+    text = row.get("content") or row.get("description") or row.get("name") or ""
+    record = {
+        "kind": kind,
+        "id": row["id"],
+        "sessionId": row["session_id"],
+        "text": text,
+        "time": row["at"],
+    }
+    for key in _RECORD_KEYS[kind]:
+        value = row.get(key)
+        record[key] = json.loads(value) if key == "alternatives" and value else value
+    return record
 
 
 class PayloadViews:
@@ -55,6 +82,37 @@ class PayloadViews:
                 row for event_id in event_ids for row in self.store.payload_rows(event_id=event_id)
             ]
         return [payload_wire(row) for row in rows]
+
+    def records_at(
+        self, rel_path: str, lines: Sequence[int], limit: int = 10
+    ) -> list[dict[str, Any]]:
+        """Records made at these (1-based) lines of a file, newest first: decisions, blockers
+        and updates recorded from a marker or selection (text ending `(path:line)`), and
+        entities captured there. For hover and "already recorded" code actions."""
+        if not lines:
+            return []
+        found: list[dict[str, Any]] = []
+        suffixes = [f"({rel_path}:{line})" for line in lines]
+        with self.store.read() as conn:
+            for kind, table, column, time in _RECORD_TABLES:
+                # An exact suffix test: no LIKE wildcards, no case folding of paths.
+                matches = " OR ".join(f"substr({column}, -?) = ?" for _ in suffixes)
+                params = [value for suffix in suffixes for value in (len(suffix), suffix)]
+                for row in conn.execute(
+                    f"SELECT *, {time} AS at FROM {table} WHERE {matches} "
+                    "ORDER BY seq DESC LIMIT ?",
+                    [*params, limit],
+                ):
+                    found.append(_record(kind, dict(row)))
+            marks = ", ".join("?" for _ in lines)
+            for row in conn.execute(
+                f"SELECT *, timestamp AS at FROM entities WHERE path = ? AND line IN ({marks}) "
+                "ORDER BY seq DESC LIMIT ?",
+                [rel_path, *lines, limit],
+            ):
+                found.append(_record("entity", dict(row)))
+        found.sort(key=lambda r: r["time"], reverse=True)
+        return found[:limit]
 
     def render_payload_file(self, payload_id: str) -> Path:
         """A payload as a file a person can read (and an editor open): the state folder's

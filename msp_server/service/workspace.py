@@ -269,6 +269,12 @@ class Workspace:
         with self.store.write() as conn:
             yield conn
 
+    def open_session_id(self) -> str | None:
+        """The open session's id (active, ending or crashed), or None; its own read."""
+        with self.store.read():
+            row = self.store.open_session_row()
+        return str(row["id"]) if row else None
+
     def active_session_id(self) -> str | None:
         """The session that may take events now (inside an action), or None."""
         row = self.store.open_session_row()
@@ -290,6 +296,9 @@ class Workspace:
 
     def payloads_at(self, rel_path: str, lines: Sequence[int]) -> list[dict[str, Any]]:
         return self.views.payloads_at(rel_path, lines)
+
+    def records_at(self, rel_path: str, lines: Sequence[int]) -> list[dict[str, Any]]:
+        return self.views.records_at(rel_path, lines)
 
     def render_payload_file(self, payload_id: str) -> Path:
         return self.views.render_payload_file(payload_id)
