@@ -525,7 +525,14 @@ _TEXT: dict[str, Callable[[Any, argparse.Namespace], str | None]] = {
     "deleteCredential": lambda result, ns: None,
     "listCredentials": _credentials_list_text,
     "trust": _trust_text,
+    "team": lambda result, ns: _team_text(result),
 }
+
+
+def _team_text(result: dict[str, Any]) -> str:
+    from msp_server.service.team import render_text
+
+    return render_text(result)
 
 _NOTES: dict[str, Callable[[Any], int]] = {
     **dict.fromkeys(

@@ -31,7 +31,7 @@ from msp_server import fsutil
 from msp_server.config import user_config_path
 from msp_server.core.diskfull import disk_full
 from msp_server.core.errors import StateCorruption, describe_validation_error
-from msp_server.core.models import Blocker, Session
+from msp_server.core.models import Blocker, Decision, Session
 
 log = logging.getLogger(__name__)
 
@@ -320,9 +320,7 @@ def _migration_7(conn: sqlite3.Connection) -> None:
         """,
     )
     for (session_id,) in conn.execute("SELECT id FROM sessions").fetchall():
-        conn.execute(
-            "UPDATE sessions SET uid = ? WHERE id = ?", (uuid.uuid4().hex, session_id)
-        )
+        conn.execute("UPDATE sessions SET uid = ? WHERE id = ?", (uuid.uuid4().hex, session_id))
     conn.execute(
         "UPDATE sessions SET previous_session_uid = (SELECT p.uid FROM sessions AS p "
         "WHERE p.id = sessions.previous_session_id)"
@@ -728,8 +726,10 @@ class Store:
             (at, new_id, old_id),
         )
 
-    def decision_rows(self) -> list[sqlite3.Row]:
-        return self.conn.execute("SELECT * FROM decisions ORDER BY seq").fetchall()
+    def decisions(self) -> list[Decision]:
+        """Every decision, oldest first (the chains of `msp context --history`)."""
+        rows = self.conn.execute("SELECT * FROM decisions ORDER BY seq").fetchall()
+        return [Decision.model_validate(_decode(r)) for r in rows]
 
     def entity_marks_since(self, since_iso: str) -> list[sqlite3.Row]:
         """The files and names of entities recorded here since a time (what `msp team`

@@ -108,7 +108,18 @@ def _recover(ctx: Context, args: c.RecoverArgs) -> Any:
 
 
 def _context(ctx: Context, args: c.ContextArgs) -> Any:
-    return {"format": args.format, "content": _ws(ctx).context(args)}
+    content = _ws(ctx).context(args)
+    if args.history or args.team:  # service/team.py: the decision chains, the Team section
+        from msp_server.service import team
+
+        content = team.context_extras(_ws(ctx), args, content)
+    return {"format": args.format, "content": content}
+
+
+def _team(ctx: Context, args: c.TeamArgs) -> Any:
+    from msp_server.service import team
+
+    return team.team(_ws(ctx), args)
 
 
 def _sessions(ctx: Context, args: c.SessionsArgs) -> Any:
@@ -464,6 +475,13 @@ TABLE: tuple[Verb[Any], ...] = (
         "trust", c.TrustArgs, _trust,
         "trust this folder's .msp/config.json (its endpoints, modules, paths, delivery)",
         "msp trust --show", cli="trust", lsp=False, reads_only=False,
+    ),
+    Verb(
+        "team", c.TeamArgs, _team,
+        "what teammates do in this project (sessions, open blockers, decisions, overlapping "
+        "files), from the shared graph; cached, marked stale when the graph is unreachable",
+        "msp team --days 7 --json", cli="team", reads_only=False,
+        result="team"
     ),
     Verb(
         "importSessions", c.ImportArgs, _import,

@@ -160,6 +160,13 @@ class DecisionItem:
     rationale: UserText | None  # None unless it has visible text
     alternatives: tuple[UserText, ...]  # blank ones dropped
     category: UserText | None
+    valid_to: str | None = None  # superseded at this time (by superseded_by): not in force
+    superseded_by: str | None = None
+    supersedes: str | None = None
+
+    @property
+    def in_force(self) -> bool:
+        return self.valid_to is None
 
 
 @dataclass(frozen=True)
@@ -171,6 +178,15 @@ class BlockerItem:
     created_at: str
     resolution: UserText | None = None  # None unless resolved with visible text
     resolved_at: str | None = None
+
+    @property
+    def hours_to_resolve(self) -> float | None:
+        """Opened to resolved, in hours (None while open)."""
+        if self.resolved_at is None:
+            return None
+        from msp_server.core.timeutil import hours_between
+
+        return hours_between(self.created_at, self.resolved_at)
 
 
 @dataclass(frozen=True)
@@ -287,6 +303,9 @@ def digest(session: Session, now: str | None = None) -> Digest:
                 rationale=_opt(d.rationale),
                 alternatives=tuple(UserText(a) for a in d.alternatives if a.strip()),
                 category=_opt(d.category),
+                valid_to=d.valid_to,
+                superseded_by=d.superseded_by,
+                supersedes=d.supersedes,
             )
             for d in session.decisions
         ),

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from msp_server.core.digest import Digest, clip, digest, md_inline, one_line
-from msp_server.core.models import Blocker, Session
+from msp_server.core.models import Blocker, Decision, Session
 
 
 def render(
@@ -87,7 +87,7 @@ def _ai_sections(
     head.lines.append(f"PROGRESS: {f.end_progress}% (latest session {f.session_id}, {f.status})")
     if f.goal:
         head.lines.append(f"GOAL: {one_line(f.goal)}")
-    decisions = [x for d in digests for x in d.decisions][-10:]
+    decisions = [x for d in digests for x in d.decisions if x.in_force][-10:]
     decided = [
         f"- {one_line(x.content)}" + (f" — because {one_line(x.rationale)}" if x.rationale else "")
         for x in decisions
@@ -260,21 +260,28 @@ def _session_markdown(d: Digest) -> list[str]:
             for u in d.updates
         ]
         out.append("")
+    in_force = [x for x in d.decisions if x.in_force]
+    if len(in_force) < len(d.decisions):
+        superseded = len(d.decisions) - len(in_force)
+        in_force_note = [f"- _{superseded} superseded (msp context --history)_"]
+    else:
+        in_force_note = []
     if d.decisions:
         out += ["### Decisions", ""]
-        for x in d.decisions:
+        for x in in_force:
             out.append(f"- **{md_inline(x.content)}** ({x.impact} impact)")
             if x.rationale:
                 out.append(f"  - Rationale: {md_inline(x.rationale)}")
             if x.alternatives:
                 out.append(f"  - Alternatives: {', '.join(md_inline(a) for a in x.alternatives)}")
-        out.append("")
+        out += [*in_force_note, ""]
     if d.open_blockers or d.resolved_blockers:
         out += ["### Blockers", ""]
         out += [f"- [ ] {md_inline(b.description)}" for b in d.open_blockers]
         out += [
             f"- [x] {md_inline(b.description)}"
             + (f" — {md_inline(b.resolution)}" if b.resolution else "")
+            + (f" (resolved in {b.hours_to_resolve:g} h)" if b.hours_to_resolve is not None else "")
             for b in d.resolved_blockers
         ]
         out.append("")
@@ -287,3 +294,29 @@ def _session_markdown(d: Digest) -> list[str]:
         ]
         out.append("")
     return out
+
+
+def render_history(decisions: list[Decision], fmt: str) -> str:
+    """The decision chains, oldest first: each decision with the time it was in force and the
+    one that replaced it. Decisions never superseded and superseding nothing are left out."""
+    by_id = {d.id: d for d in decisions}
+    heads = [
+        d
+        for d in decisions
+        if d.superseded_by and (d.supersedes is None or d.supersedes not in by_id)
+    ]
+    markdown = fmt == "markdown"
+    lines = ["## Decision history", ""] if markdown else ["DECISION HISTORY:"]
+    if not heads:
+        lines.append("- no decision has been superseded")
+    for number, head in enumerate(heads, 1):
+        chain, seen = [head], {head.id}
+        while chain[-1].superseded_by in by_id and chain[-1].superseded_by not in seen:
+            chain.append(by_id[str(chain[-1].superseded_by)])
+            seen.add(chain[-1].id)
+        lines.append(f"- chain {number}:" if not markdown else f"- **Chain {number}**")
+        for d in chain:
+            until = d.valid_to or "now (in force)"
+            text = md_inline(d.content) if markdown else one_line(d.content)
+            lines.append(f"  - {d.id}: {text} — from {d.timestamp} until {until}")
+    return "\n".join(lines)

@@ -37,6 +37,7 @@ from msp_server.adapters.registry import Integration
 from msp_server.adapters.slack import SlackAdapter
 from msp_server.config import DeliveryConfig
 from msp_server.credentials import ENV_FALLBACKS, MissingCredential, Resolver
+from msp_server.delivery.bolt import BOLT_SCHEMES
 from msp_server.delivery.files import VaultWriter
 from msp_server.delivery.policy import (
     RETRY_AFTER_STATUSES,
@@ -563,10 +564,11 @@ def _neo4j_errors(errors: Any, what: str, ctx: SendContext) -> str | None:
 def send_neo4j(body: dict[str, Any], integration: Integration, ctx: SendContext) -> str | None:
     settings = _settings(integration)
     uri = str(getattr(settings, "uri", ""))
+    if urlsplit(uri).scheme.lower() in BOLT_SCHEMES:
+        return send_bolt(body, integration, ctx, uri)
     if urlsplit(uri).scheme not in ("http", "https"):
         raise DeliveryFailure(
-            "Neo4j delivery uses the HTTP API: set integrations.neo4j.config.uri to "
-            "http(s)://host:7474 (bolt is not spoken by MSP)",
+            "integrations.neo4j.config.uri: must be bolt://, neo4j:// or http(s)://",
             retryable=False,
         )
     base = check_url(uri.rstrip("/"), "integrations.neo4j.config.uri")
@@ -614,6 +616,40 @@ def send_neo4j(body: dict[str, Any], integration: Integration, ctx: SendContext)
     return _neo4j_errors(data.get("errors"), what, ctx)
 
 
+def send_bolt(
+    body: dict[str, Any], integration: Integration, ctx: SendContext, uri: str
+) -> str | None:
+    """Bolt through the official driver (the `neo4j` extra): the URI, database and user from
+    the trusted config, the password from the keyring, the statement with its parameters."""
+    from msp_server.core.errors import ConfigError
+    from msp_server.delivery import bolt
+
+    settings = _settings(integration)
+    database = str(getattr(settings, "database", "neo4j"))  # config, never the row
+    username = str(getattr(settings, "username", "neo4j"))
+    password = ctx.secret("neo4j-password")
+    budget = max(ctx.remaining(), 0.001)
+    try:
+        driver = bolt.driver_for(uri, username, password, min(budget, ctx.config.timeout))
+    except ConfigError as exc:  # the extra is not installed
+        raise DeliveryFailure(exc.message, retryable=False) from None
+    except ValueError as exc:
+        raise DeliveryFailure(f"integrations.neo4j.config.uri: {exc}", retryable=False) from None
+    try:
+        bolt.run(driver, body["statement"], body.get("parameters") or {}, database, budget)
+    except Exception as exc:
+        verdict = bolt.classify(exc)
+        if verdict is None:
+            raise
+        message, retryable = verdict
+        if not message:
+            return "schema already in place"
+        raise DeliveryFailure(ctx.excerpt(message), retryable=retryable) from None
+    finally:
+        driver.close()
+    return None
+
+
 def falkordb_url(integration: Integration, ctx: SendContext) -> str:
     target = ctx.config.targets.get(integration.name)
     if target is not None and target.falkordb_url:
@@ -630,7 +666,8 @@ def _falkordb_client(url: str, integration: Integration, ctx: SendContext) -> An
         import falkordb  # type: ignore[import-untyped]
     except ImportError:
         raise DeliveryFailure(
-            "FalkorDB delivery needs the falkordb package (pip install falkordb)", retryable=False
+            "FalkorDB delivery needs the falkordb extra: pip install 'msp-server[falkordb]'",
+            retryable=False,
         ) from None
     password = ctx.resolver.lookup("neo4j-password").value
     username = str(getattr(_settings(integration), "username", "neo4j"))
@@ -657,7 +694,13 @@ def _falkordb_client(url: str, integration: Integration, ctx: SendContext) -> An
 
 
 def send_falkordb(body: dict[str, Any], integration: Integration, ctx: SendContext) -> str | None:
-    import redis.exceptions
+    try:
+        import redis.exceptions
+    except ImportError:  # redis comes with falkordb: the extra is missing
+        raise DeliveryFailure(
+            "FalkorDB delivery needs the falkordb extra: pip install 'msp-server[falkordb]'",
+            retryable=False,
+        ) from None
 
     settings = _settings(integration)
     graph_name = str(getattr(settings, "database", "neo4j"))  # config, never the row

@@ -1,0 +1,405 @@
+"""`msp team`: what teammates are doing in this project, read from the shared graph.
+
+The graph (Neo4j or FalkorDB, written by the neo4j adapter) is the team's memory. Reads are
+offline first: every answer is cached in the local store with its time, and when the graph
+cannot be reached within a short connect timeout (no retry) the cached answer comes back
+marked `stale: true` with the reason. Where to read comes only from the trusted configuration
+(the neo4j integration's config and delivery.targets), never from a folder's untrusted file;
+user text reaches the graph only as `$parameters`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote, urlsplit
+
+from msp_server.adapters.neo4j import Dialect, Neo4jAdapter, for_dialect
+from msp_server.core.commands import TeamArgs
+from msp_server.core.digest import one_line
+from msp_server.core.errors import ConfigError
+from msp_server.core.timeutil import to_iso
+from msp_server.service.session_actions import resolve_user
+
+if TYPE_CHECKING:
+    from msp_server.service.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+# No command waits on the network longer than this to connect (and never retries).
+CONNECT_TIMEOUT = 0.5
+# A connected graph gets this long for each read (the four team queries are indexed).
+READ_TIMEOUT = 2.0
+ROWS = 200  # at most this many rows per query (a constant: LIMIT takes no parameter here)
+
+# --- the queries (Neo4j dialect; FalkorDB's derived by for_dialect) -------------------------
+
+TEAM_SESSIONS = f"""\
+MATCH (s:Session)
+WHERE s.project = $project AND s.user <> $me AND s.startTime >= datetime($since)
+RETURN s.user AS user, s.id AS id, s.uid AS uid, s.goal AS goal, s.branch AS branch,
+    s.status AS status, coalesce(s.endProgress, s.progress, s.startProgress) AS progress,
+    toString(s.startTime) AS startTime, toString(s.endTime) AS endTime
+ORDER BY startTime DESC
+LIMIT {ROWS}"""
+
+TEAM_BLOCKERS = f"""\
+MATCH (s:Session)-[:HAS_BLOCKER]->(b:Blocker)
+WHERE s.project = $project AND s.user <> $me AND b.status = 'active'
+RETURN s.user AS user, b.id AS id, b.description AS description, b.severity AS severity,
+    b.category AS category, toString(b.createdAt) AS createdAt, s.id AS sessionId
+ORDER BY createdAt DESC
+LIMIT {ROWS}"""
+
+TEAM_DECISIONS = f"""\
+MATCH (s:Session)-[:MADE_DECISION]->(d:Decision)
+WHERE s.project = $project AND s.user <> $me AND d.timestamp >= datetime($since)
+    AND d.validTo IS NULL
+RETURN s.user AS user, d.id AS id, d.content AS content, d.rationale AS rationale,
+    d.impact AS impact, toString(d.timestamp) AS timestamp, s.id AS sessionId
+ORDER BY timestamp DESC
+LIMIT {ROWS}"""
+
+TEAM_OVERLAP = f"""\
+MATCH (e:Entity)-[:CREATED_IN]->(s:Session)
+WHERE e.project = $project AND s.user <> $me AND s.startTime >= datetime($since)
+    AND (e.path IN $paths OR (e.path = '' AND e.name IN $names))
+RETURN DISTINCT s.user AS user, e.path AS path, e.name AS name, e.type AS type
+LIMIT {ROWS}"""
+
+QUERIES = {
+    "sessions": TEAM_SESSIONS,
+    "openBlockers": TEAM_BLOCKERS,
+    "decisions": TEAM_DECISIONS,
+    "overlap": TEAM_OVERLAP,
+}
+
+
+class GraphUnavailable(Exception):
+    """The graph could not answer now (unreachable, refused, too slow): use the cache."""
+
+
+class GraphReader(Protocol):
+    def rows(self, statement: str, parameters: dict[str, Any]) -> list[dict[str, Any]]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class GraphTarget:
+    """Where the team graph is, from the trusted config of the neo4j integration."""
+
+    integration: str
+    dialect: Dialect
+    url: str  # falkordb: redis[s]:// or unix://; neo4j: bolt/neo4j/http(s) uri
+    database: str
+    username: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.dialect} {self.url} {self.database}"
+
+
+def graph_target(ws: Workspace) -> GraphTarget:
+    """The first enabled neo4j-adapter integration of the (trusted) config; a ConfigError
+    that says how to set one up otherwise."""
+    for integration in ws.integrations:
+        adapter = integration.adapter
+        if isinstance(adapter, Neo4jAdapter):
+            cfg = adapter.config
+            url = cfg.uri
+            if cfg.dialect == "falkordb":
+                target = ws.config.delivery.targets.get(integration.name)
+                host = urlsplit(cfg.uri).hostname or "localhost"
+                url = target.falkordb_url if target and target.falkordb_url else None
+                url = url or f"redis://{host}:6379"
+            return GraphTarget(integration.name, cfg.dialect, url, cfg.database, cfg.username)
+    hint = ws.trust_warning()
+    raise ConfigError(
+        "msp team reads the team's shared graph: enable the neo4j integration "
+        "(integrations.neo4j, dialect neo4j or falkordb; docs/team.md)"
+        + (f". Note: {hint}" if hint else "")
+    )
+
+
+# --- readers ---------------------------------------------------------------------------------
+
+
+def _password(ws: Workspace) -> str | None:
+    from msp_server.credentials import Resolver
+
+    resolver = Resolver(allow_plaintext=ws.config.credentials.allow_plaintext_keyring)
+    return resolver.lookup("neo4j-password").value
+
+
+class FalkorReader:
+    def __init__(self, target: GraphTarget, password: str | None) -> None:
+        try:
+            import falkordb  # type: ignore[import-untyped]
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+        except ImportError:
+            raise ConfigError(
+                "reading a FalkorDB graph needs the falkordb extra: "
+                "pip install 'msp-server[falkordb]'"
+            ) from None
+        options: dict[str, Any] = {
+            "socket_connect_timeout": CONNECT_TIMEOUT,
+            "socket_timeout": READ_TIMEOUT,
+            "retry": Retry(NoBackoff(), 0),  # redis-py retries 3 times by default: never here
+        }
+        if password:
+            options["password"] = password
+            if target.username != "neo4j":
+                options["username"] = target.username
+        import redis.exceptions
+
+        parts = urlsplit(target.url)
+        try:  # the client connects (and asks the server about itself) when it is made
+            if parts.scheme == "unix":
+                client = falkordb.FalkorDB(unix_socket_path=parts.path, **options)
+            else:
+                client = falkordb.FalkorDB(
+                    host=parts.hostname or "localhost",
+                    port=parts.port or 6379,
+                    ssl=parts.scheme == "rediss",
+                    **options,
+                )
+        except redis.exceptions.RedisError as exc:
+            raise GraphUnavailable(f"FalkorDB: cannot connect ({type(exc).__name__})") from None
+        self.client = client
+        self.graph = client.select_graph(target.database)
+
+    def rows(self, statement: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+        import redis.exceptions
+
+        try:
+            result = self.graph.ro_query(statement, parameters, timeout=int(READ_TIMEOUT * 1000))
+        except redis.exceptions.ResponseError as exc:
+            if "empty key" in str(exc).lower() or "invalid graph" in str(exc).lower():
+                return []  # nothing delivered to this graph yet
+            raise GraphUnavailable(f"FalkorDB: {one_line(str(exc))[:200]}") from None
+        except redis.exceptions.RedisError as exc:
+            raise GraphUnavailable(f"FalkorDB: cannot connect ({type(exc).__name__})") from None
+        names = [h[1] if isinstance(h, list | tuple) else h for h in result.header]
+        return [dict(zip(names, row, strict=False)) for row in result.result_set]
+
+    def close(self) -> None:
+        try:
+            self.client.connection.close()
+        except Exception:  # closing a client that never connected
+            log.debug("FalkorDB client close failed", exc_info=True)
+
+
+class BoltReader:
+    """Neo4j over Bolt (bolt://, neo4j:// and their +s/+ssc forms) with the official driver."""
+
+    def __init__(self, target: GraphTarget, password: str | None) -> None:
+        from msp_server.delivery.bolt import driver_for
+
+        self.target = target
+        self.driver = driver_for(target.url, target.username, password, CONNECT_TIMEOUT)
+
+    def rows(self, statement: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+        from msp_server.delivery.bolt import read_rows
+
+        return read_rows(self.driver, statement, parameters, self.target.database, READ_TIMEOUT)
+
+    def close(self) -> None:
+        self.driver.close()
+
+
+class HttpReader:
+    """Neo4j's HTTP Query API (Neo4j 5.19+)."""
+
+    def __init__(self, target: GraphTarget, password: str | None) -> None:
+        import httpx
+
+        base = target.url.rstrip("/")
+        self.url = f"{base}/db/{quote(target.database, safe='')}/query/v2"
+        self.client = httpx.Client(
+            timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+            auth=(target.username, password or ""),
+        )
+
+    def rows(self, statement: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+        import httpx
+
+        try:
+            answer = self.client.post(
+                self.url, json={"statement": statement, "parameters": parameters}
+            )
+            data = answer.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise GraphUnavailable(f"Neo4j: cannot connect ({type(exc).__name__})") from None
+        if answer.status_code >= 400 or not isinstance(data, dict) or "data" not in data:
+            raise GraphUnavailable(f"Neo4j answered HTTP {answer.status_code}")
+        fields = data["data"].get("fields", [])
+        return [dict(zip(fields, row, strict=False)) for row in data["data"].get("values", [])]
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def open_reader(target: GraphTarget, password: str | None) -> GraphReader:
+    if target.dialect == "falkordb":
+        return FalkorReader(target, password)
+    scheme = urlsplit(target.url).scheme.lower()
+    if scheme in ("http", "https"):
+        return HttpReader(target, password)
+    return BoltReader(target, password)
+
+
+# --- the answer ------------------------------------------------------------------------------
+
+
+def _params(ws: Workspace, args: TeamArgs, me: str) -> dict[str, Any]:
+    since = to_iso(ws.clock() - timedelta(days=args.days))
+    with ws.store.read():
+        marks = ws.store.entity_marks_since(since)
+    return {
+        "project": args.project or ws.project(None),
+        "me": me,
+        "since": since,
+        "paths": sorted({r["path"] for r in marks if r["path"]}),
+        "names": sorted({r["name"] for r in marks if not r["path"]}),
+    }
+
+
+def _group(me: str, found: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Rows by teammate: sessions, open blockers, decisions in force, overlapping work."""
+    people: dict[str, dict[str, Any]] = {}
+    for kind, rows in found.items():
+        for row in rows:
+            user = str(row.pop("user", None) or "unknown")
+            if user == me:
+                continue
+            person = people.setdefault(
+                user,
+                {"user": user, **{k: [] for k in QUERIES}},
+            )
+            person[kind].append(row)
+    return sorted(people.values(), key=lambda p: p["user"])
+
+
+def fetch(ws: Workspace, target: GraphTarget, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The four team queries against the graph (GraphUnavailable when it cannot answer)."""
+    password = _password(ws)
+    try:
+        reader = open_reader(target, password)
+    except GraphUnavailable:
+        raise
+    except ConfigError:
+        raise
+    except Exception as exc:  # a driver refusing the URL, the credential, the TLS setup
+        raise GraphUnavailable(f"cannot open the graph ({type(exc).__name__})") from None
+    try:
+        found = {
+            kind: reader.rows(for_dialect(statement, target.dialect), params)
+            for kind, statement in QUERIES.items()
+        }
+    finally:
+        reader.close()
+    return _group(str(params["me"]), found)
+
+
+def team(ws: Workspace, args: TeamArgs) -> dict[str, Any]:
+    """The team answer: fresh from the graph and cached, or the cached one marked stale."""
+    target = graph_target(ws)
+    me = resolve_user(ws.config.user)
+    params = _params(ws, args, me)
+    key = json.dumps([target.key, params["project"], args.days, me])
+    answer: dict[str, Any] = {
+        "project": params["project"],
+        "me": me,
+        "days": args.days,
+        "graph": f"{target.dialect} {target.database}",
+    }
+    if (warning := ws.trust_warning()) is not None:
+        answer["trustWarning"] = warning  # the folder's graph settings are not used (yet)
+    reason: str | None = None
+    if ws.restricted:
+        reason = "restricted mode: MSP reads no graph for a folder the editor does not trust"
+    else:
+        try:
+            teammates = fetch(ws, target, params)
+        except GraphUnavailable as exc:
+            reason = str(exc)
+    if reason is None:
+        fetched_at = ws.now_iso()
+        answer |= {"stale": False, "fetchedAt": fetched_at, "teammates": teammates}
+        with ws.store.write():
+            ws.store.cache_team(key, json.dumps(teammates), fetched_at)
+        return answer
+    with ws.store.read():
+        cached = ws.store.cached_team(key)
+    return answer | {
+        "stale": True,
+        "reason": reason,
+        "fetchedAt": cached["fetched_at"] if cached else None,
+        "teammates": json.loads(cached["answer"]) if cached else [],
+    }
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+def render_text(answer: dict[str, Any], markdown: bool = False) -> str:
+    """The Team section: one block per teammate, newest first, every user text on one line."""
+    head = "## Team" if markdown else "TEAM:"
+    lines = [head]
+    if answer.get("trustWarning"):
+        lines.append(f"(note: {answer['trustWarning']})")
+    if answer.get("stale"):
+        when = answer.get("fetchedAt") or "never"
+        lines.append(f"(stale: {answer.get('reason')}; cached answer from {when})")
+    teammates = answer.get("teammates") or []
+    if not teammates:
+        lines.append(
+            f"- no teammate activity in {answer['project']} in the last {answer['days']} days"
+        )
+    for person in teammates:
+        lines.append(f"- {one_line(person['user'])}:")
+        for s in person["sessions"][:3]:
+            goal = f" {one_line(s['goal'])}" if s.get("goal") else ""
+            branch = f" on {one_line(s['branch'])}" if s.get("branch") else ""
+            lines.append(f"  - session {s['id']} ({s['status']}, {s['progress']}%){branch}:{goal}")
+        for b in person["openBlockers"]:
+            lines.append(f"  - blocked [{b['severity']}]: {one_line(b['description'])}")
+        for d in person["decisions"][:5]:
+            lines.append(f"  - decided: {one_line(d['content'])}")
+        for o in person["overlap"]:
+            what = o["path"] or o["name"]
+            lines.append(f"  - also working on {one_line(what)}")
+    return "\n".join(lines)
+
+
+def context_extras(ws: Workspace, args: Any, content: str) -> str:
+    """`msp context --history` / `--team`: the decision chains and the Team section appended
+    (to the json format as keys of its document)."""
+    from msp_server.core.export import render_history
+
+    extras: dict[str, Any] = {}
+    parts = [content]
+    if args.history:
+        with ws.store.read():
+            decisions = ws.store.decisions()
+        if args.format == "json":
+            extras["decisionHistory"] = [
+                d.wire() for d in decisions if d.supersedes or d.superseded_by
+            ]
+        else:
+            parts.append(render_history(decisions, args.format))
+    if args.team:
+        answer = team(ws, TeamArgs(days=args.days or 7))
+        if args.format == "json":
+            extras["team"] = answer
+        else:
+            parts.append(render_text(answer, markdown=args.format == "markdown"))
+    if extras:
+        document = json.loads(content)
+        return json.dumps(document | extras, indent=2, ensure_ascii=False)
+    return "\n\n".join(parts)
