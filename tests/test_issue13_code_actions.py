@@ -180,7 +180,7 @@ async def test_markers_before_a_save_recorded_once_then_shown(tmp_path: Path) ->
 async def test_a_marker_recorded_in_an_earlier_session_can_be_recorded_again(
     tmp_path: Path,
 ) -> None:
-    """"Already recorded" means in this session: a new session may record the same line."""
+    """ "Already recorded" means in this session: a new session may record the same line."""
     folder = tmp_path / "project"
     folder.mkdir()
     path = folder / "a.py"

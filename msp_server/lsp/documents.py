@@ -1,10 +1,10 @@
 """didOpen/didSave -> entity capture, debounced and batched per folder.
 
 Open documents are synced (incrementally, by pygls) for code actions and hover; capture reads
-saved files from disk, so unsaved edits are never recorded as created. A save only queues a path; a batch runs
-DEBOUNCE_SECONDS after the last save (at most MAX_WAIT_SECONDS after the first), one batch per
-folder at a time, so a replace-all that saves hundreds of files costs one batch and the event
-loop keeps answering requests meanwhile.
+saved files from disk, so unsaved edits are never recorded as created. A save only queues a
+path; a batch runs DEBOUNCE_SECONDS after the last save (at most MAX_WAIT_SECONDS after the
+first), one batch per folder at a time, so a replace-all that saves hundreds of files costs one
+batch and the event loop keeps answering requests meanwhile.
 """
 
 from __future__ import annotations
