@@ -16,25 +16,30 @@ import {
     parseProgress,
     relativePath,
 } from './args';
-import { CommandKey, COMMANDS, paletteLabel } from './commandIds';
+import { CommandKey, COMMANDS, OwnCommandKey, paletteLabel } from './commandIds';
 import { cliFailure, runCli } from './cli';
 import { cliCommand } from './interpreter';
 import { KNOWN_CREDENTIALS, setCredential } from './credentials';
 import { chooseFolder } from './folders';
 import { log } from './log';
-import { copyPayloads, Notifier, openPayloads, SHOW_LOG } from './notifications';
+import { MspView } from './mspView';
+import { copyPayloads, Notifier, SHOW_LOG } from './notifications';
 import { payloadLabel, payloadsFrom } from './payloads';
 import { fillScmInput } from './scm';
 import { FolderTrust, parseFolderTrust, trustDetail, trustUnsupported } from './trust';
 import { isRpcError, mspErrorCode, NotAvailableError, ServerApi, ServerNotRunningError } from './serverApi';
 import { StatusBar } from './statusBar';
 import { elapsedSince } from './statusModel';
+import { countsLine, Node } from './treeModel';
+import { copyDocument, saveDocumentAs, VirtualDocuments } from './virtualDocs';
 import { ActionResult, ERROR_CODES, FlushReport, Payload, ServerVerb, StatusResult } from './wire';
 
 export interface Services {
     server: ServerApi;
     statusBar: StatusBar;
     notifier: Notifier;
+    docs: VirtualDocuments;
+    view?: MspView;
 }
 
 const RESTART = 'Restart Server';
@@ -80,15 +85,15 @@ export async function reportCommandError(error: unknown, title: string, services
         log.warn(`${title}: ${error.message} (code ${String(code ?? error.code)})`);
         if (code === ERROR_CODES.noActiveSession) {
             const crashed = services.statusBar.current()?.change?.state === 'crashed';
-            const next = crashed ? COMMANDS.recoverSession : COMMANDS.startSession;
-            const choice = await vscode.window.showWarningMessage(message, next.title);
-            if (choice) {
-                await vscode.commands.executeCommand(next.id);
-            }
+            await offerNext(crashed ? 'crashed' : 'idle');
             return;
         }
         if (code === ERROR_CODES.sessionAlreadyActive) {
-            const choice = await vscode.window.showWarningMessage(message, COMMANDS.showStatus.title, COMMANDS.endSession.title);
+            const choice = await vscode.window.showWarningMessage(
+                'MSP: a session is already running. End it first, or keep recording in it.',
+                COMMANDS.showStatus.title,
+                COMMANDS.endSession.title,
+            );
             if (choice === COMMANDS.showStatus.title) {
                 await vscode.commands.executeCommand(COMMANDS.showStatus.id);
             } else if (choice === COMMANDS.endSession.title) {
@@ -114,8 +119,57 @@ export async function reportCommandError(error: unknown, title: string, services
     }
 }
 
+/** "Start a session first" (or recover the crashed one), with the button that does it. */
+async function offerNext(state: 'idle' | 'crashed'): Promise<void> {
+    if (state === 'crashed') {
+        const choice = await vscode.window.showWarningMessage(
+            'MSP: the last session was left open (crashed). Recover it or end it first.',
+            COMMANDS.recoverSession.title,
+            COMMANDS.endSession.title,
+        );
+        const next = choice === COMMANDS.recoverSession.title ? COMMANDS.recoverSession : choice ? COMMANDS.endSession : undefined;
+        if (next) {
+            await vscode.commands.executeCommand(next.id);
+        }
+        return;
+    }
+    const choice = await vscode.window.showWarningMessage('MSP: Start a session first.', COMMANDS.startSession.title);
+    if (choice) {
+        await vscode.commands.executeCommand(COMMANDS.startSession.id);
+    }
+}
+
 export class Commands {
     constructor(private readonly s: Services) {}
+
+    /** The server must run before anything is asked; false (and said so, once) when it does not. */
+    private async serverUp(key: CommandKey): Promise<boolean> {
+        if (this.s.server.state === 'running' || this.s.server.state === 'starting') {
+            return true;
+        }
+        await reportCommandError(new ServerNotRunningError(), COMMANDS[key].title, this.s);
+        return false;
+    }
+
+    /**
+     * The folder of a command that records into the active session: checked (server, then
+     * session) before the first prompt, so that no answer is collected and then dropped.
+     */
+    private async sessionFolder(key: CommandKey, allowCrashed = false): Promise<vscode.WorkspaceFolder | undefined> {
+        if (!(await this.serverUp(key))) {
+            return undefined;
+        }
+        const folder = await chooseFolder();
+        if (!folder) {
+            return undefined;
+        }
+        const state = this.s.statusBar.forFolder(folder.uri.toString())?.state;
+        if (state === 'idle' || (state === 'crashed' && !allowCrashed)) {
+            await offerNext(state);
+            return undefined;
+        }
+        return folder;
+    }
 
     /** Call `msp.server.<verb>` for a folder; errors are reported, and give undefined. */
     async call<T>(key: CommandKey, verb: ServerVerb, folder: vscode.WorkspaceFolder, fields: Fields = {}): Promise<T | undefined> {
@@ -137,7 +191,7 @@ export class Commands {
     }
 
     register(): vscode.Disposable[] {
-        const table: Record<CommandKey, (...args: unknown[]) => Promise<unknown>> = {
+        const table: Record<OwnCommandKey, (...args: unknown[]) => Promise<unknown>> = {
             startSession: () => this.startSession(),
             updateProgress: () => this.updateProgress(),
             recordDecision: () => this.recordDecision(),
@@ -159,8 +213,17 @@ export class Commands {
             restartServer: () => this.s.server.restart(),
             sessionActions: () => this.sessionActions(),
             copyPayload: (arg?: unknown) => this.copyPayload(arg),
+            showInView: (arg?: unknown) => this.showInView(arg),
+            refreshView: async () => this.s.view?.refreshAll(),
+            resolveBlockerItem: (arg?: unknown) => this.resolveBlocker(nodeRecordId(arg, 'blocker')),
+            copyPayloadItem: (arg?: unknown) => this.payloadItem(arg, 'copy'),
+            openPayloadItem: (arg?: unknown) => this.payloadItem(arg, 'open'),
+            sendPayloadItem: (arg?: unknown) => this.payloadItem(arg, 'send'),
+            retryPayloadItem: (arg?: unknown) => this.payloadItem(arg, 'send'),
+            copyDocument: (arg?: unknown) => copyDocument(this.s.docs, arg),
+            saveDocumentAs: (arg?: unknown) => saveDocumentAs(this.s.docs, arg),
         };
-        return (Object.keys(table) as CommandKey[]).map((key) =>
+        return (Object.keys(table) as OwnCommandKey[]).map((key) =>
             vscode.commands.registerCommand(COMMANDS[key].id, async (...args: unknown[]) => {
                 try {
                     await table[key](...args);
@@ -174,8 +237,20 @@ export class Commands {
     // -- session ---------------------------------------------------------------------------------
 
     async startSession(): Promise<void> {
+        if (!(await this.serverUp('startSession'))) {
+            return;
+        }
         const folder = await chooseFolder('MSP: start a session in which folder?');
         if (!folder) {
+            return;
+        }
+        const running = this.s.statusBar.forFolder(folder.uri.toString());
+        if (running?.state === 'active' || running?.state === 'crashed') {
+            const refusal = Object.assign(new Error('a session is already running'), {
+                code: -32000,
+                data: { code: ERROR_CODES.sessionAlreadyActive },
+            });
+            await reportCommandError(refusal, COMMANDS.startSession.title, this.s);
             return;
         }
         const goal = await ask({
@@ -204,7 +279,7 @@ export class Commands {
     }
 
     async updateProgress(): Promise<void> {
-        const folder = await chooseFolder();
+        const folder = await this.sessionFolder('updateProgress');
         if (!folder) {
             return;
         }
@@ -236,7 +311,7 @@ export class Commands {
     }
 
     async recordDecision(): Promise<void> {
-        const folder = await chooseFolder();
+        const folder = await this.sessionFolder('recordDecision');
         if (!folder) {
             return;
         }
@@ -282,7 +357,7 @@ export class Commands {
     }
 
     async recordBlocker(): Promise<void> {
-        const folder = await chooseFolder();
+        const folder = await this.sessionFolder('recordBlocker');
         if (!folder) {
             return;
         }
@@ -318,30 +393,16 @@ export class Commands {
         }
     }
 
-    async resolveBlocker(): Promise<void> {
-        const folder = await chooseFolder();
+    /** From the palette (pick one), or a view item's inline Resolve (`given`: its id). */
+    async resolveBlocker(given?: { folderUri: string; id: string }): Promise<void> {
+        const folder = given
+            ? vscode.workspace.getWorkspaceFolder(vscode.Uri.parse(given.folderUri))
+            : await this.sessionFolder('resolveBlocker');
         if (!folder) {
             return;
         }
-        const status = await this.call<StatusResult>('resolveBlocker', 'status', folder);
-        if (!status) {
-            return;
-        }
-        const open = (status.session?.blockers ?? []).filter((b) => b.status === 'active');
-        if (!open.length) {
-            void vscode.window.showInformationMessage('MSP: there is no open blocker.');
-            return;
-        }
         const title = paletteLabel('resolveBlocker');
-        const blocker = await choose(
-            title,
-            open.map((b) => ({
-                label: b.description,
-                description: [b.severity, b.category].filter(Boolean).join(' · '),
-                detail: b.id,
-                value: b.id,
-            })),
-        );
+        const blocker = given ? given.id : await this.pickOpenBlocker(folder);
         if (blocker === undefined) {
             return;
         }
@@ -355,8 +416,29 @@ export class Commands {
         }
     }
 
+    private async pickOpenBlocker(folder: vscode.WorkspaceFolder): Promise<string | undefined> {
+        const status = await this.call<StatusResult>('resolveBlocker', 'status', folder);
+        if (!status) {
+            return undefined;
+        }
+        const open = (status.session?.blockers ?? []).filter((b) => b.status === 'active');
+        if (!open.length) {
+            void vscode.window.showInformationMessage('MSP: there is no open blocker.');
+            return undefined;
+        }
+        return choose(
+            paletteLabel('resolveBlocker'),
+            open.map((b) => ({
+                label: b.description,
+                description: [b.severity, b.category].filter(Boolean).join(' · '),
+                detail: b.id,
+                value: b.id,
+            })),
+        );
+    }
+
     async recordEntity(): Promise<void> {
-        const folder = await chooseFolder();
+        const folder = await this.sessionFolder('recordEntity');
         if (!folder) {
             return;
         }
@@ -394,7 +476,7 @@ export class Commands {
     }
 
     async endSession(): Promise<void> {
-        const folder = await chooseFolder();
+        const folder = await this.sessionFolder('endSession', true);
         if (!folder) {
             return;
         }
@@ -413,6 +495,9 @@ export class Commands {
     }
 
     async showStatus(): Promise<void> {
+        if (!(await this.serverUp('showStatus'))) {
+            return;
+        }
         const folder = await chooseFolder();
         if (!folder) {
             return;
@@ -437,7 +522,12 @@ export class Commands {
                     description: `running ${elapsedSince(s.startTime, new Date()) ?? '?'}`,
                 },
                 {
-                    label: `$(note) ${count(s.updates)} updates · ${count(s.decisions)} decisions · ${count(s.blockers)} blockers · ${count(s.entities)} entities`,
+                    label: `$(note) ${countsLine({
+                        updates: count(s.updates),
+                        decisions: count(s.decisions),
+                        blockers: count(s.blockers),
+                        entities: count(s.entities),
+                    })}`,
                 },
                 ...open.map((b) => ({ label: `$(warning) ${b.description}`, description: `open blocker · ${b.id}` })),
             );
@@ -471,14 +561,11 @@ export class Commands {
         if (!result) {
             return;
         }
-        const language = format === 'json' ? 'json' : 'markdown';
-        const doc = await vscode.workspace.openTextDocument({ language, content: result.content });
-        await vscode.window.showTextDocument(doc, { preview: false });
-        const copy = 'Copy to Clipboard';
-        const choice = await vscode.window.showInformationMessage(`MSP: context exported (${format}).`, copy);
-        if (choice === copy) {
-            await vscode.env.clipboard.writeText(result.content);
-        }
+        // Read-only (msp:/context/…): nothing to save, no prompt on close; Copy and Save As
+        // are in the editor's title bar.
+        const name = `${folder.name}-${format}.${format === 'json' ? 'json' : 'md'}`;
+        await this.s.docs.show(this.s.docs.put('context', name, result.content));
+        this.s.notifier.confirm(`MSP: context exported (${format}) — Copy or Save As from the editor title`);
     }
 
     async recoverSession(): Promise<void> {
@@ -569,19 +656,13 @@ export class Commands {
         if (!payload) {
             return;
         }
-        if (this.s.server.isAvailable('openPayload')) {
-            // The server writes it as a readable file and shows it (window/showDocument).
-            if ((await this.call('showPayloads', 'openPayload', folder, { id: payload.id })) === undefined) {
-                return;
+        // Read-only (msp:/payload/pay-….cypher): Copy and Save As are in the editor title.
+        await this.s.docs.showPayloads([payload]);
+        if (payload.status === 'generated' || payload.status === 'dead') {
+            const choice = await vscode.window.showInformationMessage(`MSP: ${payloadLabel(payload)}`, 'Send');
+            if (choice === 'Send') {
+                await this.sendPayloads(folder.uri.toString(), [payload]);
             }
-        } else {
-            await openPayloads([payload]);
-        }
-        const choice = await vscode.window.showInformationMessage(`MSP: ${payload.title}`, 'Copy', 'Send');
-        if (choice === 'Copy') {
-            await copyPayloads([payload]);
-        } else if (choice === 'Send') {
-            await this.sendPayloads(folder.uri.toString(), [payload]);
         }
     }
 
@@ -879,7 +960,39 @@ export class Commands {
         }
     }
 
+    /** msp.showInView: reveal a record (upd-…, dec-…, blk-…, pay-…) in the MSP view. */
+    async showInView(arg: unknown): Promise<void> {
+        const id = typeof arg === 'string' ? arg : (arg as { id?: unknown } | undefined)?.id;
+        if (typeof id !== 'string' || !this.s.view) {
+            return;
+        }
+        if (!(await this.s.view.showInView(id))) {
+            void vscode.window.showInformationMessage(`MSP: that record is not in the active session any more.`);
+        }
+    }
+
+    /** A payload item's inline action in the MSP view. */
+    async payloadItem(arg: unknown, action: 'copy' | 'open' | 'send'): Promise<void> {
+        const node = arg as Node | undefined;
+        if (node?.kind !== 'payload') {
+            return;
+        }
+        if (action === 'copy') {
+            await copyPayloads([node.record]);
+        } else if (action === 'open') {
+            await this.s.docs.showPayloads([node.record]);
+        } else {
+            await this.sendPayloads(node.folderUri, [node.record]);
+        }
+    }
+
+    /** The status bar's click: the session and its next actions (Show Status) when the server
+     *  runs; otherwise what helps (restart, log). */
     async sessionActions(): Promise<void> {
+        if (this.s.server.state === 'running') {
+            await this.showStatus();
+            return;
+        }
         const items = this.s.statusBar.nextActions().map((key) => ({
             label: COMMANDS[key].title,
             command: COMMANDS[key].id,
@@ -889,6 +1002,14 @@ export class Commands {
             await vscode.commands.executeCommand(pick.command);
         }
     }
+}
+
+/** `{folderUri, id}` of a view item of `kind`, if it is one. */
+function nodeRecordId(arg: unknown, kind: Node['kind']): { folderUri: string; id: string } | undefined {
+    const node = arg as Node | undefined;
+    return node && node.kind === kind && 'record' in node && typeof node.record.id === 'string'
+        ? { folderUri: node.folderUri, id: node.record.id }
+        : undefined;
 }
 
 /** "MSP: outbox flushed — 2 sent, 1 retrying, 0 dead; 3 left in the outbox." */

@@ -9,9 +9,12 @@ import * as vscode from 'vscode';
 import { Commands } from './commands';
 import { log, logChannel } from './log';
 import { registerMcpProvider } from './mcp';
+import { MspView } from './mspView';
 import { Notifier } from './notifications';
+import { registerWeeklyReport } from './report';
 import { MspServer } from './server';
 import { StatusBar } from './statusBar';
+import { VirtualDocuments } from './virtualDocs';
 import { SETTINGS_SECTION } from './wire';
 
 let server: MspServer | undefined;
@@ -30,22 +33,40 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     let statusBar: StatusBar | undefined;
     let notifier: Notifier | undefined;
     let commands: Commands | undefined;
+    let view: MspView | undefined;
+    const docs = new VirtualDocuments();
     server = new MspServer({
-        sessionChanged: (p) => statusBar?.sessionChanged(p),
-        syncStatus: (p) => statusBar?.syncStatus(p),
-        entitiesCaptured: (p) => notifier?.entitiesCaptured(p),
-        payloadsGenerated: (p) => void notifier?.payloadsGenerated(p),
+        sessionChanged: (p) => {
+            statusBar?.sessionChanged(p);
+            void view?.sessionChanged(p);
+        },
+        syncStatus: (p) => {
+            statusBar?.syncStatus(p);
+            void view?.syncStatus(p);
+        },
+        entitiesCaptured: (p) => {
+            notifier?.entitiesCaptured(p);
+            void view?.entitiesCaptured(p);
+        },
+        payloadsGenerated: (p) => {
+            void notifier?.payloadsGenerated(p);
+            void view?.payloadsGenerated(p);
+        },
+        captureProblem: (p) => notifier?.captureProblem(p),
     }, contributedSettings(context), context.globalStorageUri.scheme === 'file' ? context.globalStorageUri.fsPath : undefined);
     notifier = new Notifier({
         // Restricted Mode delivers nothing: no Send button that could only fail.
         canSend: () => vscode.workspace.isTrusted && (server?.isAvailable('sendPayload') ?? false),
         sendPayloads: (folderUri, payloads) => commands!.sendPayloads(folderUri, payloads),
+        openPayloads: (payloads) => docs.showPayloads(payloads),
     });
     statusBar = new StatusBar(server);
-    commands = new Commands({ server, statusBar, notifier });
-    context.subscriptions.push(server, statusBar, notifier, ...commands.register());
+    view = new MspView(server);
+    commands = new Commands({ server, statusBar, notifier, docs, view });
+    context.subscriptions.push(server, statusBar, notifier, ...docs.register(), ...view.register(), ...commands.register());
     // `msp mcp` for the editor's agents, with the language server's interpreter (mcp.ts).
     context.subscriptions.push(...registerMcpProvider(server));
+    context.subscriptions.push(registerWeeklyReport(server)); // MSP: Weekly Report (report.ts)
 
     // A new server command needs a restart; other msp.* settings reach the server through
     // workspace/didChangeConfiguration (the language client's synchronize option).
@@ -62,7 +83,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         vscode.workspace.onDidGrantWorkspaceTrust(() => void trustGranted()),
     );
     log.info(`MSP extension ${String(context.extension.packageJSON.version)} activated`);
+    openWalkthroughOnce(context);
     await server.start();
+}
+
+const WALKTHROUGH_SHOWN = 'msp.walkthroughShown';
+
+/** The walkthrough opens once, on the first activation after install (not on every window). */
+function openWalkthroughOnce(context: vscode.ExtensionContext): void {
+    if (context.globalState.get<boolean>(WALKTHROUGH_SHOWN)) {
+        return;
+    }
+    void context.globalState.update(WALKTHROUGH_SHOWN, true);
+    void vscode.commands.executeCommand('workbench.action.openWalkthrough', `${context.extension.id}#gettingStarted`, false);
 }
 
 /**

@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 
 import { log } from './log';
-import { payloadLabel, payloadsDocument, payloadsFrom, payloadsMessage, payloadText } from './payloads';
+import { integrationName, payloadLabel, payloadsFrom, payloadsMessage, payloadText } from './payloads';
 import { CapturedEntity, IntegrationFailure, Payload, SETTINGS_SECTION } from './wire';
 
 export type Level = 'all' | 'errors' | 'off';
@@ -24,6 +24,8 @@ export interface NotifierDeps {
     canSend(): boolean;
     /** Deliver payloads now (msp.server.sendPayload); reports its own errors. */
     sendPayloads(folderUri: string, payloads: Payload[]): Promise<void>;
+    /** Show payloads read-only (the `msp:` documents). */
+    openPayloads(payloads: Payload[]): Promise<void>;
 }
 
 export function level(): Level {
@@ -48,6 +50,7 @@ export class Notifier implements vscode.Disposable {
     private entityTimer: ReturnType<typeof setTimeout> | undefined;
     private entityMessage: vscode.Disposable | undefined;
     private readonly recentErrors = new Map<string, number>();
+    private readonly captureProblems = new Map<string, string>();
 
     constructor(private readonly deps: NotifierDeps) {}
 
@@ -58,17 +61,16 @@ export class Notifier implements vscode.Disposable {
     async payloadsGenerated(raw: unknown): Promise<void> {
         for (const failure of failuresFrom(raw)) {
             this.error(
-                `MSP: integration ${failure.integration} failed at ${failure.hook.replace(/_/g, ' ')}: ${failure.error} (the event itself was recorded)`,
+                `MSP: ${integrationName(failure.integration)} failed on ${failure.hook.replace(/_/g, ' ')}: ${failure.error} (your record is saved)`,
             );
         }
         const payloads = payloadsFrom(raw);
         if (!payloads.length) {
             return;
         }
-        const params = (raw ?? {}) as { folderUri?: unknown; hook?: unknown };
-        const hook = typeof params.hook === 'string' ? params.hook : payloads[0].hook;
-        const message = payloadsMessage(payloads, hook);
-        log.info(message);
+        const params = (raw ?? {}) as { folderUri?: unknown };
+        const message = payloadsMessage(payloads);
+        log.info(`${message} (${payloads.map((p) => p.id).join(', ')})`);
         if (level() !== 'all') {
             return;
         }
@@ -82,7 +84,7 @@ export class Notifier implements vscode.Disposable {
         if (choice === COPY) {
             await copyPayloads(payloads);
         } else if (choice === OPEN) {
-            await openPayloads(payloads);
+            await this.deps.openPayloads(payloads);
         } else if (choice === SEND && folderUri) {
             await this.deps.sendPayloads(
                 folderUri,
@@ -127,6 +129,28 @@ export class Notifier implements vscode.Disposable {
             `$(symbol-class) ${entitiesMessage(batch)}`,
             ENTITY_MESSAGE_MS,
         );
+    }
+
+    /**
+     * A file the server could not parse (capture skipped it): shown once per file and message,
+     * and logged; the next problem of the same file after a fix is shown again.
+     */
+    captureProblem(raw: unknown): void {
+        const problem = parseCaptureProblem(raw);
+        if (!problem) {
+            return;
+        }
+        const key = `${problem.folderUri ?? ''}|${problem.path}`;
+        const text = `MSP: ${problem.path} was not scanned for entities: ${problem.message}`;
+        log.warn(text);
+        if (this.captureProblems.get(key) === problem.message) {
+            return;
+        }
+        this.captureProblems.set(key, problem.message);
+        if (level() === 'off') {
+            return;
+        }
+        void vscode.window.showWarningMessage(text);
     }
 
     /** A quiet confirmation in the status bar ("MSP: decision recorded"). */
@@ -194,7 +218,22 @@ export async function copyPayloads(payloads: Payload[]): Promise<void> {
     vscode.window.setStatusBarMessage(`$(check) MSP: copied ${chosen.length === 1 ? chosen[0].title : `${chosen.length} payloads`}`, 4000);
 }
 
-export async function openPayloads(payloads: Payload[]): Promise<void> {
-    const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: payloadsDocument(payloads) });
-    await vscode.window.showTextDocument(doc, { preview: false });
+export interface CaptureProblem {
+    folderUri?: string;
+    path: string;
+    message: string;
+}
+
+/** The server's capture-problem notification: `{folderUri?, path|uri, message|error}`. */
+export function parseCaptureProblem(raw: unknown): CaptureProblem | undefined {
+    if (!raw || typeof raw !== 'object') {
+        return undefined;
+    }
+    const p = raw as Record<string, unknown>;
+    const path = [p.path, p.uri, p.file].find((v): v is string => typeof v === 'string' && v.length > 0);
+    const message = [p.message, p.error, p.reason].find((v): v is string => typeof v === 'string' && v.length > 0);
+    if (!path || !message) {
+        return undefined;
+    }
+    return { folderUri: typeof p.folderUri === 'string' ? p.folderUri : undefined, path, message };
 }

@@ -4,6 +4,7 @@
  */
 
 import { Payload } from './wire';
+import { lowerFirst } from './words';
 
 function json(value: unknown): string {
     return JSON.stringify(value ?? null, null, 2);
@@ -85,14 +86,34 @@ export function payloadsFrom(raw: unknown): Payload[] {
     );
 }
 
-/** The notification text after an event: "MSP: 2 payloads generated — slack (http), neo4j (cypher)". */
-export function payloadsMessage(payloads: Payload[], hook?: string): string {
+/** "obsidian" -> "Obsidian", "neo4j" -> "Neo4j", "github" -> "GitHub". */
+export function integrationName(name: string): string {
+    const known: Record<string, string> = { github: 'GitHub', neo4j: 'Neo4j', falkordb: 'FalkorDB', jira: 'Jira' };
+    return known[name.toLowerCase()] ?? (name ? name[0].toUpperCase() + name.slice(1) : name);
+}
+
+/** A payload's title in plain words: no record ids, no repeated integration prefix. */
+export function plainTitle(p: Payload): string {
+    let title = p.title.replace(new RegExp(`^${integrationName(p.integration)}(:\\s*|\\s+)`, 'i'), '');
+    title = title
+        .replace(/\s*\b(?:upd|dec|blk|ent|pay|evt)-[0-9a-f]{4,}\b/gi, '')
+        .replace(/\s*\bfor session msp-[\w-]+/gi, '')
+        .replace(/\bsession msp-[\w-]+/gi, 'session')
+        .replace(/\s+/g, ' ')
+        .trim();
+    return title ? lowerFirst(title) : p.kind;
+}
+
+/**
+ * The notification after an event, in plain words: "Obsidian: daily note section ready", or
+ * "3 payloads ready — Obsidian: …; Neo4j: …" (the buttons say Copy · Open · Send).
+ */
+export function payloadsMessage(payloads: Payload[]): string {
     const n = payloads.length;
-    const what = payloads
-        .slice(0, 4)
-        .map((p) => `${p.integration} (${p.kind}): ${p.title}`)
-        .join('; ');
-    const more = n > 4 ? `; and ${n - 4} more` : '';
-    const after = hook ? ` for ${hook.replace(/_/g, ' ')}` : '';
-    return `MSP: ${n} payload${n === 1 ? '' : 's'} generated${after} — ${what}${more}`;
+    const line = (p: Payload): string => `${integrationName(p.integration)}: ${plainTitle(p)}`;
+    if (n === 1) {
+        return `${line(payloads[0])} ready`;
+    }
+    const what = payloads.slice(0, 3).map(line).join('; ');
+    return `${n} payloads ready — ${what}${n > 3 ? `; and ${n - 3} more` : ''}`;
 }

@@ -4,7 +4,7 @@
  */
 
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -49,10 +49,18 @@ const COPY_INSTALL = 'Copy install command';
 const RESTART_WINDOW_MS = 3 * 60_000;
 const MAX_RESTARTS = 3;
 const STDERR_TAIL_LINES = 20;
-/** publisher.name in package.json. */
-const EXTENSION_ID = 'msp.msp-vscode';
 /** The extension's folder: dist/extension.js is the bundle esbuild makes of src/. */
 const EXTENSION_ROOT = path.resolve(__dirname, '..');
+
+/** publisher.name, as package.json says. */
+function extensionId(): string {
+    try {
+        const manifest = JSON.parse(readFileSync(path.join(EXTENSION_ROOT, 'package.json'), 'utf8')) as { publisher?: string; name?: string };
+        return `${manifest.publisher ?? ''}.${manifest.name ?? ''}`;
+    } catch {
+        return '';
+    }
+}
 
 export interface NotificationHandlers {
     sessionChanged(params: unknown): void;
@@ -390,7 +398,7 @@ export class MspServer implements ServerApi, McpLaunchSource, vscode.Disposable 
         }
         this.failureShown = true;
         if (check.noPython) {
-            void showNoPython(check.reason, EXTENSION_ID, () => log.show());
+            void showNoPython(check.reason, extensionId(), () => log.show());
             return;
         }
         const actions = check.install ? [SHOW_LOG, COPY_INSTALL] : [SHOW_LOG];

@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 
 import { COMMANDS } from './commandIds';
+import { ContextKeys } from './contextKeys';
 import { nextActions, parseSyncStatus, renderStatus, ServerState, StatusInput, SyncState } from './statusModel';
 import { SESSION_STATES, SessionChanged } from './wire';
 
@@ -48,6 +49,7 @@ export class StatusBar implements vscode.Disposable {
     constructor(
         private readonly server: ServerLike,
         private readonly now: () => Date = () => new Date(),
+        private readonly keys: ContextKeys = new ContextKeys(),
     ) {
         this.item = vscode.window.createStatusBarItem('msp.status', vscode.StatusBarAlignment.Left, 100);
         this.item.name = 'MSP session';
@@ -125,6 +127,7 @@ export class StatusBar implements vscode.Disposable {
 
     render(): void {
         const input = this.input();
+        this.keys.update({ server: input.server, change: input.change });
         const view = renderStatus(input, this.now());
         this.item.text = view.text;
         this.item.accessibilityInformation = { label: view.label, role: 'button' };

@@ -20,6 +20,61 @@ export interface SyncState {
     dead: number;
     /** Targets whose last delivery failed. */
     errors: SyncTargetError[];
+    /** What waits for the user (newer servers' `needsAction`): the badge counts only this. */
+    needsAction?: NeedsAction;
+}
+
+export interface NeedsActionItem {
+    integration: string;
+    /** retry · review · trust · … (the action that clears it). */
+    action: string;
+    count: number;
+    reason?: string | null;
+}
+
+export interface NeedsAction {
+    total: number;
+    items: NeedsActionItem[];
+}
+
+/** "retry" -> "to retry", "trust" -> "need trust": the badge's words for an action. */
+const ACTION_WORDS: Record<string, string> = {
+    retry: 'to retry',
+    review: 'to review',
+    trust: 'need trust',
+    setCredential: 'need a credential',
+    enable: 'wait for an integration',
+    fixConfig: 'need a config fix',
+};
+
+export function actionWords(action: string): string {
+    return ACTION_WORDS[action] ?? `need ${action}`;
+}
+
+function parseNeedsAction(raw: unknown): NeedsAction | undefined {
+    if (!raw || typeof raw !== 'object') {
+        return undefined;
+    }
+    const obj = raw as { total?: unknown; items?: unknown };
+    const items = (Array.isArray(obj.items) ? obj.items : [])
+        .filter((i): i is Record<string, unknown> => !!i && typeof i === 'object')
+        .filter((i) => typeof i.integration === 'string' && typeof i.action === 'string' && typeof i.count === 'number' && i.count > 0)
+        .map((i) => ({
+            integration: i.integration as string,
+            action: i.action as string,
+            count: i.count as number,
+            reason: typeof i.reason === 'string' ? i.reason : null,
+        }));
+    const total = typeof obj.total === 'number' ? obj.total : items.reduce((n, i) => n + i.count, 0);
+    return { total: Math.max(0, total), items };
+}
+
+/** Whether the badge has something for the user to do. */
+export function needsUser(sync: SyncState | undefined): boolean {
+    if (!sync) {
+        return false;
+    }
+    return sync.needsAction ? sync.needsAction.total > 0 : sync.errors.length > 0 || sync.dead > 0;
 }
 
 export interface StatusInput {
@@ -113,7 +168,16 @@ export function parseSyncStatus(raw: unknown): { folderUri?: string; sync: SyncS
             }
         }
     }
+    if ('needsAction' in obj) {
+        sync.needsAction = parseNeedsAction(obj.needsAction);
+    }
     return { folderUri: typeof obj.folderUri === 'string' ? obj.folderUri : undefined, sync };
+}
+
+/** "1 to retry", "2 need trust", or "3 need you" when the actions differ. */
+export function badgeWords(needs: NeedsAction): string {
+    const actions = [...new Set(needs.items.map((i) => i.action))];
+    return actions.length === 1 ? `${needs.total} ${actionWords(actions[0])}` : `${needs.total} need you`;
 }
 
 function syncSuffix(sync: SyncState | undefined): string {
@@ -121,7 +185,11 @@ function syncSuffix(sync: SyncState | undefined): string {
         return '';
     }
     let out = '';
-    if (sync.errors.length || sync.dead) {
+    if (sync.needsAction) {
+        if (sync.needsAction.total > 0) {
+            out += ` · $(bell-dot) ${badgeWords(sync.needsAction)}`;
+        }
+    } else if (sync.errors.length || sync.dead) {
         out += ` · $(sync-ignored) ${sync.errors.length || sync.dead} failed`;
     }
     if (sync.depth > 0) {
@@ -180,7 +248,7 @@ function renderPlain(input: StatusInput, now: Date): StatusView {
             text: `$(circle-large-outline) ${label}${sync}`,
             label: `${label}: no active session${syncLabel(input.sync)}`,
             tooltip: `**MSP**${where}\n\nNo active session. Click to start one.${syncLines}`,
-            background: input.sync?.errors.length || input.sync?.dead ? 'warning' : 'none',
+            background: needsUser(input.sync) ? 'warning' : 'none',
         };
     }
     const progress = session.progress === null || session.progress === undefined ? '' : ` ${session.progress}%`;
@@ -218,7 +286,7 @@ function renderPlain(input: StatusInput, now: Date): StatusView {
             `${label}: active session${progress ? `,${progress}` : ''}${elapsed ? `, running ${elapsed}` : ''}` +
             `${session.openBlockers ? `, ${plural(session.openBlockers, 'open blocker')}` : ''}${syncLabel(input.sync)}`,
         tooltip: `${lines.join('\n')}${syncLines}`,
-        background: session.openBlockers > 0 || input.sync?.errors.length || input.sync?.dead ? 'warning' : 'none',
+        background: session.openBlockers > 0 || needsUser(input.sync) ? 'warning' : 'none',
     };
 }
 
@@ -227,7 +295,11 @@ function syncLabel(sync: SyncState | undefined): string {
         return '';
     }
     const parts: string[] = [];
-    if (sync.errors.length || sync.dead) {
+    if (sync.needsAction) {
+        if (sync.needsAction.total > 0) {
+            parts.push(badgeWords(sync.needsAction).replace(/ need you$/, ' deliveries need you'));
+        }
+    } else if (sync.errors.length || sync.dead) {
         parts.push(`${plural(sync.errors.length || sync.dead, 'failed delivery', 'failed deliveries')}`);
     }
     if (sync.depth) {
@@ -243,6 +315,13 @@ function syncTooltip(sync: SyncState | undefined): string {
     const parts = [`\n\nSync: ${sync.depth ? `${plural(sync.depth, 'payload')} waiting in the outbox` : 'outbox empty'}`];
     if (sync.dead) {
         parts.push(` · ${plural(sync.dead, 'payload')} undeliverable`);
+    }
+    if (sync.needsAction) {
+        for (const item of sync.needsAction.items) {
+            const why = item.reason ? ` — ${escapeMd(item.reason)}` : '';
+            parts.push(`\n\n$(bell-dot) ${escapeMd(item.integration)}: ${plural(item.count, 'payload')} ${actionWords(item.action)}${why}`);
+        }
+        return parts.join('');
     }
     for (const error of sync.errors) {
         parts.push(`\n\n$(error) ${escapeMd(error.target)}: ${escapeMd(error.message)}`);
@@ -266,7 +345,7 @@ function plainNextActions(input: StatusInput): CommandKey[] {
         return ['restartServer', 'showLog'];
     }
     const syncActions: CommandKey[] = [];
-    if (input.sync?.errors.length || input.sync?.depth || input.sync?.dead) {
+    if (needsUser(input.sync) || input.sync?.depth) {
         syncActions.push('flushOutbox', 'showPayloads');
     }
     const change = input.change;

@@ -24,6 +24,8 @@ export const SERVER_COMMANDS = [
     'openPayload',
     'flushOutbox',
     'sendPayload',
+    'report',
+    'team',
 ] as const;
 
 /**
@@ -52,6 +54,7 @@ export const PLANNED_NOTIFICATIONS = {} as const;
 /** Client commands the server's code actions call (only the client reaches the clipboard). */
 export const CLIENT_COMMANDS = {
     copyPayload: { id: 'msp.copyPayload', args: ['folderUri', 'id'] },
+    showInView: { id: 'msp.showInView', args: ['folderUri', 'id', 'kind'] },
 } as const;
 
 export const SESSION_CHANGED_KEYS = ['folderUri', 'state', 'session'] as const;
@@ -79,7 +82,21 @@ export const ENTITY_KEYS = ['name', 'type', 'path', 'language', 'line'] as const
 export const PAYLOADS_GENERATED_KEYS = ['folderUri', 'payloads', 'failures'] as const;
 export const PAYLOAD_KEYS = ['id', 'integration', 'hook', 'eventId', 'sessionId', 'status', 'createdAt', 'kind', 'title'] as const;
 export const FAILURE_KEYS = ['integration', 'hook', 'eventId', 'error', 'createdAt'] as const;
-export const SYNC_STATUS_KEYS = ['folderUri', 'integrations', 'queued', 'inFlight', 'dead', 'sent', 'generated'] as const;
+export const SYNC_STATUS_KEYS = [
+    'folderUri',
+    'integrations',
+    'queued',
+    'inFlight',
+    'dead',
+    'sent',
+    'generated',
+    'retrying',
+    'needsAction',
+] as const;
+/** `needsAction` of msp/syncStatus: what the badge counts, each item with the action that clears it. */
+export const NEEDS_ACTION_KEYS = ['total', 'dead', 'held', 'blocked', 'items'] as const;
+export const NEEDS_ACTION_ITEM_KEYS = ['integration', 'action', 'count', 'payloads', 'reason'] as const;
+export const NEEDS_ACTIONS = ['retry', 'review', 'setCredential', 'trust', 'enable', 'fixConfig'] as const;
 export const FLUSH_REPORT_KEYS = ['sent', 'retrying', 'dead', 'errors', 'blocked', 'queuedLeft', 'deadTotal'] as const;
 
 /** `error.data.code` of a refused command (the CLI's exit code for the same failure). */

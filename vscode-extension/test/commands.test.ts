@@ -10,8 +10,9 @@ import { Commands, integrationReports } from '../src/commands';
 import { Notifier } from '../src/notifications';
 import { NotAvailableError, ServerApi, ServerNotRunningError } from '../src/serverApi';
 import { StatusBar } from '../src/statusBar';
+import { copyDocument, saveDocumentAs, VirtualDocuments } from '../src/virtualDocs';
 import { ServerState } from '../src/statusModel';
-import { EventEmitter } from './vscodeMock';
+import { EventEmitter, Uri } from './vscodeMock';
 import { SERVER_COMMANDS, ServerVerb } from '../src/wire';
 
 /** A server that records every call and answers from a script. */
@@ -71,7 +72,7 @@ describe('palette commands send one object argument: folderUri + camelCase field
         folderUri = mock.setFolders('/work/app')[0].uri.toString();
         server = new FakeServer();
         bar = new StatusBar(server as never);
-        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined }) });
+        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined, openPayloads: async () => undefined }), docs: new VirtualDocuments() });
     });
 
     it('Start Session: goal and starting progress', async () => {
@@ -169,14 +170,25 @@ describe('palette commands send one object argument: folderUri + camelCase field
         bar.dispose();
     });
 
-    it('Export Context: format pick, opens the result, offers to copy', async () => {
+    it('Export Context: format pick, opens the result read-only (msp:), Copy and Save As from its title', async () => {
+        const docs = new VirtualDocuments();
+        docs.register();
+        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined, openPayloads: async () => undefined }), docs });
         server.answers.exportContext = { format: 'markdown', content: '# Context' };
         mock.picks.push('markdown');
-        mock.buttons.push('Copy to Clipboard');
         await commands.exportContext();
         assert.deepEqual(server.calls[0], { verb: 'exportContext', args: { folderUri, format: 'markdown' } });
-        assert.deepEqual(mock.documents, [{ language: 'markdown', content: '# Context' }]);
+        assert.equal(mock.documents.length, 1);
+        const uri = mock.documents[0].uri;
+        assert.equal(uri?.scheme, 'msp', 'a read-only msp: document, not an Untitled buffer');
+        assert.equal(uri?.path, '/context/app-markdown.md');
+        assert.equal(mock.documents[0].content, '# Context');
+        mock.activeEditor = { document: { uri } };
+        await copyDocument(docs, undefined);
         assert.equal(mock.clipboard, '# Context');
+        mock.saveAs = Uri.file('/work/app/context.md');
+        await saveDocumentAs(docs, uri);
+        assert.deepEqual(mock.written, { '/work/app/context.md': '# Context' });
         bar.dispose();
     });
 
@@ -219,20 +231,20 @@ describe('payloads and integrations', () => {
         folderUri = mock.setFolders('/work/app')[0].uri.toString();
         server = new FakeServer();
         bar = new StatusBar(server as never);
-        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined }) });
+        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined, openPayloads: async () => undefined }), docs: new VirtualDocuments() });
         server.answers.listPayloads = { payloads: [payload] };
     });
 
-    it('Show Payloads lists them and asks the server to open the chosen one', async () => {
-        server.answers.openPayload = { uri: 'file:///work/app/.msp/payloads/pay-7.md' };
+    it('Show Payloads lists them and opens the chosen one read-only (msp:/payload/<id>.<ext>)', async () => {
+        const docs = new VirtualDocuments();
+        docs.register();
+        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined, openPayloads: async () => undefined }), docs });
         mock.picks.push('obsidian · file · Daily note');
-        mock.buttons.push('Copy');
         await commands.showPayloads();
-        assert.deepEqual(server.calls, [
-            { verb: 'listPayloads', args: { folderUri } },
-            { verb: 'openPayload', args: { folderUri, id: 'pay-7' } },
-        ]);
-        assert.equal(mock.clipboard, '## MSP');
+        assert.deepEqual(server.calls, [{ verb: 'listPayloads', args: { folderUri } }]);
+        assert.equal(mock.documents[0].uri?.scheme, 'msp');
+        assert.equal(mock.documents[0].uri?.path, '/payload/pay-7.md');
+        assert.equal(mock.documents[0].content, '## MSP');
         bar.dispose();
     });
 
@@ -265,7 +277,7 @@ describe('Set Credential', () => {
         folderUri = mock.setFolders('/work/app')[0].uri.toString();
         server = new FakeServer();
         bar = new StatusBar(server as never);
-        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined }) });
+        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined, openPayloads: async () => undefined }), docs: new VirtualDocuments() });
     });
 
     it('asks in a password box and hands the secret to the server’s own CLI on stdin, not over LSP', async () => {
@@ -306,20 +318,48 @@ describe('when the server refuses, lacks a command or is down', () => {
         folderUri = mock.setFolders('/work/app')[0].uri.toString();
         server = new FakeServer();
         bar = new StatusBar(server as never);
-        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined }) });
+        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined, openPayloads: async () => undefined }), docs: new VirtualDocuments() });
     });
 
-    it('"no active session" offers Start Session', async () => {
+    it('"no active session" from the server: editor wording, and a Start Session button', async () => {
         server.answers.update = refusal('no active session (start one with `msp start`)', 1);
         mock.inputs.push('did it', '');
         mock.buttons.push('Start Session');
         await commands.updateProgress();
-        assert.deepEqual(mock.shown[0], {
-            kind: 'warning',
-            message: 'MSP: no active session (start one with `msp start`)',
-            actions: ['Start Session'],
+        assert.deepEqual(mock.shown[0], { kind: 'warning', message: 'MSP: Start a session first.', actions: ['Start Session'] });
+        assert.deepEqual(mock.executed.filter((e) => e.command !== 'setContext'), [{ command: 'msp.startSession', args: [] }]);
+        bar.dispose();
+    });
+
+    it('checks the session before asking anything: no prompt is collected and then dropped', async () => {
+        bar.sessionChanged({ folderUri, state: 'idle', session: null });
+        mock.buttons.push('Start Session');
+        await commands.recordDecision();
+        assert.equal(mock.prompts.length, 0, 'no input box was opened');
+        assert.deepEqual(server.calls, []);
+        assert.deepEqual(mock.shown[0], { kind: 'warning', message: 'MSP: Start a session first.', actions: ['Start Session'] });
+        assert.deepEqual(mock.executed.filter((e) => e.command !== 'setContext'), [{ command: 'msp.startSession', args: [] }]);
+        bar.dispose();
+    });
+
+    it('checks the server before asking anything', async () => {
+        server.state = 'failed';
+        await commands.updateProgress();
+        await commands.startSession();
+        assert.equal(mock.prompts.length, 0);
+        assert.match(mock.shown[0].message, /language server is not running/);
+        bar.dispose();
+    });
+
+    it('Start Session with a session running says so instead of asking for a goal', async () => {
+        bar.sessionChanged({
+            folderUri,
+            state: 'active',
+            session: { id: 'msp-1', project: 'app', progress: 10, startTime: '2026-03-02T09:00:00Z', openBlockers: 0, counts: { updates: 0, decisions: 0, blockers: 0, entities: 0 } },
         });
-        assert.deepEqual(mock.executed, [{ command: 'msp.startSession', args: [] }]);
+        await commands.startSession();
+        assert.equal(mock.prompts.length, 0);
+        assert.match(mock.shown[0].message, /^MSP: a session is already running/);
         bar.dispose();
     });
 
@@ -444,7 +484,7 @@ describe('MSP: Trust Folder Configuration', () => {
         const python = fakeTrustCli(dir);
         server.serverLaunch = { command: python, args: ['-P', '-m', 'msp_server'], source: 'path', python };
         bar = new StatusBar(server as never);
-        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined }) });
+        commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined, openPayloads: async () => undefined }), docs: new VirtualDocuments() });
     });
 
     const argv = () => readFileSync(join(dir, 'argv'), 'utf8').trim().split('\n');
@@ -495,7 +535,7 @@ describe('MSP: Trust Folder Configuration', () => {
         mock.buttons.push('Manage Workspace Trust');
         await commands.trustFolderConfig();
         assert.match(mock.shown[0].message, /Restricted Mode\. Trust the workspace first/);
-        assert.deepEqual(mock.executed, [{ command: 'workbench.trust.manage', args: [] }]);
+        assert.deepEqual(mock.executed.filter((e) => e.command !== 'setContext'), [{ command: 'workbench.trust.manage', args: [] }]);
         assert.ok(!existsSync(join(dir, 'argv')), 'no CLI call');
     });
 
@@ -546,7 +586,7 @@ describe('MSP: Trust Folder Configuration with the real `msp trust`', () => {
             server.cwd = mkdtempSync(join(tmpdir(), 'msp-launch-'));
             server.serverLaunch = { command: python, args: ['-P', '-m', 'msp_server'], source: 'path', python };
             bar = new StatusBar(server as never);
-            commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined }) });
+            commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined, openPayloads: async () => undefined }), docs: new VirtualDocuments() });
             mock.buttons.push('Trust');
             await commands.trustFolderConfig();
             assert.equal(mock.shown[0].modal, true, JSON.stringify(mock.shown));

@@ -38,7 +38,7 @@ const spec = JSON.parse(readFileSync(WIRE_JSON, 'utf8')) as {
     entitiesCaptured: { keys: string[]; entityKeys: string[] };
     payloadsGenerated: { keys: string[]; payloadKeys: string[]; failureKeys: string[] };
     clientCommands: Record<string, { id: string; args: string[] }>;
-    syncStatus: { keys: string[] };
+    syncStatus: { keys: string[]; needsActionKeys: string[]; needsActionItemKeys: string[]; actions: Record<string, string> };
     trustChanged: { params: Record<string, string> };
     results: Record<string, string[]>;
     errorData: { key: string; codes: Record<string, number> };
@@ -79,6 +79,9 @@ describe('wire.json and the extension’s constants agree', () => {
         assert.deepEqual([...wire.PAYLOAD_KEYS], spec.payloadsGenerated.payloadKeys);
         assert.deepEqual([...wire.FAILURE_KEYS], spec.payloadsGenerated.failureKeys);
         assert.deepEqual([...wire.SYNC_STATUS_KEYS], spec.syncStatus.keys);
+        assert.deepEqual([...wire.NEEDS_ACTION_KEYS], spec.syncStatus.needsActionKeys);
+        assert.deepEqual([...wire.NEEDS_ACTION_ITEM_KEYS], spec.syncStatus.needsActionItemKeys);
+        assert.deepEqual([...wire.NEEDS_ACTIONS].sort(), Object.keys(spec.syncStatus.actions).sort());
         assert.deepEqual([...wire.FLUSH_REPORT_KEYS], spec.results.flushReport);
         assert.deepEqual([...wire.ACTION_RESULT_KEYS], spec.results.action);
         const trustChanged: wire.TrustChanged = { workspaceTrusted: true };
@@ -149,7 +152,7 @@ describe('package.json contributes what the code registers', () => {
         assert.deepEqual(pkg.activationEvents, ['onStartupFinished', 'workspaceContains:.msp']);
         assert.equal(pkg.main, './dist/extension.js');
         assert.equal(pkg.engines.vscode, '^1.101.0'); // vscode.lm.registerMcpServerDefinitionProvider (mcp.ts)
-        assert.equal(`${pkg.publisher}.${pkg.name}`, 'msp.msp-vscode');
+        assert.equal(`${pkg.publisher}.${pkg.name}`, 'msp-server.msp-vscode');
         assert.equal(pkg.license, 'MIT');
         for (const file of [pkg.icon, 'README.md', 'CHANGELOG.md', 'LICENSE']) {
             assert.ok(existsSync(path.join(ROOT, file)), file);

@@ -29,13 +29,15 @@ const slack: Payload = {
 };
 const event = { folderUri: 'file:///work/app', hook: 'progress_updated', payloads: [neo4j, slack] };
 
-function notifier(canSend = true): { n: Notifier; sent: { folderUri: string; ids: string[] }[] } {
+function notifier(canSend = true): { n: Notifier; sent: { folderUri: string; ids: string[] }[]; opened: string[][] } {
     const sent: { folderUri: string; ids: string[] }[] = [];
+    const opened: string[][] = [];
     const n = new Notifier({
         canSend: () => canSend,
         sendPayloads: async (folderUri, payloads) => void sent.push({ folderUri, ids: payloads.map((p) => p.id) }),
+        openPayloads: async (payloads) => void opened.push(payloads.map((p) => p.id)),
     });
-    return { n, sent };
+    return { n, sent, opened };
 }
 
 describe('one notification per event, listing its payloads', () => {
@@ -46,7 +48,7 @@ describe('one notification per event, listing its payloads', () => {
         assert.equal(mock.shown.length, 1);
         assert.deepEqual(mock.shown[0], {
             kind: 'info',
-            message: 'MSP: 2 payloads generated for progress updated — neo4j (cypher): Progress node; slack (http): Slack notice',
+            message: '2 payloads ready — Neo4j: progress node; Slack: notice',
             actions: ['Copy', 'Open', 'Send'],
         });
     });
@@ -58,12 +60,11 @@ describe('one notification per event, listing its payloads', () => {
         assert.equal(mock.clipboard, 'CREATE (p:Progress {value: $value})\n\n// parameters\n{\n  "value": 45\n}\n');
     });
 
-    it('Open shows every payload in one Markdown document', async () => {
+    it('Open shows the event’s payloads (read-only, virtualDocs.ts)', async () => {
         mock.buttons.push('Open');
-        await notifier().n.payloadsGenerated(event);
-        assert.equal(mock.documents.length, 1);
-        assert.equal(mock.documents[0].language, 'markdown');
-        assert.match(mock.documents[0].content ?? '', /## Progress node[\s\S]*## Slack notice/);
+        const { n, opened } = notifier();
+        await n.payloadsGenerated(event);
+        assert.deepEqual(opened, [['pay-1', 'pay-2']]);
     });
 
     it('Send delivers the ones not sent yet, for the event’s folder', async () => {
@@ -84,7 +85,7 @@ describe('one notification per event, listing its payloads', () => {
         mock.settings['msp.notifications.level'] = 'errors';
         await notifier().n.payloadsGenerated(event);
         assert.equal(mock.shown.length, 0);
-        assert.ok(mock.logLines.some((l) => l.includes('2 payloads generated')));
+        assert.ok(mock.logLines.some((l) => l.includes('2 payloads ready')));
     });
 
     it('reports an integration that failed on the event, once', async () => {
@@ -95,7 +96,7 @@ describe('one notification per event, listing its payloads', () => {
         assert.deepEqual(mock.shown, [
             {
                 kind: 'error',
-                message: 'MSP: integration jira failed at session ended: issueKey: required (the event itself was recorded)',
+                message: 'MSP: Jira failed on session ended: issueKey: required (your record is saved)',
                 actions: ['Show log'],
             },
         ]);

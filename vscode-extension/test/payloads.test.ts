@@ -61,11 +61,19 @@ describe('payloads for people', () => {
 
     it('lists them in one notification line', () => {
         assert.equal(payloadLabel(CYPHER), 'neo4j · cypher · Decision node');
-        assert.equal(
-            payloadsMessage([CYPHER, HTTP], 'decision_recorded'),
-            'MSP: 2 payloads generated for decision recorded — neo4j (cypher): Decision node; slack (http): Slack message',
-        );
-        assert.match(payloadsMessage([CYPHER, HTTP, FILE, GRAPHQL, CYPHER]), /and 1 more$/);
+        assert.equal(payloadsMessage([CYPHER, HTTP]), '2 payloads ready — Neo4j: decision node; Slack: message');
+        assert.match(payloadsMessage([CYPHER, HTTP, FILE, GRAPHQL, CYPHER]), /and 2 more$/);
+    });
+
+    it('speaks in plain words: no record ids, no repeated integration name', () => {
+        const obsidian = { id: 'pay-9', integration: 'obsidian', kind: 'file', title: 'Progress upd-9cee9998 in the daily note' };
+        assert.equal(payloadsMessage([obsidian]), 'Obsidian: progress in the daily note ready');
+        const adr = { ...obsidian, title: 'ADR for decision dec-5f8e302e' };
+        assert.equal(payloadsMessage([adr]), 'Obsidian: ADR for decision ready');
+        const daily = { ...obsidian, title: 'Daily note section for session msp-2026-12-02-075225' };
+        assert.equal(payloadsMessage([daily]), 'Obsidian: daily note section ready');
+        const jira = { id: 'pay-3', integration: 'jira', kind: 'http', title: 'Jira: comment on SHOP-12 (session ended)' };
+        assert.equal(payloadsMessage([jira]), 'Jira: comment on SHOP-12 (session ended) ready');
     });
 
     it('reads {payloads: [...]} or a list, dropping malformed entries', () => {

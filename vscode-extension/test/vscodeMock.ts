@@ -40,12 +40,50 @@ export class Uri {
     static file(p: string): Uri {
         return new Uri('file', path.posix.resolve(p));
     }
+    static from(parts: { scheme: string; path: string }): Uri {
+        return new Uri(parts.scheme, parts.path);
+    }
+    static joinPath(base: Uri, ...segments: string[]): Uri {
+        return new Uri(base.scheme, path.posix.join(base.path, ...segments));
+    }
     get fsPath(): string {
         return this.path;
     }
     toString(): string {
         return `${this.scheme}://${encodeURI(this.path)}`;
     }
+}
+
+export class ThemeIcon {
+    constructor(readonly id: string) {}
+}
+
+export enum TreeItemCollapsibleState {
+    None = 0,
+    Collapsed = 1,
+    Expanded = 2,
+}
+
+export class TreeItem {
+    id?: string;
+    description?: string;
+    tooltip?: unknown;
+    iconPath?: unknown;
+    contextValue?: string;
+    command?: { title: string; command: string; arguments?: unknown[] };
+    constructor(
+        readonly label: string,
+        readonly collapsibleState: TreeItemCollapsibleState = TreeItemCollapsibleState.None,
+    ) {}
+}
+
+export class Range {
+    constructor(
+        readonly startLine: number,
+        readonly startCharacter: number,
+        readonly endLine: number,
+        readonly endCharacter: number,
+    ) {}
 }
 
 export class ThemeColor {
@@ -137,7 +175,12 @@ export const mock = {
     statusMessages: [] as string[],
     statusItems: [] as FakeStatusBarItem[],
     clipboard: '',
-    documents: [] as { language?: string; content?: string }[],
+    documents: [] as { language?: string; content?: string; uri?: Uri }[],
+    /** Text document content providers by scheme. */
+    contentProviders: {} as Record<string, { provideTextDocumentContent(uri: Uri): string }>,
+    /** What showSaveDialog answers, and files written through workspace.fs. */
+    saveAs: undefined as Uri | undefined,
+    written: {} as Record<string, string>,
     executed: [] as { command: string; args: unknown[] }[],
     extensions: {} as Record<string, unknown>,
     logLines: [] as string[],
@@ -163,6 +206,9 @@ export const mock = {
         this.statusItems = [];
         this.clipboard = '';
         this.documents = [];
+        this.contentProviders = {};
+        this.saveAs = undefined;
+        this.written = {};
         this.executed = [];
         this.extensions = {};
         this.logLines = [];
@@ -208,6 +254,10 @@ export const vscode = {
     Uri,
     EventEmitter,
     ThemeColor,
+    ThemeIcon,
+    TreeItem,
+    TreeItemCollapsibleState,
+    Range,
     MarkdownString,
     Position,
     StatusBarAlignment,
@@ -285,6 +335,8 @@ export const vscode = {
             };
         },
         showTextDocument: (doc: unknown) => Promise.resolve(doc),
+        showSaveDialog: () => Promise.resolve(mock.saveAs),
+        createTreeView: () => ({ reveal: () => Promise.resolve(), dispose: () => undefined }),
     },
     workspace: {
         get workspaceFolders(): FakeFolder[] | undefined {
@@ -311,9 +363,25 @@ export const vscode = {
                 },
             };
         },
-        openTextDocument(options: { language?: string; content?: string }): Promise<unknown> {
+        openTextDocument(options: { language?: string; content?: string } | Uri): Promise<unknown> {
+            if (options instanceof Uri) {
+                const provider = mock.contentProviders[options.scheme];
+                const doc = { uri: options, content: provider?.provideTextDocumentContent(options) };
+                mock.documents.push(doc);
+                return Promise.resolve(doc);
+            }
             mock.documents.push(options);
             return Promise.resolve(options);
+        },
+        registerTextDocumentContentProvider(scheme: string, provider: { provideTextDocumentContent(uri: Uri): string }) {
+            mock.contentProviders[scheme] = provider;
+            return { dispose: () => delete mock.contentProviders[scheme] };
+        },
+        fs: {
+            writeFile(uri: Uri, data: Uint8Array): Promise<void> {
+                mock.written[uri.fsPath] = new TextDecoder().decode(data);
+                return Promise.resolve();
+            },
         },
     },
     env: {
