@@ -42,6 +42,7 @@ VSIX = EXT / "msp-vscode.vsix"
 DRIVER = EXT / "e2e" / "drive.mjs"
 ARTIFACTS = Path(os.environ.get("MSP_E2E_ARTIFACTS", EXT / "test-artifacts"))
 SETUP_HINT = "run scripts/setup-e2e.sh to install them"
+DEFAULT_SERVER_COMMAND = [sys.executable, "-m", "msp_server"]
 
 USER_SETTINGS = {
     "workbench.startupEditor": "none",
@@ -171,11 +172,14 @@ def running_code_server(
     workspace_trust: bool = False,
     settings: dict[str, object] | None = None,
     env: dict[str, str] | None = None,
+    vsix: Path = VSIX,
+    server_command: list[str] | None = DEFAULT_SERVER_COMMAND,
 ) -> Iterator[CodeServer]:
     """code-server with the packaged extension, serving `workspace`, in its own process group.
 
     workspace_trust=False starts it with --disable-workspace-trust (every folder trusted);
     True keeps VS Code's Workspace Trust, so an unknown folder opens in Restricted Mode.
+    vsix: the package to install; server_command=None leaves msp.server.command unset.
     """
     data_dir, ext_dir, home = tmp_path / "data", tmp_path / "extensions", tmp_path / "home"
     (data_dir / "User").mkdir(parents=True)
@@ -183,10 +187,10 @@ def running_code_server(
     home.mkdir()
     # msp.server.command is machine-overridable: in code-server (a remote window) its place is
     # the remote's Machine settings; the user settings carry it too, as on a desktop.
-    server_command = {"msp.server.command": [sys.executable, "-m", "msp_server"]}
-    user_settings = {**USER_SETTINGS, **server_command, **(settings or {})}
+    command_setting = {} if server_command is None else {"msp.server.command": server_command}
+    user_settings = {**USER_SETTINGS, **command_setting, **(settings or {})}
     (data_dir / "User" / "settings.json").write_text(json.dumps(user_settings, indent=2))
-    (data_dir / "Machine" / "settings.json").write_text(json.dumps(server_command, indent=2))
+    (data_dir / "Machine" / "settings.json").write_text(json.dumps(command_setting, indent=2))
     config = tmp_path / "code-server.yaml"
     config.write_text("auth: none\n")
 
@@ -206,7 +210,7 @@ def running_code_server(
         str(config),
     ]
     installed = subprocess.run(
-        [str(CODE_SERVER), *common, "--install-extension", str(VSIX)],
+        [str(CODE_SERVER), *common, "--install-extension", str(vsix)],
         env=child_env,
         capture_output=True,
         text=True,

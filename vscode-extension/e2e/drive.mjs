@@ -355,12 +355,38 @@ async function mcpScenario() {
     step('started by VS Code, tools discovered');
 }
 
+/**
+ * The platform-specific .vsix on a machine whose python3 has no MSP (test_vscode_bundled_e2e.py):
+ * the bundled server runs, a palette session starts, a saved class is captured.
+ */
+async function bundledScenario() {
+    await openWorkbench();
+    await showsIdle('MSP');
+    step('bundled server running, idle');
+    await page.keyboard.press(`${MOD}+p`);
+    const quickOpen = page.locator(`${QUICK_INPUT} .quick-input-box input`);
+    await quickOpen.waitFor({ state: 'visible' });
+    await quickOpen.fill('models.py');
+    await clickRow('models.py');
+    await page.locator('.tabs-container .tab', { hasText: 'models.py' }).first().waitFor();
+    await startSession('MSP', 'Bundled server', '10', ', running \\d+m');
+    step('session started');
+    await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
+    await page.keyboard.type('class BundledThing: pass\n');
+    await page.keyboard.press(`${MOD}+s`);
+    await statusMessage('BundledThing (class)');
+    await page.locator(STATUS_BAR).screenshot({ path: join(artifacts, 'statusbar-bundled.png') });
+    step('entity captured');
+}
+
 const scenario = process.env.MSP_E2E_SCENARIO ?? 'session';
 try {
     if (scenario === 'restricted') {
         await restrictedScenario();
     } else if (scenario === 'mcp') {
         await mcpScenario();
+    } else if (scenario === 'bundled') {
+        await bundledScenario();
     } else {
         await sessionScenario();
     }
