@@ -124,6 +124,11 @@ def record_week(folder: Path) -> None:
         branch(folder, "feature/reset-mail")
         step("2026-11-26T13:00:00Z", ws.start, c.StartArgs(project="shop", goal="Reset in CI"))
         step("2026-11-26T14:00:00Z", ws.decide, c.DecideArgs(text="Use Mailpit in CI too"))
+        step(
+            "2026-11-26T14:30:00Z",
+            ws.decide,
+            c.DecideArgs(text="Reset tokens expire after 30 min", supersedes="expire after 1 h"),
+        )
         step("2026-11-26T15:00:00Z", ws.block, c.BlockArgs(text="CI runner is flaky"))
         step("2026-11-26T16:00:00Z", ws.update, c.UpdateArgs(text="CI job added", progress=85))
         step("2026-11-26T16:00:00Z", ws.end, c.EndArgs())

@@ -125,6 +125,10 @@ def _decision(row: dict[str, Any], where: dict[str, dict[str, Any]]) -> dict[str
         "alternatives": json.loads(row["alternatives"] or "[]"),
         "impact": row["impact"],
         "category": row["category"],
+        # Decisions over time: in force from their timestamp until validTo (then replaced).
+        "validTo": row.get("valid_to"),
+        "supersedes": row.get("supersedes"),
+        "supersededBy": row.get("superseded_by"),
     }
 
 

@@ -124,6 +124,8 @@ def _decisions(report: dict[str, Any]) -> str:
     for d in report["decisions"]:
         why = f"<div class=meta>Why: {_e(d['rationale'])}</div>" if d["rationale"] else ""
         impact = f' <span class="tag {_e(d["impact"])}">{_e(d["impact"])}</span>'
+        if d.get("validTo"):
+            impact += " <span class=tag>superseded</span>"
         items.append(
             f"<li>{_e(d['content'])}{impact} <span class=meta>· {_e(d['project'])} · "
             f"{_day(d['date'])}</span>{why}</li>"

@@ -57,6 +57,10 @@ def _where(item: dict[str, Any], day: str) -> str:
     return f"({project}{short_date(date.fromisoformat(day))})"
 
 
+def _replaced(decision: dict[str, Any]) -> str:
+    return " — superseded" if decision.get("validTo") else ""
+
+
 def render(report: dict[str, Any]) -> str:
     title = f"**MSP report** · {_span(report)} ({report['timeZone']})"
     if is_empty(report):
@@ -67,7 +71,10 @@ def render(report: dict[str, Any]) -> str:
     if report["decisions"]:
         lines += ["", "**Decisions**"]
         lines += _capped(
-            [f"- {one_line(d['content'])} {_where(d, d['date'])}" for d in report["decisions"]]
+            [
+                f"- {one_line(d['content'])} {_where(d, d['date'])}{_replaced(d)}"
+                for d in report["decisions"]
+            ]
         )
     blockers = report["blockers"]
     if blockers["opened"] or blockers["resolved"]:
