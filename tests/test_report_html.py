@@ -150,3 +150,18 @@ def test_rendered_in_headless_chromium(
     assert _png_size(shot) == (1200, 1600)
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
     shutil.copy(page, artifacts / "report.html")
+
+
+def test_long_lists_are_cut_with_a_count(week: Msp) -> None:
+    """A quarter's hundreds of decisions: the page shows 100, the Markdown 8 (JSON has all)."""
+    import json
+
+    from msp_server.report import html, markdown
+
+    data = json.loads(week.ok("report", *WEEK[:-2], "--format", "json").out)
+    data["decisions"] = [dict(data["decisions"][0], content=f"Decision {i}") for i in range(150)]
+    page = html.render(data)
+    assert "Decision 99<" in page and "Decision 100<" not in page
+    assert "… and 50 more" in page
+    text = markdown.render(data)
+    assert "Decision 7 " in text and "Decision 8 " not in text and "- … +142 more" in text

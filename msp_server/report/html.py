@@ -121,7 +121,7 @@ def _projects(report: dict[str, Any]) -> str:
 
 def _decisions(report: dict[str, Any]) -> str:
     items = []
-    for d in report["decisions"]:
+    for d in report["decisions"][:TABLE_LIMIT]:
         why = f"<div class=meta>Why: {_e(d['rationale'])}</div>" if d["rationale"] else ""
         impact = f' <span class="tag {_e(d["impact"])}">{_e(d["impact"])}</span>'
         if d.get("validTo"):
@@ -130,7 +130,7 @@ def _decisions(report: dict[str, Any]) -> str:
             f"<li>{_e(d['content'])}{impact} <span class=meta>· {_e(d['project'])} · "
             f"{_day(d['date'])}</span>{why}</li>"
         )
-    return f"<ul>{''.join(items)}</ul>"
+    return f"<ul>{''.join(items)}</ul>{_more(len(report['decisions']))}"
 
 
 def _blockers(report: dict[str, Any]) -> str:
@@ -140,24 +140,27 @@ def _blockers(report: dict[str, Any]) -> str:
         f"<td>{_e(b['project'])}</td><td>{_day(b['openedDate'])}</td>"
         f"<td>resolved {_day(b['resolvedDate'])}</td>"
         f"<td class=num>{duration(b['hoursToResolve'])}</td></tr>"
-        for b in blockers["resolved"]
+        for b in blockers["resolved"][:TABLE_LIMIT]
     ]
     rows += [
         f"<tr><td>{_e(b['description'])} <span class='tag {_e(b['severity'])}'>"
         f"{_e(b['severity'])}</span></td><td>{_e(b['project'])}</td>"
         f"<td>{_day(b['openedDate'])}</td><td><span class='tag open'>open</span></td>"
         "<td class=num>—</td></tr>"
-        for b in blockers["opened"]
-        if b["status"] == "active"
+        for b in [b for b in blockers["opened"] if b["status"] == "active"][:TABLE_LIMIT]
     ]
     return (
         "<table><tr><th>Blocker</th><th>Project</th><th>Opened</th><th>State</th>"
-        "<th class=num>Time to resolve</th></tr>" + "".join(rows) + "</table>"
+        "<th class=num>Time to resolve</th></tr>"
+        + "".join(rows)
+        + "</table>"
+        + _more(len(blockers["resolved"]) + report["totals"]["blockersStillOpen"], len(rows))
     )
 
 
-def _more(total: int) -> str:
-    return f"<p class=meta>… and {total - TABLE_LIMIT} more</p>" if total > TABLE_LIMIT else ""
+def _more(total: int, shown: int = TABLE_LIMIT) -> str:
+    """A long list shows its first TABLE_LIMIT items (the JSON has them all)."""
+    return f"<p class=meta>… and {total - shown} more</p>" if total > shown else ""
 
 
 def _entities(report: dict[str, Any]) -> str:
