@@ -161,7 +161,7 @@ def test_long_lists_are_cut_with_a_count(week: Msp) -> None:
     data = json.loads(week.ok("report", *WEEK[:-2], "--format", "json").out)
     data["decisions"] = [dict(data["decisions"][0], content=f"Decision {i}") for i in range(150)]
     page = html.render(data)
-    assert "Decision 99<" in page and "Decision 100<" not in page
+    assert "<li>Decision 99 " in page and "<li>Decision 100 " not in page
     assert "… and 50 more" in page
     text = markdown.render(data)
     assert "Decision 7 " in text and "Decision 8 " not in text and "- … +142 more" in text
