@@ -52,7 +52,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
             void notifier?.payloadsGenerated(p);
             void view?.payloadsGenerated(p);
         },
-        captureProblem: (p) => notifier?.captureProblem(p),
+        captureProblems: (p) => {
+            notifier?.captureProblems(p);
+            void view?.captureProblems(p);
+        },
+        codeActionRan: (command, result) => notifier?.recordedFromEditor(command, result),
     }, contributedSettings(context), context.globalStorageUri.scheme === 'file' ? context.globalStorageUri.fsPath : undefined);
     notifier = new Notifier({
         // Restricted Mode delivers nothing: no Send button that could only fail.

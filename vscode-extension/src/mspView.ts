@@ -9,6 +9,7 @@
 import * as vscode from 'vscode';
 
 import { log } from './log';
+import { parseCaptureProblems } from './notifications';
 import { payloadsFrom } from './payloads';
 import { ServerApi } from './serverApi';
 import { parseSessionChanged } from './statusBar';
@@ -139,8 +140,11 @@ export class MspView implements vscode.Disposable {
         return item;
     }
 
-    /** Entities open at their line; payloads open read-only. */
+    /** Entities open at their line, a file capture could not parse at its top; payloads open read-only. */
     private clickCommand(node: Node): vscode.Command | undefined {
+        if (node.kind === 'problem') {
+            return { title: 'Open File', command: 'vscode.open', arguments: [vscode.Uri.joinPath(vscode.Uri.parse(node.folderUri), node.path)] };
+        }
         if (node.kind === 'entity' && node.record.path) {
             const uri = vscode.Uri.joinPath(vscode.Uri.parse(node.folderUri), node.record.path);
             const line = Math.max(0, (node.record.line ?? 1) - 1);
@@ -186,6 +190,15 @@ export class MspView implements vscode.Disposable {
         }
         const folderUri = folderUriOf(folder);
         return this.apply(folderUri, this.model.payloadsGenerated(folderUri, payloadsFrom(raw)));
+    }
+
+    captureProblems(raw: unknown): Promise<void> {
+        const { folderUri, problems, resolved } = parseCaptureProblems(raw);
+        if (!folderUri) {
+            return Promise.resolve();
+        }
+        const uri = folderUriOf(folderUri);
+        return this.apply(uri, this.model.captureProblems(uri, problems, resolved));
     }
 
     syncStatus(raw: unknown): Promise<void> {

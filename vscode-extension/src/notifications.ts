@@ -50,7 +50,6 @@ export class Notifier implements vscode.Disposable {
     private entityTimer: ReturnType<typeof setTimeout> | undefined;
     private entityMessage: vscode.Disposable | undefined;
     private readonly recentErrors = new Map<string, number>();
-    private readonly captureProblems = new Map<string, string>();
 
     constructor(private readonly deps: NotifierDeps) {}
 
@@ -132,25 +131,45 @@ export class Notifier implements vscode.Disposable {
     }
 
     /**
-     * A file the server could not parse (capture skipped it): shown once per file and message,
-     * and logged; the next problem of the same file after a fix is shown again.
+     * msp/captureProblems: files the server could not parse (it sends each file and reason once).
+     * One warning per notification, and a log line per file; the MSP view lists them too.
      */
-    captureProblem(raw: unknown): void {
-        const problem = parseCaptureProblem(raw);
-        if (!problem) {
+    captureProblems(raw: unknown): void {
+        const { problems } = parseCaptureProblems(raw);
+        for (const p of problems) {
+            log.warn(`${p.path} was not scanned for entities: ${p.reason}`);
+        }
+        if (!problems.length || level() === 'off') {
             return;
         }
-        const key = `${problem.folderUri ?? ''}|${problem.path}`;
-        const text = `MSP: ${problem.path} was not scanned for entities: ${problem.message}`;
-        log.warn(text);
-        if (this.captureProblems.get(key) === problem.message) {
+        const text =
+            problems.length === 1
+                ? `MSP: ${problems[0].path} was not scanned for entities: ${problems[0].reason}`
+                : `MSP: ${problems.length} files were not scanned for entities (${problems
+                      .slice(0, 3)
+                      .map((p) => p.path)
+                      .join(', ')}${problems.length > 3 ? ', …' : ''}); fix them and save to capture their definitions.`;
+        void vscode.window.showWarningMessage(text, SHOW_LOG).then((choice) => {
+            if (choice === SHOW_LOG) {
+                log.show();
+            }
+        });
+    }
+
+    /**
+     * A code action recorded a marker line: a quiet confirmation naming what was recorded (the
+     * record shows in the MSP view; the line then offers "Show in MSP view").
+     */
+    recordedFromEditor(command: string, result: unknown): void {
+        const record = (result as { record?: unknown } | undefined)?.record;
+        if (!command.startsWith('msp.server.') || !record || typeof record !== 'object') {
             return;
         }
-        this.captureProblems.set(key, problem.message);
-        if (level() === 'off') {
-            return;
-        }
-        void vscode.window.showWarningMessage(text);
+        const r = record as { kind?: unknown; content?: unknown; description?: unknown; name?: unknown };
+        const kind = typeof r.kind === 'string' ? r.kind : 'record';
+        const what = [r.content, r.description, r.name].find((v): v is string => typeof v === 'string');
+        const short = what && what.length > 60 ? `${what.slice(0, 59)}…` : what;
+        this.confirm(`MSP: ${kind} recorded${short ? ` — ${short}` : ''}`);
     }
 
     /** A quiet confirmation in the status bar ("MSP: decision recorded"). */
@@ -219,21 +238,16 @@ export async function copyPayloads(payloads: Payload[]): Promise<void> {
 }
 
 export interface CaptureProblem {
-    folderUri?: string;
     path: string;
-    message: string;
+    reason: string;
 }
 
-/** The server's capture-problem notification: `{folderUri?, path|uri, message|error}`. */
-export function parseCaptureProblem(raw: unknown): CaptureProblem | undefined {
-    if (!raw || typeof raw !== 'object') {
-        return undefined;
-    }
-    const p = raw as Record<string, unknown>;
-    const path = [p.path, p.uri, p.file].find((v): v is string => typeof v === 'string' && v.length > 0);
-    const message = [p.message, p.error, p.reason].find((v): v is string => typeof v === 'string' && v.length > 0);
-    if (!path || !message) {
-        return undefined;
-    }
-    return { folderUri: typeof p.folderUri === 'string' ? p.folderUri : undefined, path, message };
+/** msp/captureProblems: `{folderUri, problems: [{path, reason}], resolved: [path]}`. */
+export function parseCaptureProblems(raw: unknown): { folderUri?: string; problems: CaptureProblem[]; resolved: string[] } {
+    const p = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+    const problems = (Array.isArray(p.problems) ? p.problems : []).filter(
+        (x): x is CaptureProblem => !!x && typeof x === 'object' && typeof (x as CaptureProblem).path === 'string' && typeof (x as CaptureProblem).reason === 'string',
+    );
+    const resolved = (Array.isArray(p.resolved) ? p.resolved : []).filter((x): x is string => typeof x === 'string');
+    return { folderUri: typeof p.folderUri === 'string' ? p.folderUri : undefined, problems, resolved };
 }

@@ -67,12 +67,11 @@ export interface NotificationHandlers {
     entitiesCaptured(params: unknown): void;
     payloadsGenerated(params: unknown): void;
     syncStatus(params: unknown): void;
-    /** A file capture could not parse (shown once per file). */
-    captureProblem(params: unknown): void;
+    /** Files capture could not parse (the server sends each once), and files that parse again. */
+    captureProblems(params: unknown): void;
+    /** A server command VS Code ran for a code action (not the palette's calls), and its answer. */
+    codeActionRan?(command: string, result: unknown): void;
 }
-
-/** The server's capture-problem notification (wire.json names it once the server sends it). */
-export const CAPTURE_PROBLEM = 'msp/captureProblem';
 
 export class MspServer implements ServerApi, McpLaunchSource, vscode.Disposable {
     private client: LanguageClient | undefined;
@@ -308,6 +307,12 @@ export class MspServer implements ServerApi, McpLaunchSource, vscode.Disposable 
                 closed: () => this.onClosed(),
             },
             middleware: {
+                // Code actions run `msp.server.*` through VS Code: their answer is seen here.
+                executeCommand: async (command, args, next) => {
+                    const result: unknown = await next(command, args);
+                    this.handlers.codeActionRan?.(command, result);
+                    return result;
+                },
                 workspace: {
                     configuration: async (params, token, next) => {
                         const result = await next(params, token);
@@ -321,8 +326,7 @@ export class MspServer implements ServerApi, McpLaunchSource, vscode.Disposable 
         client.onNotification(NOTIFICATIONS.entitiesCaptured, (p: unknown) => this.handlers.entitiesCaptured(p));
         client.onNotification(NOTIFICATIONS.payloadsGenerated, (p: unknown) => this.handlers.payloadsGenerated(p));
         client.onNotification(NOTIFICATIONS.syncStatus, (p: unknown) => this.handlers.syncStatus(p));
-        const captureProblem = (NOTIFICATIONS as Record<string, string>).captureProblem ?? CAPTURE_PROBLEM;
-        client.onNotification(captureProblem, (p: unknown) => this.handlers.captureProblem(p));
+        client.onNotification(NOTIFICATIONS.captureProblems, (p: unknown) => this.handlers.captureProblems(p));
         client.onDidChangeState((e) => {
             if (e.newState === State.Running) {
                 this.setState('running');

@@ -78,6 +78,7 @@ export type Node =
     | { kind: 'blocker'; folderUri: string; record: BlockerRecord }
     | { kind: 'entity'; folderUri: string; record: EntityRecord }
     | { kind: 'payload'; folderUri: string; record: Payload }
+    | { kind: 'problem'; folderUri: string; path: string; reason: string }
     | { kind: 'day'; folderUri: string; day: string }
     | { kind: 'past'; folderUri: string; record: PastSession };
 
@@ -90,6 +91,8 @@ export function nodeId(node: Node): string {
             return `${node.folderUri}#${node.group}`;
         case 'day':
             return `${node.folderUri}#day:${node.day}`;
+        case 'problem':
+            return `${node.folderUri}#problem:${node.path}`;
         case 'entity':
             return `${node.folderUri}#entity:${node.record.id ?? `${node.record.name}@${node.record.path ?? ''}`}`;
         default:
@@ -109,6 +112,8 @@ interface FolderState {
     /** Outbox numbers the payload list was read at (a change means a re-read). */
     syncKey?: string;
     history?: PastSession[];
+    /** Files capture could not parse, by path (msp/captureProblems). */
+    problems: Map<string, string>;
 }
 
 /** What a notification asks the view to do: fire these nodes, and read these parts again. */
@@ -149,7 +154,7 @@ export class TreeModel {
     private state(folderUri: string): FolderState {
         let s = this.folders.get(folderUri);
         if (!s) {
-            s = { payloads: [] };
+            s = { payloads: [], problems: new Map() };
             this.folders.set(folderUri, s);
         }
         return s;
@@ -294,6 +299,25 @@ export class TreeModel {
         };
     }
 
+    /** msp/captureProblems: listed first under Entities until the file parses again. */
+    captureProblems(folderUri: string, problems: { path: string; reason: string }[], resolved: string[]): Refresh {
+        const s = this.state(folderUri);
+        const before = JSON.stringify([...s.problems]);
+        for (const path of resolved) {
+            s.problems.delete(path);
+        }
+        for (const p of problems) {
+            s.problems.set(p.path, p.reason);
+        }
+        const moved = before !== JSON.stringify([...s.problems]) && !!this.session(folderUri);
+        return {
+            changed: moved ? [{ kind: 'group', folderUri, group: 'entities' }] : [],
+            readStatus: false,
+            readPayloads: false,
+            historyStale: false,
+        };
+    }
+
     /** The `listPayloads` answer for the active session. */
     setPayloads(folderUri: string, payloads: Payload[]): void {
         const sessionId = this.session(folderUri)?.id;
@@ -320,6 +344,9 @@ export class TreeModel {
         const s = this.folders.get(folderUri);
         if (group === 'payloads') {
             return s?.payloads.length ?? 0;
+        }
+        if (group === 'entities' && s?.problems.size) {
+            return (s.detail?.entities.length ?? 0) + s.problems.size;
         }
         return s?.detail?.[group].length ?? s?.change?.session?.counts[group] ?? 0;
     }
@@ -354,7 +381,10 @@ export class TreeModel {
             case 'blockers':
                 return sortBlockers(d?.blockers ?? []).map((record) => ({ kind: 'blocker', folderUri, record }));
             case 'entities':
-                return (d?.entities ?? []).map((record) => ({ kind: 'entity', folderUri, record }));
+                return [
+                    ...[...(s?.problems ?? [])].map(([path, reason]): Node => ({ kind: 'problem', folderUri, path, reason })),
+                    ...(d?.entities ?? []).map((record): Node => ({ kind: 'entity', folderUri, record })),
+                ];
             case 'payloads':
                 return [...(s?.payloads ?? [])].reverse().map((record) => ({ kind: 'payload', folderUri, record }));
         }
@@ -375,6 +405,8 @@ export class TreeModel {
                 return { kind: 'session', folderUri: node.folderUri };
             case 'past':
                 return { kind: 'day', folderUri: node.folderUri, day: dayOf(node.record.startTime) };
+            case 'problem':
+                return { kind: 'group', folderUri: node.folderUri, group: 'entities' };
             default:
                 return { kind: 'group', folderUri: node.folderUri, group: `${node.kind}s` as GroupKind };
         }
@@ -571,6 +603,15 @@ export function describe(model: TreeModel, node: Node, now: Date, multiRoot = fa
         }
         case 'day':
             return { label: node.day, icon: 'calendar', context: 'msp.day', expanded: false, collapsible: true };
+        case 'problem':
+            return {
+                label: node.path,
+                description: 'not scanned — fix and save',
+                tooltip: `**${escapeMd(node.path)}** was not scanned for entities:\n\n${escapeMd(node.reason)}`,
+                icon: 'warning',
+                context: 'msp.problem',
+                collapsible: false,
+            };
         case 'past': {
             const r = node.record;
             const progress = r.endProgress ?? r.startProgress;

@@ -47,6 +47,9 @@ export const NOTIFICATIONS = {
     syncStatus: 'msp/syncStatus',
     /** Client -> server: `{workspaceTrusted}`; the server re-reads settings and trust. */
     trustChanged: 'msp/trustChanged',
+    /** Server -> client: files capture could not parse (once per file and reason), and the
+     *  ones that parse again. */
+    captureProblems: 'msp/captureProblems',
 } as const;
 
 export const PLANNED_NOTIFICATIONS = {} as const;
@@ -82,6 +85,8 @@ export const ENTITY_KEYS = ['name', 'type', 'path', 'language', 'line'] as const
 export const PAYLOADS_GENERATED_KEYS = ['folderUri', 'payloads', 'failures'] as const;
 export const PAYLOAD_KEYS = ['id', 'integration', 'hook', 'eventId', 'sessionId', 'status', 'createdAt', 'kind', 'title'] as const;
 export const FAILURE_KEYS = ['integration', 'hook', 'eventId', 'error', 'createdAt'] as const;
+export const CAPTURE_PROBLEMS_KEYS = ['folderUri', 'problems', 'resolved'] as const;
+export const CAPTURE_PROBLEM_KEYS = ['path', 'reason'] as const;
 export const SYNC_STATUS_KEYS = [
     'folderUri',
     'integrations',

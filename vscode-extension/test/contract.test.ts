@@ -40,6 +40,7 @@ const spec = JSON.parse(readFileSync(WIRE_JSON, 'utf8')) as {
     clientCommands: Record<string, { id: string; args: string[] }>;
     syncStatus: { keys: string[]; needsActionKeys: string[]; needsActionItemKeys: string[]; actions: Record<string, string> };
     trustChanged: { params: Record<string, string> };
+    captureProblems: { keys: string[]; problemKeys: string[] };
     results: Record<string, string[]>;
     errorData: { key: string; codes: Record<string, number> };
     settings: { section: string; captureKeys: string[] };
@@ -79,6 +80,8 @@ describe('wire.json and the extension’s constants agree', () => {
         assert.deepEqual([...wire.PAYLOAD_KEYS], spec.payloadsGenerated.payloadKeys);
         assert.deepEqual([...wire.FAILURE_KEYS], spec.payloadsGenerated.failureKeys);
         assert.deepEqual([...wire.SYNC_STATUS_KEYS], spec.syncStatus.keys);
+        assert.deepEqual([...wire.CAPTURE_PROBLEMS_KEYS], spec.captureProblems.keys);
+        assert.deepEqual([...wire.CAPTURE_PROBLEM_KEYS], spec.captureProblems.problemKeys);
         assert.deepEqual([...wire.NEEDS_ACTION_KEYS], spec.syncStatus.needsActionKeys);
         assert.deepEqual([...wire.NEEDS_ACTION_ITEM_KEYS], spec.syncStatus.needsActionItemKeys);
         assert.deepEqual([...wire.NEEDS_ACTIONS].sort(), Object.keys(spec.syncStatus.actions).sort());

@@ -161,3 +161,27 @@ describe('errors', () => {
         assert.equal(mock.logLines.filter((l) => l.includes('store is locked')).length, 2);
     });
 });
+
+describe('capture problems and code-action confirmations', () => {
+    beforeEach(() => mock.reset());
+
+    it('files capture could not parse: one warning per notification, a log line per file', () => {
+        const { n } = notifier();
+        n.captureProblems({ folderUri: 'file:///w', problems: [{ path: 'broken.py', reason: 'invalid syntax (line 3)' }], resolved: [] });
+        assert.deepEqual(mock.shown, [{ kind: 'warning', message: 'MSP: broken.py was not scanned for entities: invalid syntax (line 3)', actions: ['Show log'] }]);
+        n.captureProblems({ folderUri: 'file:///w', problems: [], resolved: ['broken.py'] });
+        assert.equal(mock.shown.length, 1, 'a file that parses again is no message');
+        n.captureProblems({ folderUri: 'file:///w', problems: [{ path: 'a.py', reason: 'x' }, { path: 'b.py', reason: 'y' }], resolved: [] });
+        assert.match(mock.shown[1].message, /^MSP: 2 files were not scanned for entities \(a\.py, b\.py\)/);
+        assert.equal(mock.logLines.filter((l) => l.includes('was not scanned')).length, 3);
+    });
+
+    it('a marker recorded through a code action gets a quiet status-bar confirmation', () => {
+        const { n } = notifier();
+        n.recordedFromEditor('msp.server.decide', { state: 'active', record: { kind: 'decision', id: 'dec-1', content: 'tokens expire after one hour' } });
+        n.recordedFromEditor('msp.server.openPayload', { uri: 'file:///x' });
+        n.recordedFromEditor('editor.action.other', { record: { kind: 'decision' } });
+        assert.deepEqual(mock.statusMessages, ['$(check) MSP: decision recorded — tokens expire after one hour']);
+        assert.equal(mock.shown.length, 0);
+    });
+});

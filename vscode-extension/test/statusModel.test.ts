@@ -205,3 +205,42 @@ describe('Restricted Mode (an untrusted workspace)', () => {
         assert.ok(!nextActions(running({ folderUri: 'file:///w', state: 'idle', session: null })).includes('trustFolderConfig'));
     });
 });
+
+describe('the failure badge counts only what needs the user (needsAction), and says which action', () => {
+    const now = new Date('2026-03-02T10:12:00Z');
+    const idle: SessionChanged = { folderUri: 'file:///w', state: 'idle', session: null };
+    const sync = (needsAction: unknown) =>
+        parseSyncStatus({ folderUri: 'file:///w', queued: 1, dead: 1, integrations: { obsidian: { lastError: 'heading missing' } }, retrying: 1, needsAction }).sync;
+
+    it('a payload being retried by the worker is no badge', () => {
+        const view = renderStatus({ server: 'running', change: idle, sync: sync({ total: 0, dead: 0, held: 0, blocked: 0, items: [] }) }, now);
+        assert.doesNotMatch(view.text, /failed|to retry|need/);
+        assert.equal(view.background, 'none');
+    });
+
+    it('dead payloads: "1 to retry", with the integration and action in the tooltip', () => {
+        const needs = { total: 1, dead: 1, held: 0, blocked: 0, items: [{ integration: 'obsidian', action: 'retry', count: 1, payloads: ['pay-1'], reason: null }] };
+        const view = renderStatus({ server: 'running', change: idle, sync: sync(needs) }, now);
+        assert.match(view.text, /\$\(bell-dot\) 1 to retry/);
+        assert.match(view.tooltip, /obsidian: 1 payload to retry/);
+        assert.equal(view.background, 'warning');
+    });
+
+    it('different actions: "N need you"; a missing credential is named', () => {
+        const needs = {
+            total: 3,
+            items: [
+                { integration: 'slack', action: 'setCredential', count: 2, payloads: [], reason: 'slack-webhook is not set' },
+                { integration: 'obsidian', action: 'retry', count: 1, payloads: ['pay-1'] },
+            ],
+        };
+        const view = renderStatus({ server: 'running', change: idle, sync: sync(needs) }, now);
+        assert.match(view.text, /3 need you/);
+        assert.match(view.tooltip, /slack: 2 payloads need a credential — slack\\-webhook is not set/);
+    });
+
+    it('an older server without needsAction keeps the failed count', () => {
+        const old = parseSyncStatus({ folderUri: 'file:///w', queued: 0, dead: 1, integrations: {} }).sync;
+        assert.match(renderStatus({ server: 'running', change: idle, sync: old }, now).text, /1 failed/);
+    });
+});
