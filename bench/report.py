@@ -88,9 +88,12 @@ _INSERT = {
 
 
 def build_store(folder: Path, days: int) -> int:
+    from msp_server.store import DB_FILE, Store
     from msp_server.workspace import Workspace
 
-    Workspace(folder).close()  # the store with the current schema
+    ws = Workspace(folder)
+    Store(ws.state_dir / DB_FILE).close()  # the store with the current schema
+    ws.close()
     rows = _rows(days)
     with sqlite3.connect(folder / ".msp" / "msp.db") as conn:
         for table, sql in _INSERT.items():

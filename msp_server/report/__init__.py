@@ -18,7 +18,8 @@ def data(ws: Workspace, args: ReportArgs) -> dict[str, Any]:
     """The report's data (the JSON shape), read from the workspace's store."""
     now = ws.clock()
     span = period(args.since, args.until, now)
-    records = gather.read(ws.store, span)
+    # A folder with nothing recorded yet has no store: an empty report, and no `.msp/` made.
+    records = gather.read(ws.store, span) if ws.has_store() else gather.Records()
     return build.build(records, span, now, ws.timeline.effective_status)
 
 
