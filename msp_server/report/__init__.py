@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from msp_server.report import build, gather, html, markdown
-from msp_server.report.period import period
+from msp_server.report.period import period as report_period
 
 if TYPE_CHECKING:
     from msp_server.core.commands import ReportArgs
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 def data(ws: Workspace, args: ReportArgs) -> dict[str, Any]:
     """The report's data (the JSON shape), read from the workspace's store."""
     now = ws.clock()
-    span = period(args.since, args.until, now)
+    span = report_period(args.since, args.until, now)
     # A folder with nothing recorded yet has no store: an empty report, and no `.msp/` made.
     records = gather.read(ws.store, span) if ws.has_store() else gather.Records()
     return build.build(records, span, now, ws.timeline.effective_status)
