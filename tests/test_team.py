@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -270,3 +271,27 @@ def test_an_untrusted_folder_config_is_not_read(ada: Teammate, server: Server) -
     assert "msp trust" in answer["trustWarning"] and "delivery" in answer["trustWarning"]
     # The default (localhost) is asked, never the folder's host.
     assert "attacker" not in json.dumps(answer)
+
+
+def test_schema_is_created_once_and_the_second_teammate_finds_it_in_place(
+    ada: Teammate, bob: Teammate, server: Server
+) -> None:
+    """The adapter's startup hook, run by two workspaces against one real FalkorDB: the
+    second run of every schema statement is a success ("already in place"), not an error."""
+    for person in (ada, bob):
+        person.ok("integrations")
+        person.ok("outbox", "flush")
+    notes = {}
+    for person in (ada, bob):
+        with sqlite3.connect(person.folder / ".msp" / "msp.db") as conn:
+            rows = conn.execute("SELECT status, last_error FROM payloads").fetchall()
+        assert rows and {status for status, _ in rows} == {"sent"}
+        notes[person.user] = {note for _, note in rows}
+    assert notes[bob.user] == {"schema already in place"}
+    indexed = {
+        label: set(props)
+        for label, props, *_ in server.graph("team").ro_query("CALL db.indexes()").result_set
+    }
+    assert {"uid", "id", "project", "user", "startTime"} <= indexed["Session"]
+    assert {"sessionUid", "id", "status"} <= indexed["Blocker"]
+    assert {"sessionUid", "id", "timestamp"} <= indexed["Decision"]

@@ -114,8 +114,8 @@ def graph_target(ws: Workspace) -> GraphTarget:
             if cfg.dialect == "falkordb":
                 target = ws.config.delivery.targets.get(integration.name)
                 host = urlsplit(cfg.uri).hostname or "localhost"
-                url = target.falkordb_url if target and target.falkordb_url else None
-                url = url or f"redis://{host}:6379"
+                configured = target.falkordb_url if target else None
+                url = configured or f"redis://{host}:6379"
             return GraphTarget(integration.name, cfg.dialect, url, cfg.database, cfg.username)
     hint = ws.trust_warning()
     raise ConfigError(
