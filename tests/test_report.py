@@ -287,3 +287,13 @@ def test_report_is_an_mcp_tool_that_reads_only() -> None:
     assert verb.reads_only and not verb.mutates
     schema = mcp_server.input_schema(verb)
     assert set(schema["properties"]) == {"since", "until", "format"}
+
+
+def test_the_editor_reports_an_empty_folder_without_making_a_store(workspace: Path) -> None:
+    ws = Workspace(workspace, lazy_store=True)  # as the language server opens a folder
+    try:
+        data = report.data(ws, c.ReportArgs())
+    finally:
+        ws.close()
+    assert data["totals"]["sessions"] == 0 and len(data["days"]) == 7
+    assert not (workspace / ".msp").exists()
