@@ -29,7 +29,6 @@ import ctypes
 import ctypes.util
 import logging
 import os
-import re
 import sqlite3
 import stat
 import subprocess
@@ -62,39 +61,17 @@ SymbolKey = tuple[str, str]  # (qualified name, type)
 # --- globs ---------------------------------------------------------------------------------
 
 
-def _glob_regex(pattern: str) -> str:
-    """gitignore-like: `*` within a segment, `**` across segments, `?` one character; a pattern
-    without `/` matches a file or folder name at any depth."""
-    pattern = pattern.strip().replace("\\", "/")
-    anchored = "/" in pattern.rstrip("/")
-    pattern = pattern.strip("/")
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    body = "".join(out)
-    prefix = "" if anchored else "(?:.*/)?"
-    return f"{prefix}{body}(?:/.*)?"
-
-
 def compile_excludes(patterns: Iterable[str]) -> Callable[[str], bool]:
-    """A predicate over workspace-relative POSIX paths; a folder pattern excludes its contents."""
-    regexes = [re.compile(_glob_regex(p)) for p in patterns if p.strip()]
-    return lambda rel: any(r.fullmatch(rel) for r in regexes)
+    """A predicate over workspace-relative POSIX paths, with gitignore's rules (the `pathspec`
+    library): `*`, `?`, `[0-9]`, `**/`, a trailing `/` for folders (their contents too), a
+    pattern without `/` at any depth, and `!keep.py` re-including what an earlier pattern
+    excluded — the last matching pattern wins. The config puts the user's own patterns after
+    a folder's (config.capture_excludes), so a folder's `!` cannot undo the user's privacy
+    globs."""
+    import pathspec
+
+    spec = pathspec.GitIgnoreSpec.from_lines([p for p in patterns if p.strip()])
+    return lambda rel: spec.match_file(rel)
 
 
 # --- git -----------------------------------------------------------------------------------
@@ -238,6 +215,10 @@ class ScannedFile:
 class ScanResult:
     files: list[ScannedFile] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # rel or path -> reason
+    # Files MSP wanted to read but could not parse (a syntax error, beyond the bounds,
+    # unreadable): the user is told, once per file; `parsed` are the ones that parsed now.
+    problems: dict[str, str] = field(default_factory=dict)
+    parsed: list[str] = field(default_factory=list)
 
 
 def relative_to(folder: Path, path: Path) -> str | None:
@@ -285,10 +266,13 @@ def scan_batch(
                 result.files.append(ScannedFile(rel, mode, [], set(), "open-missing"))
             else:
                 result.skipped[rel] = source
+                if source != _MISSING:
+                    result.problems[rel] = source
             continue
         symbols = _symbols(rel, source, result)
         if symbols is not None:
             result.files.append(ScannedFile(rel, mode, symbols))
+            result.parsed.append(rel)
 
     unknown = [f for f in result.files if f.rel not in has_baseline and f.fallback is None]
     heads = git_head_sources(folder, [f.rel for f in unknown])
@@ -308,11 +292,35 @@ def scan_batch(
 def _symbols(rel: str, source: bytes, result: ScanResult) -> list[Symbol] | None:
     """The file's symbols, or None (and the reason in `result.skipped`) beyond the bounds."""
     try:
-        return scan_symbols(rel, source)
+        symbols = scan_symbols(rel, source)
     except TooComplex as exc:
-        result.skipped[rel] = str(exc)
+        result.skipped[rel] = result.problems[rel] = str(exc)
+        return None
     except MemoryError:  # the worker's address-space cap: this file, not the worker, gives up
-        result.skipped[rel] = "parsing it exceeded the worker's memory limit"
+        result.skipped[rel] = result.problems[rel] = "parsing it exceeded the worker's memory limit"
+        return None
+    if not symbols and (error := python_syntax_error(rel, source)) is not None:
+        # Not "a file with no definitions": its baseline must not become empty, or every
+        # definition would count as created once the file parses again.
+        result.skipped[rel] = result.problems[rel] = error
+        return None
+    return symbols
+
+
+def python_syntax_error(rel: str, source: bytes) -> str | None:
+    """Why a Python file does not parse ("syntax error at line 3: …"), or None. Only asked
+    when the extractor found nothing: `ast` cannot recover from an error, so an unparsable
+    file and an empty one look alike until here."""
+    if language_for_path(rel) != "python":
+        return None
+    import ast
+
+    try:
+        ast.parse(source, filename=rel)
+    except SyntaxError as exc:
+        return f"syntax error at line {exc.lineno}: {exc.msg}"
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return f"cannot be parsed ({type(exc).__name__})"
     return None
 
 

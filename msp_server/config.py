@@ -318,7 +318,9 @@ def load_config_checked(
     data: dict[str, Any] = {}
     for layer in layers:
         data = merge(data, layer)
-    excluded = _capture_excludes(layers)
+    # The folder's patterns first: with gitignore's "last match wins", the user's own
+    # (user config, environment, editor) come after and cannot be undone by a folder's `!`.
+    excluded = _capture_excludes([layers[1], layers[0], *layers[2:]])
     if excluded:
         data.setdefault("capture", {})["exclude"] = excluded
     try:
@@ -329,13 +331,15 @@ def load_config_checked(
 
 def _capture_excludes(layers: list[dict[str, Any]]) -> list[Any]:
     """Privacy exclusions add up across layers: a folder's `capture.exclude` may add globs
-    but never drops the user's own (a list would otherwise replace the one below it)."""
+    but never drops the user's own (a list would otherwise replace the one below it). Order
+    is kept and repeats too: with gitignore's rules a later pattern (or its repeat after a
+    `!`) decides."""
     globs: list[Any] = []
     for layer in layers:
         capture = layer.get("capture")
         found = capture.get("exclude") if isinstance(capture, dict) else None
         if isinstance(found, list):
-            globs += [g for g in found if g not in globs]
+            globs += found
         elif found is not None:
             globs.append(found)  # not a list: the model reports it with its path
     return globs

@@ -99,6 +99,7 @@ class Folder:
         self.stop = threading.Event()
         self.last_sync: dict[str, Any] | None = None
         self.blocked: dict[str, tuple[str, str]] = {}  # integration -> (action, reason)
+        self.capture_problems: dict[str, str] = {}  # rel path -> reason, as reported
         # Live configuration: the settings last applied and the config files' stat stamp
         # when they were read; a different stamp before an event means "read them again".
         self.settings: dict[str, Any] = {}
@@ -267,11 +268,13 @@ class MspLanguageServer(LanguageServer):
             restricted = not self.workspace_trusted
 
             def reopen() -> Workspace:
-                fresh = Workspace(folder.path, overrides=overrides, restricted=restricted)
+                fresh = Workspace(
+                    folder.path, overrides=overrides, restricted=restricted, lazy_store=True
+                )
                 if folder.ws is not None:
                     folder.ws.close()
                 folder.ws = fresh
-                folder.data_version = fresh.store.data_version()
+                folder.data_version = fresh.store.data_version() if fresh.has_store() else None
                 return fresh
 
             ws = await folder.call(reopen)
@@ -281,7 +284,7 @@ class MspLanguageServer(LanguageServer):
             if from_files:
                 self.show_config_change(folder, previous, ws.config)
             self.show_trust_warning(folder, ws)
-            if ws.store.adopted_held:
+            if ws.has_store() and ws.store.adopted_held:
                 self.window_show_message(
                     types.ShowMessageParams(
                         type=types.MessageType.Warning,
@@ -418,7 +421,9 @@ class MspLanguageServer(LanguageServer):
             try:
 
                 def version() -> int | None:
-                    return folder.ws.store.data_version() if folder.ws else None
+                    ws = folder.ws
+                    # No store yet: nothing to watch, and watching must not create `.msp/`.
+                    return ws.store.data_version() if ws and ws.has_store() else None
 
                 current = await folder.call(version)
                 due = loop.time() - last_full > FULL_CHECK_SECONDS

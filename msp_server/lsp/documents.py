@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from msp_server.core.results import ActionResult
 from msp_server.lsp import wire
 from msp_server.lsp.app import Folder, MspLanguageServer, uri_to_path
 from msp_server.parsepool import WorkerLost
 
 if TYPE_CHECKING:
     from msp_server import capture
+    from msp_server.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,10 @@ class CaptureQueue:
         self.first_at: float | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.running: asyncio.Task[Any] | None = None
+        # Scans of files opened or saved while the folder had no store (no session ever ran
+        # here): baselines kept in memory, written once a store exists. Used in the folder's
+        # thread only.
+        self.deferred: list[capture.ScannedFile] = []
 
     def add(self, path: Path, mode: capture.Mode) -> None:
         if mode == "save" or path not in self.pending:
@@ -67,7 +74,7 @@ class CaptureQueue:
 
     async def _run(self, batch: dict[Path, capture.Mode]) -> None:
         try:
-            await process_batch(self.ls, self.folder, batch)
+            await process_batch(self.ls, self.folder, batch, self)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -79,7 +86,10 @@ class CaptureQueue:
 
 
 async def process_batch(
-    ls: MspLanguageServer, folder: Folder, batch: dict[Path, capture.Mode]
+    ls: MspLanguageServer,
+    folder: Folder,
+    batch: dict[Path, capture.Mode],
+    queue: CaptureQueue | None = None,
 ) -> None:
     await ls.refresh(folder)
     settings = folder.capture
@@ -89,7 +99,7 @@ async def process_batch(
     from msp_server import capture  # tree-sitter and the parsers: on the first save, not at start
 
     rels = [r for r in (capture.relative_to(folder.path, p) for p in batch) if r is not None]
-    state = await folder.run(lambda ws: capture.batch_state(ws, rels))
+    state = await folder.run(lambda ws: batch_state(ws, rels, queue))
     ws = folder.ws
     if ws is None:
         return
@@ -106,23 +116,80 @@ async def process_batch(
     except WorkerLost as exc:  # the next batch gets a fresh worker; these files wait for a save
         log.warning("capture: %s: %d file(s) not scanned: %s", folder.name, len(batch), exc)
         return
-    outcome = await folder.run(lambda ws: capture.apply_batch(ws, result.files))
+    report_problems(ls, folder, result)
+    outcome = await folder.run(lambda ws: apply_batch(ws, result.files, queue))
     recorded = capture.captured(outcome)
     skipped = "; ".join(f"{path}: {why}" for path, why in sorted(result.skipped.items())[:20])
     log.info(
-        "capture: %s: %d file(s) scanned, %d entit%s recorded, %d skipped%s",
+        "capture: %s: %d file(s) scanned, %d entit%s recorded, %d skipped%s%s",
         folder.name,
         len(result.files),
         len(recorded),
         "y" if len(recorded) == 1 else "ies",
         len(result.skipped),
         f" ({skipped})" if skipped else "",
+        "; no session yet, baselines kept until one starts" if not ws.has_store() else "",
     )
     if outcome is not None:
         ls.announce(folder, outcome)
     if recorded and outcome is not None:
         ls.protocol.notify(wire.ENTITIES_CAPTURED, {"folderUri": folder.uri, "entities": recorded})
         ls.publish_status(folder, outcome)
+
+
+def batch_state(ws: Workspace, rels: list[str], queue: CaptureQueue | None) -> capture.BatchState:
+    """The store's batch state; with no store yet (no session ever ran here) the files kept
+    in memory count as known, and `.msp/` is not created just to say so."""
+    from msp_server import capture
+
+    if ws.has_store():
+        return capture.batch_state(ws, rels)
+    kept = {f.rel for f in queue.deferred} if queue is not None else set()
+    return capture.BatchState(None, kept)
+
+
+def apply_batch(
+    ws: Workspace, files: list[capture.ScannedFile], queue: CaptureQueue | None
+) -> ActionResult | None:
+    """With no store, the scans wait in memory as baselines ("what existed before a
+    session"), so opening files creates no `.msp/`; once a store exists they are written
+    first (as opened: nothing is recorded from them), then this batch as usual."""
+    from msp_server import capture
+
+    if queue is None:
+        return capture.apply_batch(ws, files)
+    if not ws.has_store():
+        queue.deferred += [replace(f, mode="open") for f in files]
+        return None
+    if queue.deferred:
+        deferred, queue.deferred = queue.deferred, []
+        capture.apply_batch(ws, deferred)
+    return capture.apply_batch(ws, files)
+
+
+def report_problems(ls: MspLanguageServer, folder: Folder, result: capture.ScanResult) -> None:
+    """Files that could not be parsed: a WARNING log line and `msp/captureProblems`, once per
+    file and reason; a file that parses again is reported as resolved (and may be reported
+    again if it breaks again)."""
+    fresh = {
+        rel: why for rel, why in result.problems.items() if folder.capture_problems.get(rel) != why
+    }
+    resolved = sorted(rel for rel in result.parsed if folder.capture_problems.pop(rel, None))
+    for rel, why in sorted(fresh.items()):
+        folder.capture_problems[rel] = why
+        log.warning(
+            "capture: %s: %s could not be parsed (%s); its definitions are not captured "
+            "until it parses",
+            folder.name,
+            rel,
+            why,
+        )
+    if fresh or resolved:
+        problems = [{"path": rel, "reason": why} for rel, why in sorted(fresh.items())]
+        ls.protocol.notify(
+            wire.CAPTURE_PROBLEMS,
+            {"folderUri": folder.uri, "problems": problems, "resolved": resolved},
+        )
 
 
 def _enqueue(ls: MspLanguageServer, uri: str, mode: capture.Mode) -> None:

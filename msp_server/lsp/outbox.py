@@ -94,7 +94,7 @@ async def push_sync(ls: MspLanguageServer, folder: Folder) -> None:
     """`msp/syncStatus` when the outbox changed: depth, dead letters, last error per target,
     `retrying` (the worker's own business) and `needsAction` (the badge: the user's)."""
     ws = folder.ws
-    if ws is None or folder.closed:
+    if ws is None or folder.closed or not ws.has_store():
         return
     delivery = _delivery()
 
@@ -143,8 +143,8 @@ async def worker(ls: MspLanguageServer, folder: Folder) -> None:
         folder.wake.clear()
         await ls.refresh(folder)
         ws = folder.ws
-        if ws is None or folder.closed:
-            delay = None
+        if ws is None or folder.closed or not ws.has_store():
+            delay = None  # nothing stored, nothing to send: wait for a wake-up
             continue
         try:
             delay = None

@@ -36,6 +36,7 @@ SESSION_CHANGED = notification("sessionChanged")
 ENTITIES_CAPTURED = notification("entitiesCaptured")
 PAYLOADS_GENERATED = notification("payloadsGenerated")
 SYNC_STATUS = notification("syncStatus")
+CAPTURE_PROBLEMS = notification("captureProblems")
 TRUST_CHANGED = notification("trustChanged")  # client -> server
 TRUSTED_OPTION = "workspaceTrusted"  # initializationOptions / msp/trustChanged params
 COPY_PAYLOAD: str = spec()["clientCommands"]["copyPayload"]["id"]

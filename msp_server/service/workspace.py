@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from msp_server.config import CONFIG_FILE, MspConfig, load_config_checked
 from msp_server.core.commands import (
@@ -87,6 +87,27 @@ def check_owner(folder: Path) -> None:
         )
 
 
+class LazyStore:
+    """The folder's store, opened — and its folder created — on first use. Stands in for a
+    `Store` (attribute access goes through to it); `path` needs no store."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._store: Store | None = None
+
+    @property
+    def opened(self) -> bool:
+        return self._store is not None
+
+    def get(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.path)
+        return self._store
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+
 def state_dir_for(folder: Path, config: MspConfig) -> Path:
     """`<folder>/.msp` unless `stateDir` moves it; a shared stateDir gets one subfolder per
     workspace so that the folders of a multi-root window never share a store by accident."""
@@ -106,6 +127,7 @@ class Workspace:
         overrides: dict[str, Any] | None = None,
         clock: Callable[[], datetime] = utc_now,
         restricted: bool = False,
+        lazy_store: bool = False,
     ) -> None:
         self.folder = folder.resolve()
         check_owner(self.folder)
@@ -118,7 +140,15 @@ class Workspace:
         )
         self.state_dir = state_dir_for(self.folder, self.config)
         self.clock = clock
-        self.store = Store(self.state_dir / DB_FILE)
+        # `lazy_store` (the editor): `.msp/` is made when there is something to store (a
+        # session, a capture), not when a folder is opened or its status read. An existing
+        # store opens now (its checks and adoption run at once), as does every store the CLI
+        # opens.
+        lazy = LazyStore(self.state_dir / DB_FILE)
+        if not lazy_store or os.path.lexists(lazy.path):
+            lazy.get()
+        self._lazy = lazy
+        self.store: Store = cast(Store, lazy)
         self.timeline = Timeline(clock, self.config.session_timeout)
         self.bus = IntegrationBus(
             self.config, self.store, self.timeline, lambda: self.project(None)
@@ -143,8 +173,14 @@ class Workspace:
             f"then run `msp trust --workspace {self.folder}` (`msp trust --show` lists them)"
         )
 
+    def has_store(self) -> bool:
+        """True once the store exists (opened here, or made by another process meanwhile):
+        reads before that answer "nothing recorded" without creating `.msp/`."""
+        return self._lazy.opened or os.path.lexists(self._lazy.path)
+
     def close(self) -> None:
-        self.store.close()
+        if self._lazy.opened:
+            self.store.close()
 
     @cached_property
     def integrations(self) -> list[Integration]:
@@ -164,6 +200,8 @@ class Workspace:
 
     def status(self) -> StatusReport:
         """The open session with all its events (O(events): `summary` is the cheap one)."""
+        if not self.has_store():
+            return StatusReport(state="idle", session=None)
         with self.store.read():
             row = self.store.open_session_row()
             session = self.store.load_session(row["id"]) if row else None
@@ -174,6 +212,8 @@ class Workspace:
 
     def summary(self) -> ActionResult:
         """The folder's state and its open session's summary: one row read, no events."""
+        if not self.has_store():
+            return ActionResult(state="idle")
         with self.store.read():
             row = self.store.open_session_row()
         if row is None:
@@ -183,6 +223,8 @@ class Workspace:
         return ActionResult(state="crashed" if state == "idle" else state, session=session)
 
     def sessions(self, args: SessionsArgs) -> list[Session]:
+        if not self.has_store():
+            return []
         with self.store.read():
             rows = self.store.list_session_rows(args.limit)
             return [self.timeline.snapshot(s) for s in self.store.load_sessions(rows)]
@@ -271,6 +313,8 @@ class Workspace:
 
     def open_session_id(self) -> str | None:
         """The open session's id (active, ending or crashed), or None; its own read."""
+        if not self.has_store():
+            return None
         with self.store.read():
             row = self.store.open_session_row()
         return str(row["id"]) if row else None
@@ -292,13 +336,13 @@ class Workspace:
     # -- payloads and integrations (service/payload_views.py) ----------------------------------
 
     def payloads(self, **filters: str | None) -> list[dict[str, Any]]:
-        return self.views.payloads(**filters)
+        return self.views.payloads(**filters) if self.has_store() else []
 
     def payloads_at(self, rel_path: str, lines: Sequence[int]) -> list[dict[str, Any]]:
-        return self.views.payloads_at(rel_path, lines)
+        return self.views.payloads_at(rel_path, lines) if self.has_store() else []
 
     def records_at(self, rel_path: str, lines: Sequence[int]) -> list[dict[str, Any]]:
-        return self.views.records_at(rel_path, lines)
+        return self.views.records_at(rel_path, lines) if self.has_store() else []
 
     def render_payload_file(self, payload_id: str) -> Path:
         return self.views.render_payload_file(payload_id)
