@@ -165,3 +165,10 @@ def test_long_lists_are_cut_with_a_count(week: Msp) -> None:
     assert "… and 50 more" in page
     text = markdown.render(data)
     assert "Decision 7 " in text and "Decision 8 " not in text and "- … +142 more" in text
+
+
+def test_print_css_keeps_sections_whole_and_colours(week: Msp) -> None:
+    raw = week.ok("report", *WEEK).out
+    style = raw[raw.index("<style>") : raw.index("</style>")]
+    printed = style[style.index("@media print") :]
+    assert "break-inside: avoid" in printed and "print-color-adjust: exact" in printed

@@ -66,6 +66,8 @@ footer { margin-top: 30px; color: var(--muted); font-size: 12px; }
   @page { margin: 14mm; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   section, .cards, tr, li { break-inside: avoid; }
+  .cards { grid-template-columns: repeat(6, 1fr); gap: 6px; }
+  .card { padding: 6px 8px; } .card b { font-size: 18px; }
   h2 { break-after: avoid; }
 }
 """
