@@ -265,14 +265,15 @@ class TrustArgs(Args):
 
 
 _SINCE = r"\d{1,4}[dw]|\d{4}-\d\d-\d\d"
+IsoDate = Annotated[Name, _pattern(r"\d{4}-\d\d-\d\d", "an ISO date (2026-11-30)")]
 
 
 class ReportArgs(Args):
     since: Annotated[
         Name, _pattern(_SINCE, "a number of days or weeks (7d, 2w) or an ISO date (2026-11-23)")
     ] = Field(default="7d", description="from: 7d (the last 7 days), 2w, or a date (YYYY-MM-DD)")
-    until: Annotated[Name, _pattern(r"\d{4}-\d\d-\d\d", "an ISO date (2026-11-30)")] | None = (
-        Field(default=None, description="to this date, inclusive (default: today)")
+    until: IsoDate | None = Field(
+        default=None, description="to this date, inclusive (default: today)"
     )
     format: Literal["markdown", "json", "html"] = Field(
         default="markdown",
