@@ -8,6 +8,7 @@ can branch on it without parsing messages.
 from __future__ import annotations
 
 import logging
+import re
 
 from pydantic import ValidationError
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams, JsonRpcServerError
@@ -45,11 +46,30 @@ def to_rpc_error(exc: Exception) -> JsonRpcException:
     if isinstance(exc, InvalidInput):
         return invalid_params(exc.message)
     if isinstance(exc, MspError):
+        message, hint = editor_wording(exc.message)
+        data: dict[str, object] = {"code": int(exc.exit_code)}
+        if hint is not None:
+            data["hint"] = hint
         refused: JsonRpcException = MspRefused(  # type: ignore[no-untyped-call]
-            exc.message, MSP_REFUSED, {"code": int(exc.exit_code)}
+            message, MSP_REFUSED, data
         )
         return refused
     raise exc
+
+
+# CLI advice inside a message ("Start one with `msp start`.") -> words that fit any client,
+# and a hint (the server verb that helps) the editor can turn into a button.
+_CLI_ADVICE = (
+    (re.compile(r"[.:]\s*[Ss]tart one with `msp start`\.?$"), ": start one first.", "startSession"),
+)
+
+
+def editor_wording(message: str) -> tuple[str, str | None]:
+    """A refusal's message without terminal commands in it, and the hint, if any."""
+    for pattern, words, hint in _CLI_ADVICE:
+        if pattern.search(message):
+            return pattern.sub(words, message), hint
+    return message, None
 
 
 class ExpectedErrorFilter(logging.Filter):

@@ -49,6 +49,27 @@ class ClientLogHandler(logging.Handler):
             loop.call_soon_threadsafe(self.server.window_log_message, params)
 
 
+class NotForClient(logging.Filter):
+    """For the stderr handler: drop MSP's own records once the client receives them as
+    `window/logMessage`. VS Code shows a server's stderr and its log messages in the same
+    Output channel, so each line appeared twice; stderr keeps what the client cannot get
+    (start-up, shutdown, other libraries' warnings, tracebacks) — and so the crash reason
+    the editor quotes is a real one. MSP_LOG_STDERR=1 keeps everything on stderr too."""
+
+    def __init__(self, server: MspLanguageServer) -> None:
+        super().__init__()
+        self.server = server
+        self.keep_all = os.environ.get("MSP_LOG_STDERR") == "1"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.keep_all or not record.name.startswith("msp_server"):
+            return True
+        if record.levelno < logging.INFO:
+            return True  # DEBUG never goes to the client
+        loop = self.server.loop
+        return loop is None or loop.is_closed() or not self.server.initialized_ok
+
+
 def build_server() -> MspLanguageServer:
     server = MspLanguageServer()
     for module in (lifecycle, commands, documents, code_actions, hover):
@@ -67,6 +88,7 @@ def _setup_logging(server: MspLanguageServer) -> None:
     logging.getLogger("pygls").setLevel(logging.WARNING)
     for handler in root.handlers:
         handler.addFilter(ExpectedErrorFilter())
+    stderr.addFilter(NotForClient(server))
     client = ClientLogHandler(server)
     client.setFormatter(logging.Formatter("%(message)s"))
     log.addHandler(client)
