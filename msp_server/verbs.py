@@ -126,6 +126,10 @@ def _sessions(ctx: Context, args: c.SessionsArgs) -> Any:
     return {"sessions": [s.wire() for s in _ws(ctx).sessions(args)]}
 
 
+def _show_session(ctx: Context, args: c.ShowSessionArgs) -> Any:
+    return {"session": _ws(ctx).session(args.session).wire()}
+
+
 def _commit_message(ctx: Context, args: c.GitArgs) -> Any:
     return {"message": _ws(ctx).commit_message(args)}
 
@@ -387,6 +391,12 @@ TABLE: tuple[Verb[Any], ...] = (
         "listSessions", c.SessionsArgs, _sessions,
         "recent sessions, newest first", "msp sessions --limit 5", cli="sessions",
         result="sessions"
+    ),
+    Verb(
+        "showSession", c.ShowSessionArgs, _show_session,
+        "one session's whole record (updates, decisions, blockers, entities)",
+        "msp show msp-2026-12-01-093000 --json", cli="show", positional=("session",),
+        result="session"
     ),
     Verb(
         "listPayloads", c.ListPayloadsArgs, _payloads,

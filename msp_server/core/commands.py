@@ -194,6 +194,10 @@ class SessionsArgs(Args):
     limit: WholeNumber = Field(default=20, ge=1, le=10_000, description="at most this many")
 
 
+class ShowSessionArgs(Args):
+    session: Name = Field(description="the session's id (msp sessions lists them)")
+
+
 class RecoverArgs(Args):
     session: Name | None = Field(
         default=None, description="the session to resume (default: the open one)"

@@ -222,6 +222,16 @@ class Workspace:
         state = state_of(session.status)
         return ActionResult(state="crashed" if state == "idle" else state, session=session)
 
+    def session(self, session_id: str) -> Session:
+        """One session's whole record, by id (the editor's MSP view, `msp show`)."""
+        loaded = None
+        if self.has_store():
+            with self.store.read():
+                loaded = self.store.load_session(session_id)
+        if loaded is None:
+            raise InvalidInput(f"session: no session {session_id!r} here (msp sessions lists them)")
+        return self.timeline.snapshot(loaded)
+
     def sessions(self, args: SessionsArgs) -> list[Session]:
         if not self.has_store():
             return []
