@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [NAME ...]`: run the benchmarks (all nine by default), print each
+"""`python -m bench [--quick] [NAME ...]`: run the benchmarks (all ten by default), print each
 one's figures and JSON line, then one final JSON line with the comparable keys (common.KEYS).
 
 Benchmarks never fail on a wall-clock figure: the exit code is 0 unless one crashed.
@@ -13,7 +13,18 @@ import time
 import traceback
 from collections.abc import Callable
 
-from bench import capture, cli, coldstart, history, mcp, memory, outbox, redaction, roundtrip
+from bench import (
+    capture,
+    cli,
+    coldstart,
+    history,
+    mcp,
+    memory,
+    outbox,
+    redaction,
+    report,
+    roundtrip,
+)
 from bench.common import KEYS, Figures, machine, python
 
 BENCHMARKS: dict[str, Callable[[bool], Figures]] = {
@@ -26,6 +37,7 @@ BENCHMARKS: dict[str, Callable[[bool], Figures]] = {
     "cli": cli.run,
     "redaction": redaction.run,
     "mcp": mcp.run,
+    "report": report.run,
 }
 
 

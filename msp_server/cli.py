@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from msp_server.cli_parser import (
-    CLI_OPTIONS,
     VERB,
     UsageError,
     arguments_from,
@@ -35,12 +34,6 @@ from msp_server.cli_parser import (
 from msp_server.core.diskfull import disk_full
 from msp_server.core.errors import ExitCode, InvalidInput, MspError, describe_validation_error
 from msp_server.verbs import BY_NAME, Context, Verb
-
-# `msp report --output FILE`: a command-line option, never a field (the language server and MCP
-# answer the content; no path comes from them). Belongs in cli_parser.CLI_OPTIONS.
-CLI_OPTIONS.setdefault(
-    "report", [("--output", {"metavar": "FILE", "help": "write to FILE (atomically), not stdout"})]
-)
 
 if TYPE_CHECKING:
     from msp_server.core.results import ActionResult, SessionSummary

@@ -24,6 +24,7 @@ SHELLS = ("bash", "zsh", "fish")
 # Options of the command line itself, not of a verb's arguments (presentation only).
 CLI_OPTIONS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "exportContext": [("--output", {"metavar": "FILE", "help": "write to FILE, not stdout"})],
+    "report": [("--output", {"metavar": "FILE", "help": "write to FILE (atomically), not stdout"})],
 }
 
 

@@ -120,7 +120,7 @@ def _summary_text(verb: Verb[Any], result: Any) -> str:
         from msp_server.cli import cli_result
 
         return cli_result(verb.cli, result)
-    if verb.name == "exportContext":
+    if verb.name in ("exportContext", "report"):
         return str(result["content"])
     if verb.name == "commitMessage":
         return str(result["message"])

@@ -30,7 +30,8 @@ from tests.conftest import run_cli
 ISSUE_TOOLS = {
     "start_session", "update", "decide", "block", "resolve", "record_entity", "end_session",
     "status", "export_context", "list_sessions", "commit_message", "recover",
-    "team",  # issue 14
+    "team", "report",  # issue 14
+    "show_session",  # issue 13
 }  # fmt: skip
 HANG_GUARD = 30  # seconds: a missing answer fails the test instead of hanging it
 
