@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from lsprotocol import types
@@ -30,7 +31,7 @@ REGISTRATION_ID = "msp-config-files"
 FOLDER_CONFIG = f".msp/{CONFIG_FILE}"
 
 
-def _stat(path: Path) -> FileStamp:
+def _stat(path: str) -> FileStamp:
     try:
         info = os.stat(path)
     except OSError:
@@ -42,9 +43,16 @@ def watched_files(folder: Path) -> tuple[Path, Path, Path]:
     return (user_config_path(), folder / FOLDER_CONFIG, trust_file())
 
 
+@lru_cache(maxsize=256)
+def _watched_strings(folder: Path, user_config_env: str | None) -> tuple[str, ...]:
+    """The paths as strings, worked out once per folder (and MSP_CONFIG_PATH value)."""
+    return tuple(str(path) for path in watched_files(folder))
+
+
 def config_stamp(folder: Path) -> Stamp:
     """Three stat calls: what the configuration of `folder` was read from, as it is now."""
-    return tuple(_stat(path) for path in watched_files(folder))
+    paths = _watched_strings(folder, os.environ.get("MSP_CONFIG_PATH"))
+    return tuple(_stat(path) for path in paths)
 
 
 def watchers(folder_uris: list[str], relative: bool) -> list[types.FileSystemWatcher]:
