@@ -169,3 +169,22 @@ async def test_watched_files_are_registered_and_a_change_reloads_without_an_even
             "window/showMessage", lambda m: "configuration updated" in m["message"], after=mark
         )
         assert "obsidian enabled" in shown["message"]
+
+
+async def test_a_folder_broken_at_start_opens_once_its_config_is_fixed(tmp_path: Path) -> None:
+    """No restart either when the folder never opened: the fix from a terminal is picked up
+    by the next command, and the folder then reports its state like any other."""
+    folder = _folder(tmp_path)
+    (folder / ".msp").mkdir()
+    config = folder / ".msp" / "config.json"
+    config.write_text('{"contextDays": "many"}', encoding="utf-8")
+    async with start_server(tmp_path, [folder], wait_ready=False) as lsp:
+        with pytest.raises(Exception, match="contextDays"):
+            await lsp.command("status", folderUri=uri(folder))
+        config.write_text('{"contextDays": 5}', encoding="utf-8")  # fixed in a terminal
+        mark = lsp.mark()
+        status = await lsp.command("status", folderUri=uri(folder))
+        assert status["state"] == "idle"
+        await lsp.session_changed(folder, after=mark)  # its tasks started: it reports state
+        started = await lsp.command("startSession", folderUri=uri(folder), project="fixed")
+        assert started["state"] == "active"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -105,6 +105,7 @@ class Folder:
         self.settings: dict[str, Any] = {}
         self.stamp: Stamp | None = None
         self.reload_lock = asyncio.Lock()
+        self.started = False  # status pushed, store watched, delivery worker running
 
     async def call(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
@@ -181,6 +182,9 @@ class MspLanguageServer(LanguageServer):
         self.loop_thread: int | None = None
         self.capture_queues: dict[Path, Any] = {}  # documents.CaptureQueue per folder
         self.tasks: set[asyncio.Task[Any]] = set()
+        # Set by lifecycle: starts a folder's tasks once its Workspace opened (lifecycle
+        # imports this module, so it hands the function over instead).
+        self.folder_opened: Callable[[MspLanguageServer, Folder], Awaitable[None]] | None = None
 
     def spawn_task(self, coro: Any) -> asyncio.Task[Any]:
         """A server-wide background task (kept referenced until it ends)."""
@@ -327,6 +331,8 @@ class MspLanguageServer(LanguageServer):
                 return  # another event reloaded it meanwhile
             log.info("settings: %s: a configuration file changed; reloading", folder.name)
             await self.configure(folder, folder.settings, from_files=True)
+        if folder.ws is not None and not folder.started and self.folder_opened is not None:
+            await self.folder_opened(self, folder)  # its config was broken at start: now open
         folder.wake.set()  # delivery may be enabled (or reconfigured) now
 
     def show_config_change(

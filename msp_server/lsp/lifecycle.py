@@ -63,12 +63,20 @@ async def open_folders(ls: MspLanguageServer, folders: list[Folder]) -> None:
     settings = await ls.pull_settings(folders)
     await asyncio.gather(*(ls.configure(f, settings[f.path]) for f in folders))
     for folder in folders:
-        if folder.ws is None:
-            continue
-        await ls.push_status(folder)
-        folder.spawn(ls.watch(folder))
-        folder.spawn(outbox.worker(ls, folder))
-        folder.spawn(offer_recovery(ls, folder))
+        if folder.ws is not None:
+            await start_folder(ls, folder)
+
+
+async def start_folder(ls: MspLanguageServer, folder: Folder) -> None:
+    """A folder's Workspace is open (at start, or once a broken config was fixed): push its
+    status, watch its store, start its delivery worker, offer recovery — once."""
+    if folder.started:
+        return
+    folder.started = True
+    await ls.push_status(folder)
+    folder.spawn(ls.watch(folder))
+    folder.spawn(outbox.worker(ls, folder))
+    folder.spawn(offer_recovery(ls, folder))
 
 
 async def offer_recovery(ls: MspLanguageServer, folder: Folder) -> None:
@@ -152,11 +160,15 @@ async def reconfigure(ls: MspLanguageServer, pushed: Any = None) -> None:
     for folder in folders:
         async with folder.reload_lock:
             await ls.configure(folder, settings[folder.path])
+        if folder.ws is not None and not folder.started:
+            await start_folder(ls, folder)  # its settings were broken at start: open now
         await ls.push_status(folder, only_if_changed=True)
         folder.wake.set()  # an integration switched to `send` delivers what is queued
 
 
 def register(server: MspLanguageServer) -> None:
+    server.folder_opened = start_folder
+
     @server.feature(types.INITIALIZE)
     def initialize(ls: MspLanguageServer, params: types.InitializeParams) -> None:
         ls.init_settings = settings_from_init(params.initialization_options)
