@@ -50,7 +50,8 @@ def run(cmd: list[str]) -> None:
 
 def build_wheel(out: Path) -> Path:
     """msp_server's own wheel, from this checkout, without fetching build tools."""
-    run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(REPO)])
+    build = [sys.executable, "-m", "build", "--wheel", "--no-isolation"]
+    run([*build, "--outdir", str(out), str(REPO)])
     wheels = sorted(out.glob("msp_server-*.whl"))
     if len(wheels) != 1:
         raise SystemExit(f"bundle: expected one msp_server wheel in {out}, found {wheels}")

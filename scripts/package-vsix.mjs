@@ -6,12 +6,14 @@
 //                 darwin-arm64, win32-x64): bundled/libs holds msp_server and its runtime
 //                 dependencies for that platform and Python 3.11-3.14 (scripts/bundle_libs.py)
 //
-// bundled/libs exists only while a platform package is made, so a universal package (and a
-// development host) never picks up another platform's native wheels.
+// bundled/libs exists only while a platform package is made, and the universal package is made
+// with an ignore file that leaves it out, so it never carries another platform's native wheels
+// (nor deletes the libraries of a platform package being made at the same time).
 // Python for the bundling: $MSP_BUNDLE_PYTHON, else the repository's .venv, else python3; it
 // needs `build` and `uv` (the test extra has both).
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -43,17 +45,30 @@ function bundlePython() {
     return existsSync(venv) ? venv : 'python3';
 }
 
+/** .vscodeignore without its bundled/libs lines (vsce lets any `!` pattern win, whatever the order). */
+function universalIgnoreFile() {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'msp-vsix-')), '.vscodeignore');
+    const lines = readFileSync(path.join(ext, '.vscodeignore'), 'utf8').split(/\r?\n/);
+    writeFileSync(file, lines.filter((line) => !line.includes('bundled/libs')).join('\n'));
+    return file;
+}
+
 const target = targetArg(process.argv.slice(2));
 const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
-rmSync(libs, { recursive: true, force: true });
+const vsce = ['vsce', 'package', '--no-dependencies', '--allow-missing-repository'];
 run(npx, ['tsc', '-p', '.', '--noEmit']);
-try {
-    if (target) {
-        run(bundlePython(), [path.join(repo, 'scripts', 'bundle_libs.py'), '--target', target, '--out', libs], repo);
+if (!target) {
+    const ignore = universalIgnoreFile();
+    try {
+        run(npx, [...vsce, '--ignoreFile', ignore, '--out', 'msp-vscode.vsix']);
+    } finally {
+        rmSync(path.dirname(ignore), { recursive: true, force: true });
     }
-    const out = target ? `msp-vscode-${target}.vsix` : 'msp-vscode.vsix';
-    const targetArgs = target ? ['--target', target] : [];
-    run(npx, ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', ...targetArgs, '--out', out]);
-} finally {
-    rmSync(libs, { recursive: true, force: true });
+} else {
+    try {
+        run(bundlePython(), [path.join(repo, 'scripts', 'bundle_libs.py'), '--target', target, '--out', libs], repo);
+        run(npx, [...vsce, '--target', target, '--out', `msp-vscode-${target}.vsix`]);
+    } finally {
+        rmSync(libs, { recursive: true, force: true });
+    }
 }
