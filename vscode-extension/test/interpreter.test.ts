@@ -22,7 +22,7 @@ import {
     which,
 } from '../src/interpreter';
 import { pythonFromExtension } from '../src/pythonExtension';
-import { pythonStep } from '../src/pythonSetup';
+import { INSTALL_PYTHON, OPEN_WALKTHROUGH, pythonStep, showNoPython } from '../src/pythonSetup';
 
 function deps(over: Partial<ResolveDeps> = {}): ResolveDeps {
     return {
@@ -387,5 +387,34 @@ describe('the walkthrough step "Python for MSP"', () => {
             step: 'msp.msp-vscode#gettingStarted#python',
         });
         assert.equal(pythonStep('msp.msp-vscode', { contributes: {} }), undefined);
+    });
+});
+
+describe('first run with no usable Python: one notification, no stack trace', () => {
+    beforeEach(() => mock.reset());
+    const reason = noUsablePythonReason([{ python: '/usr/bin/python3', version: '3.10' }], ['3.11', '3.12', '3.13', '3.14']);
+    const manifest = {
+        contributes: { walkthroughs: [{ id: 'gettingStarted', steps: [{ id: 'python', media: { markdown: 'media/walkthrough/python.md' } }] }] },
+    };
+
+    it('names the version found and offers the walkthrough step and python.org', async () => {
+        mock.buttons = [OPEN_WALKTHROUGH];
+        mock.extensions['msp-server.msp-vscode'] = { id: 'msp-server.msp-vscode', packageJSON: manifest, extensionUri: Uri.file('/ext') };
+        await showNoPython(reason, 'msp-server.msp-vscode', () => undefined);
+        assert.equal(mock.shown.length, 1);
+        assert.equal(mock.shown[0].kind, 'error');
+        assert.match(mock.shown[0].message, /^MSP: MSP runs on Python 3\.11–3\.14; \/usr\/bin\/python3 is Python 3\.10\. Install Python/);
+        assert.deepEqual(mock.shown[0].actions, [OPEN_WALKTHROUGH, INSTALL_PYTHON, 'Show log']);
+        assert.deepEqual(mock.executed.at(-1), {
+            command: 'workbench.action.openWalkthrough',
+            args: [{ category: 'msp-server.msp-vscode#gettingStarted', step: 'msp-server.msp-vscode#gettingStarted#python' }, false],
+        });
+    });
+
+    it('Show log shows the log', async () => {
+        mock.buttons = ['Show log'];
+        let shown = false;
+        await showNoPython(reason, 'msp-server.msp-vscode', () => (shown = true));
+        assert.ok(shown);
     });
 });
