@@ -326,6 +326,8 @@ def _migration_7(conn: sqlite3.Connection) -> None:
         "WHERE p.id = sessions.previous_session_id)"
     )
     conn.execute("CREATE UNIQUE INDEX sessions_by_uid ON sessions (uid)")
+    # `msp team` compares the files of recent entities with teammates'.
+    conn.execute("CREATE INDEX entities_by_time ON entities (timestamp)")
     # `msp context` lists the decisions in force: those no newer decision superseded.
     conn.execute("CREATE INDEX decisions_in_force ON decisions (valid_to) WHERE valid_to IS NULL")
 

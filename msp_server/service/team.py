@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -21,7 +22,7 @@ from msp_server.adapters.neo4j import Dialect, Neo4jAdapter, for_dialect
 from msp_server.core.commands import TeamArgs
 from msp_server.core.digest import one_line
 from msp_server.core.errors import ConfigError
-from msp_server.core.timeutil import to_iso
+from msp_server.core.timeutil import parse_iso, to_iso
 from msp_server.service.session_actions import resolve_user
 
 if TYPE_CHECKING:
@@ -33,40 +34,55 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 0.5
 # A connected graph gets this long for each read (the four team queries are indexed).
 READ_TIMEOUT = 2.0
-ROWS = 200  # at most this many rows per query (a constant: LIMIT takes no parameter here)
+ROWS = 50  # at most this many rows per query (a constant: LIMIT takes no parameter here)
+CACHE_REFRESH = timedelta(seconds=60)  # an unchanged answer's time is rewritten this often
+# What a standup needs of each teammate: their newest sessions and decisions, every open
+# blocker and shared file (the rows of each query are capped at ROWS, newest first).
+PER_TEAMMATE = {"sessions": 3, "openBlockers": ROWS, "decisions": 5, "overlap": ROWS}
 
-# --- the queries (Neo4j dialect; FalkorDB's derived by for_dialect) -------------------------
+# Each query starts from the index that selects least (FalkorDB's planner starts from the
+# first MATCH): open blockers by status, recent decisions by time, shared files by path.
+# The answer's size is what costs (rows are parsed client-side): the newest ROWS of each.
 
 TEAM_SESSIONS = f"""\
 MATCH (s:Session)
-WHERE s.project = $project AND s.user <> $me AND s.startTime >= datetime($since)
-RETURN s.user AS user, s.id AS id, s.uid AS uid, s.goal AS goal, s.branch AS branch,
+WHERE s.startTime >= datetime($since) AND s.project = $project AND s.user <> $me
+RETURN s.user AS user, s.id AS id, s.goal AS goal, s.branch AS branch,
     s.status AS status, coalesce(s.endProgress, s.progress, s.startProgress) AS progress,
     toString(s.startTime) AS startTime, toString(s.endTime) AS endTime
 ORDER BY startTime DESC
 LIMIT {ROWS}"""
 
 TEAM_BLOCKERS = f"""\
-MATCH (s:Session)-[:HAS_BLOCKER]->(b:Blocker)
-WHERE s.project = $project AND s.user <> $me AND b.status = 'active'
+MATCH (b:Blocker)
+WHERE b.status = 'active'
+WITH b
+MATCH (s:Session)-[:HAS_BLOCKER]->(b)
+WHERE s.project = $project AND s.user <> $me
 RETURN s.user AS user, b.id AS id, b.description AS description, b.severity AS severity,
     b.category AS category, toString(b.createdAt) AS createdAt, s.id AS sessionId
 ORDER BY createdAt DESC
 LIMIT {ROWS}"""
 
 TEAM_DECISIONS = f"""\
-MATCH (s:Session)-[:MADE_DECISION]->(d:Decision)
-WHERE s.project = $project AND s.user <> $me AND d.timestamp >= datetime($since)
-    AND d.validTo IS NULL
+MATCH (d:Decision)
+WHERE d.timestamp >= datetime($since) AND d.validTo IS NULL
+WITH d
+MATCH (s:Session)-[:MADE_DECISION]->(d)
+WHERE s.project = $project AND s.user <> $me
 RETURN s.user AS user, d.id AS id, d.content AS content, d.rationale AS rationale,
     d.impact AS impact, toString(d.timestamp) AS timestamp, s.id AS sessionId
 ORDER BY timestamp DESC
 LIMIT {ROWS}"""
 
+# $marks: my files ({path}) and my entities without a file ({path: '', name}).
 TEAM_OVERLAP = f"""\
-MATCH (e:Entity)-[:CREATED_IN]->(s:Session)
-WHERE e.project = $project AND s.user <> $me AND s.startTime >= datetime($since)
-    AND (e.path IN $paths OR (e.path = '' AND e.name IN $names))
+UNWIND $marks AS m
+MATCH (e:Entity)
+WHERE e.path = m.path AND e.project = $project AND (m.path <> '' OR e.name = m.name)
+WITH e
+MATCH (e)-[:CREATED_IN]->(s:Session)
+WHERE s.user <> $me AND s.startTime >= datetime($since)
 RETURN DISTINCT s.user AS user, e.path AS path, e.name AS name, e.type AS type
 LIMIT {ROWS}"""
 
@@ -150,6 +166,9 @@ class FalkorReader:
             "socket_connect_timeout": CONNECT_TIMEOUT,
             "socket_timeout": READ_TIMEOUT,
             "retry": Retry(NoBackoff(), 0),  # redis-py retries 3 times by default: never here
+            # Named here: the client would look its own version up in package metadata.
+            "lib_name": "msp-server",
+            "lib_version": "team",
         }
         if password:
             options["password"] = password
@@ -158,6 +177,8 @@ class FalkorReader:
         import redis.exceptions
 
         parts = urlsplit(target.url)
+        if parts.scheme == "unix" and not os.path.exists(parts.path):
+            raise GraphUnavailable(f"FalkorDB: cannot connect (no server at {parts.path})")
         try:  # the client connects (and asks the server about itself) when it is made
             if parts.scheme == "unix":
                 client = falkordb.FalkorDB(unix_socket_path=parts.path, **options)
@@ -260,12 +281,14 @@ def _params(ws: Workspace, args: TeamArgs, me: str) -> dict[str, Any]:
     since = to_iso(ws.clock() - timedelta(days=args.days))
     with ws.store.read():
         marks = ws.store.entity_marks_since(since)
+    paths = sorted({r["path"] for r in marks if r["path"]})
+    names = sorted({r["name"] for r in marks if not r["path"]})
     return {
         "project": args.project or ws.project(None),
         "me": me,
         "since": since,
-        "paths": sorted({r["path"] for r in marks if r["path"]}),
-        "names": sorted({r["name"] for r in marks if not r["path"]}),
+        "marks": [{"path": p, "name": ""} for p in paths]
+        + [{"path": "", "name": n} for n in names],
     }
 
 
@@ -281,7 +304,8 @@ def _group(me: str, found: dict[str, list[dict[str, Any]]]) -> list[dict[str, An
                 user,
                 {"user": user, **{k: [] for k in QUERIES}},
             )
-            person[kind].append(row)
+            if len(person[kind]) < PER_TEAMMATE[kind]:  # rows come newest first
+                person[kind].append(row)
     return sorted(people.values(), key=lambda p: p["user"])
 
 
@@ -331,8 +355,7 @@ def team(ws: Workspace, args: TeamArgs) -> dict[str, Any]:
     if reason is None:
         fetched_at = ws.now_iso()
         answer |= {"stale": False, "fetchedAt": fetched_at, "teammates": teammates}
-        with ws.store.write():
-            ws.store.cache_team(key, json.dumps(teammates), fetched_at)
+        _remember(ws, key, teammates, fetched_at)
         return answer
     with ws.store.read():
         cached = ws.store.cached_team(key)
@@ -342,6 +365,22 @@ def team(ws: Workspace, args: TeamArgs) -> dict[str, Any]:
         "fetchedAt": cached["fetched_at"] if cached else None,
         "teammates": json.loads(cached["answer"]) if cached else [],
     }
+
+
+def _remember(ws: Workspace, key: str, teammates: list[dict[str, Any]], fetched_at: str) -> None:
+    """Cache the answer when it changed, or when the cached one is older than CACHE_REFRESH:
+    a write (and its WAL checkpoint when the store closes) costs more than the graph's answer,
+    so an unchanged answer is not rewritten on every call. A stale answer's fetchedAt is
+    thus when its content was last confirmed, at most CACHE_REFRESH earlier than the last read."""
+    text = json.dumps(teammates)
+    with ws.store.read():
+        cached = ws.store.cached_team(key)
+    if cached is not None and cached["answer"] == text:
+        age = parse_iso(fetched_at) - parse_iso(cached["fetched_at"])
+        if age < CACHE_REFRESH:
+            return
+    with ws.store.write():
+        ws.store.cache_team(key, text, fetched_at)
 
 
 # --- text ------------------------------------------------------------------------------------
