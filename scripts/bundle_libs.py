@@ -49,9 +49,9 @@ def run(cmd: list[str]) -> None:
 
 
 def build_wheel(out: Path) -> Path:
-    """msp_server's own wheel, from this checkout, without fetching build tools."""
-    build = [sys.executable, "-m", "build", "--wheel", "--no-isolation"]
-    run([*build, "--outdir", str(out), str(REPO)])
+    """msp_server's wheel as the index gets it (built from the sdist, so nothing in this checkout
+    outside the sdist gets in), with this environment's setuptools: no build tools fetched."""
+    run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(REPO)])
     wheels = sorted(out.glob("msp_server-*.whl"))
     if len(wheels) != 1:
         raise SystemExit(f"bundle: expected one msp_server wheel in {out}, found {wheels}")

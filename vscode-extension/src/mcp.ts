@@ -4,8 +4,9 @@
  * `vscode.lm.registerMcpServerDefinitionProvider`.
  *
  * The definition starts the same interpreter as the language server, isolated the same way:
- * `<python> -P -m msp_server.cli mcp --workspace <folder>`, PYTHONSAFEPATH=1, a working directory
- * outside every folder. Nothing is offered in Restricted Mode: an agent recording a session is
+ * `<python> -P -m msp_server.cli mcp --workspace <folder>` (with a platform .vsix:
+ * `<python> -P <extension>/bundled/launch.py msp_server.cli mcp …`, see interpreter.ts's
+ * cliCommand), PYTHONSAFEPATH=1, a working directory outside every folder. Nothing is offered in Restricted Mode: an agent recording a session is
  * fine, but VS Code must never start a process chosen by a cloned folder, so the interpreter is
  * offered only once the workspace is trusted and msp-server has run with it.
  */
