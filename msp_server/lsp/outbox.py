@@ -130,6 +130,17 @@ def _seconds_until(when: str | None) -> float | None:
     return max((parse_iso(when) - datetime.now(UTC)).total_seconds(), 0.0)
 
 
+async def _anything_queued(folder: Folder, ws: Any) -> bool:
+    """One query on the folder's own connection: a wake-up with nothing queued (most of them:
+    every event and every change by another process wakes the worker) opens no delivery
+    connection at all."""
+    outbox = _delivery().outbox
+    queued = await folder.call(lambda: outbox.next_due(ws.store, set()) is not None)
+    if not queued:
+        folder.blocked = {}  # nothing waits, so nothing is blocked
+    return bool(queued)
+
+
 async def worker(ls: MspLanguageServer, folder: Folder) -> None:
     """Send due payloads, and sleep until the next one is due — or until woken: after an
     event, a change by another process, a config reload. A retry is due at its time whatever
@@ -148,7 +159,7 @@ async def worker(ls: MspLanguageServer, folder: Folder) -> None:
             continue
         try:
             delay = None
-            if not ws.restricted:
+            if not ws.restricted and await _anything_queued(folder, ws):
                 report = await folder.deliver(partial(_delivery().flush, ws, stop=folder.stop))
                 folder.blocked = {
                     name: (report.blocked_actions.get(name, "fixConfig"), reason)
