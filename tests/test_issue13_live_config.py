@@ -102,7 +102,7 @@ async def test_disabling_and_a_broken_config_are_applied_and_said_once(tmp_path:
 
 async def test_an_untrusted_folder_change_is_checked_for_trust_on_reload(tmp_path: Path) -> None:
     """A folder config written by someone else (not through `msp config set`, which trusts
-    what the user typed) enabling delivery is not obeyed after the reload either."""
+    what the user typed) is not obeyed after the reload either — until `msp trust`."""
     folder = _folder(tmp_path)
     (folder / ".msp").mkdir()
     async with start_server(tmp_path, [folder]) as lsp:
@@ -115,6 +115,14 @@ async def test_an_untrusted_folder_change_is_checked_for_trust_on_reload(tmp_pat
             "window/showMessage", lambda m: "vaultPath" in m["message"], after=mark
         )
         assert "ignored until you trust" in warning["message"]
+        ignored = await lsp.command("update", folderUri=uri(folder), text="still untrusted")
+        assert not [p for p in ignored["payloads"] if p["integration"] == "obsidian"]
+
+        # `msp trust` in a terminal changes the trust list: the next event sees it too.
+        done = await run_cli(folder, "trust", tmp=tmp_path)
+        assert done.returncode == 0, done.stderr.decode()
+        trusted = await lsp.command("update", folderUri=uri(folder), text="trusted now")
+        assert [p for p in trusted["payloads"] if p["integration"] == "obsidian"]
 
 
 async def test_watched_files_are_registered_and_a_change_reloads_without_an_event(
