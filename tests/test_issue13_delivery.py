@@ -143,3 +143,23 @@ async def test_a_missing_credential_is_named_as_the_action(tmp_path: Path) -> No
         (item,) = blocked["needsAction"]["items"]
         assert item["integration"] == "slack" and item["action"] == "setCredential"
         assert item["reason"] and blocked["retrying"] == 0
+
+
+async def test_restricted_mode_names_trust_as_the_action(tmp_path: Path) -> None:
+    """Queued payloads in an untrusted workspace wait for trust: the badge says so."""
+    (tmp_path / "user-config.json").write_text(
+        json.dumps({"integrations": {"slack": {"enabled": True, "delivery": "send"}}})
+    )
+    folder = tmp_path / "project"
+    folder.mkdir()
+    options = {"workspaceTrusted": False}
+    env = {"SLACK_WEBHOOK_URL": "http://127.0.0.1:9/never"}
+    async with start_server(tmp_path, [folder], init_options=options, env=env) as lsp:
+        mark = lsp.mark()
+        await lsp.command("startSession", project="demo")
+        waiting = await lsp.recorder.wait_for(
+            SYNC_STATUS, lambda p: p["needsAction"]["total"] == 1, after=mark
+        )
+        (item,) = waiting["needsAction"]["items"]
+        assert (item["integration"], item["action"], item["count"]) == ("slack", "trust", 1)
+        assert waiting["needsAction"]["blocked"] == 1 and waiting["sent"] == 0
