@@ -26,6 +26,7 @@ from msp_server.core.results import ActionResult, SessionSummary
 from msp_server.store import SCHEMA_VERSION, Store
 from msp_server.workspace import Workspace
 from tests.lsp_helpers import start_server, uri
+from tests.store_versions import undo_migration_7
 
 WIRE = json.loads(resources.files("msp_server").joinpath("wire.json").read_text(encoding="utf-8"))
 
@@ -155,6 +156,7 @@ def test_the_migration_counts_existing_sessions(tmp_path: Path) -> None:
     for column in ("n_updates", "n_decisions", "n_blockers", "n_entities", "n_open_blockers"):
         conn.execute(f"ALTER TABLE sessions DROP COLUMN {column}")
     conn.execute("DROP INDEX entities_by_identity")
+    undo_migration_7(conn)  # ... and without migration 7's columns
     conn.execute("PRAGMA user_version = 5")
     conn.close()
     store = Store(tmp_path / ".msp" / "msp.db")

@@ -22,6 +22,7 @@ from msp_server.core.errors import StateCorruption
 from msp_server.store import APPLICATION_ID, HELD_MESSAGE, SCHEMA_VERSION, Store, store_key_path
 from tests.conftest import Msp, run_cli
 from tests.http_sink import HttpSink, sink_fixture, slack_webhook  # noqa: F401
+from tests.store_versions import undo_migration_7
 
 LINK_REFUSED = "is a symbolic link; MSP does not follow links in its state folder"
 HOOK = "/services/T0001/B0002/heldSECRETpath"
@@ -153,6 +154,7 @@ def test_a_store_from_an_earlier_msp_is_migrated_and_marked(tmp_path: Path) -> N
         conn.execute("DROP INDEX entities_by_identity")
         for column in ("n_updates", "n_decisions", "n_blockers", "n_entities", "n_open_blockers"):
             conn.execute(f"ALTER TABLE sessions DROP COLUMN {column}")
+        undo_migration_7(conn)
     conn.close()
     store = Store(path)
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
