@@ -126,3 +126,33 @@ def test_the_bundled_vsix_runs_with_a_bare_python3(tmp_path: Path) -> None:
     full = exported["sessions"][0] if "sessions" in exported else exported
     names = [(e["name"], e["type"]) for e in full["entities"]]
     assert names == [("BundledThing", "class")]
+
+
+def test_with_no_usable_python_one_notification_leads_to_the_walkthrough(tmp_path: Path) -> None:
+    """The only python3 is too old (a stand-in that answers the version probe with 3.10, and
+    there is no `python`): a notification names it, Open walkthrough opens the step; the log
+    has the sentence, no traceback, and no server was started."""
+    require_e2e_tools()
+    _ensure_bundled_vsix()
+    old = tmp_path / "old-python"
+    old.mkdir()
+    (old / "python3").write_text("#!/bin/sh\necho 3.10\n")
+    (old / "python3").chmod(0o755)
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    home = tmp_path / "user-home"
+    home.mkdir()
+    (home / ".profile").write_text(f'PATH="{old}:$PATH"; export PATH\n')
+    path = os.pathsep.join([str(old), str(NODE24_BIN), os.environ.get("PATH", "")])
+    env = {"PATH": path, "HOME": str(home), "SHELL": "/bin/bash"}
+
+    with running_code_server(
+        tmp_path, workspace, vsix=BUNDLED_VSIX, server_command=None, env=env
+    ) as server:
+        run_driver(server, "bundled", {"MSP_E2E_NO_PYTHON": "1"})
+        log = _msp_log(server.data_dir)
+
+    found = f"{old / 'python3'} is Python 3.10"
+    assert f"MSP cannot run: MSP needs Python 3.11\u20133.14; {found}" in log
+    assert "Traceback" not in log
+    assert "starting msp-server" not in log

@@ -31,7 +31,7 @@ if (!url || !workspace) {
 }
 mkdirSync(artifacts, { recursive: true });
 
-const STATUS_ITEM = '[id="workbench.parts.statusbar"] [id="msp.msp-vscode.msp.status"]';
+const STATUS_ITEM = '[id="workbench.parts.statusbar"] [id="msp-server.msp-vscode.msp.status"]';
 const STATUS_BAR = '[id="workbench.parts.statusbar"]';
 const QUICK_INPUT = '.quick-input-widget';
 const MOD = process.platform === 'darwin' ? 'Meta' : 'Control';
@@ -147,11 +147,77 @@ async function endSession(who, summary) {
     await showsIdle(who);
 }
 
+/** The MSP view's container and one of its rows (a tree item whose text contains `text`). */
+const MSP_VIEW = '[id="workbench.view.extension.msp"]';
+function viewRow(text) {
+    return page.locator(`${MSP_VIEW} .monaco-list-row`, { hasText: text }).first();
+}
+
+/** The rows of the command palette for `filter` (no Enter). */
+async function paletteOffers(title) {
+    await page.keyboard.press('F1');
+    const input = page.locator(`${QUICK_INPUT} .quick-input-box input`);
+    await input.waitFor({ state: 'visible' });
+    await input.fill(`>${title}`);
+    // The palette filters its (local) commands in one pass: once a row shows, an exact match
+    // would be among them (similar commands only ever add rows below).
+    await page.locator(`${QUICK_INPUT} .monaco-list-row`).first().waitFor();
+    const row = page.locator(`${QUICK_INPUT} .monaco-list-row .label-name`, { hasText: new RegExp(`^${escapeRe(title)}$`) });
+    const offered = (await row.count()) > 0;
+    await page.keyboard.press('Escape');
+    await page.locator(QUICK_INPUT).waitFor({ state: 'hidden' });
+    return offered;
+}
+
+/** Ctrl+. on the current line until the row `text` is offered (at most 5 requests). */
+async function codeAction(text) {
+    const action = page.locator('.action-widget .monaco-list-row', { hasText: text }).first();
+    const none = page.locator('.monaco-editor-overlaymessage', { hasText: 'No code actions available' }).first();
+    for (let attempt = 1; ; attempt++) {
+        await page.keyboard.press(`${MOD}+.`);
+        const shown = await Promise.race([
+            action.waitFor({ timeout: 10000 }).then(() => 'action'),
+            none.waitFor({ timeout: 10000 }).then(() => 'none'),
+        ]);
+        if (shown === 'action') return { action, attempt };
+        if (attempt === 5) throw new Error(`the code action "${text}" never appeared after 5 requests`);
+        console.log(`code action request ${attempt}: none yet, asking again`);
+        await page.keyboard.press('Escape');
+        await page.keyboard.press('Home');
+        await page.keyboard.press('End');
+    }
+}
+
 /** The palette session of test_vscode_e2e.py. */
 async function sessionScenario() {
     await openWorkbench();
+    // First install: the walkthrough opens by itself.
+    const walkthrough = page.locator('.gettingStartedContainer', { hasText: 'Get started with MSP' }).first();
+    await walkthrough.waitFor();
+    // Its steps' text is Markdown in a webview: open a step and wait for its heading there.
+    await page.locator('.gettingStartedContainer .getting-started-step', { hasText: 'Start a session' }).first().click();
+    await page
+        .frameLocator('iframe.webview')
+        .frameLocator('#active-frame')
+        .locator('h1', { hasText: 'Start a session' })
+        .waitFor();
+    await page.screenshot({ path: join(artifacts, 'walkthrough.png') });
+    step('walkthrough opened on first install');
     await showsIdle('MSP');
     step('server running, idle');
+
+    // With no session the palette offers Start Session, and no End Session or Update Progress.
+    if (!(await paletteOffers('MSP: Start Session'))) throw new Error('Start Session is not offered when idle');
+    for (const title of ['MSP: End Session', 'MSP: Update Progress']) {
+        if (await paletteOffers(title)) throw new Error(`${title} is offered with no session`);
+    }
+    step('palette: only what applies when idle');
+
+    // The MSP view when idle: its welcome with a Start Session button.
+    await runCommand('View: Show MSP');
+    await page.locator(`${MSP_VIEW} .welcome-view-content`, { hasText: 'No session is running' }).first().waitFor();
+    await page.screenshot({ path: join(artifacts, 'msp-view-idle.png') });
+    step('MSP view welcome');
 
     // Open the (empty) Python file now, so the server knows its symbols before the session.
     await page.keyboard.press(`${MOD}+p`);
@@ -163,7 +229,8 @@ async function sessionScenario() {
     step('models.py open');
 
     await startSession('MSP', 'Password reset flow', '40', ', running \\d+m');
-    step('session started');
+    await viewRow('Password reset flow').waitFor();
+    step('session started, in the MSP view');
 
     await runCommand('MSP: Update Progress');
     await answer('What did you do?', 'Wired the reset form');
@@ -177,13 +244,15 @@ async function sessionScenario() {
     await answer('Alternatives you considered', 'a tokens table; magic links');
     await pick('impact', 'high');
     await statusMessage('MSP: decision recorded');
-    step('decision recorded');
+    await viewRow('Use signed tokens for password reset').waitFor();
+    step('decision recorded, in the MSP view');
 
     if (cli) {
         // A change made in a terminal reaches the status bar too (the server watches the store).
         const t0 = Date.now();
         execFileSync(cli[0], [...cli.slice(1), '--workspace', workspace, 'update', 'Mail template from the terminal', '50']);
         console.log(`status: ${await statusLabel(/^MSP: active session, 50%/)} (${Date.now() - t0} ms after the CLI)`);
+        await viewRow('Mail template from the terminal').waitFor();
         step('terminal update shown');
     }
 
@@ -192,32 +261,67 @@ async function sessionScenario() {
     await page.keyboard.type('class ResetToken: pass\n');
     await page.keyboard.press(`${MOD}+s`);
     await statusMessage('ResetToken (class)');
+    await viewRow('ResetToken').waitFor();
     step('entity captured');
 
-    // A marker comment gets the server's code action (the light bulb): record it from there.
+    // A marker comment gets the server's code action (the light bulb) before any save.
     await page.keyboard.type('# DECISION: tokens expire after one hour');
+    await page.locator('.tabs-container .tab.dirty').first().waitFor();
+    const record = await codeAction('MSP: Record decision');
+    console.log(`code action offered on request ${record.attempt}, before a save`);
+    await record.action.click();
+    await statusMessage('MSP: decision recorded');
+    await viewRow('tokens expire after one hour').waitFor();
+    step('code action before saving, quiet confirmation');
+
+    // The recorded line now offers "Show in MSP view" (not Record again): it reveals the record.
+    const show = await codeAction('MSP: Show in MSP view');
+    if (await page.locator('.action-widget .monaco-list-row', { hasText: 'MSP: Record decision' }).count()) {
+        throw new Error('a recorded marker line still offers Record');
+    }
+    await show.action.click();
+    await page.locator(`${MSP_VIEW} .monaco-list-row.selected`, { hasText: 'tokens expire after one hour' }).first().waitFor();
     await page.keyboard.press(`${MOD}+s`);
     await page.locator('.tabs-container .tab.dirty').first().waitFor({ state: 'detached' });
-    // The server reads the line from disk (no text sync), and VS Code keeps an answer per
-    // document version, which a save does not change: a request made while typing can be
-    // reused. Moving the cursor asks again; repeat until the server has seen the save.
-    const action = page.locator('.action-widget .monaco-list-row', { hasText: 'MSP: Record decision' }).first();
-    const none = page.locator('.monaco-editor-overlaymessage', { hasText: 'No code actions available' }).first();
-    for (let attempt = 1; ; attempt++) {
-        await page.keyboard.press(`${MOD}+.`);
-        const shown = await Promise.race([
-            action.waitFor({ timeout: 10000 }).then(() => 'action'),
-            none.waitFor({ timeout: 10000 }).then(() => 'none'),
-        ]);
-        if (shown === 'action') break;
-        if (attempt === 5) throw new Error('the code action never appeared after 5 requests');
-        console.log(`code action request ${attempt}: none yet, asking again`);
-        await page.keyboard.press('Escape');
-        await page.keyboard.press('Home');
-        await page.keyboard.press('End');
+    step('show in MSP view');
+
+    if (cli && process.env.MSP_E2E_VAULT) {
+        // An integration enabled in a terminal applies without a restart: the next update has
+        // its payload (a notification in plain words, and a row under Payloads).
+        const value = JSON.stringify({ enabled: true, config: { vaultPath: process.env.MSP_E2E_VAULT } });
+        execFileSync(cli[0], [...cli.slice(1), '--workspace', workspace, 'config', 'set', 'integrations.obsidian', value]);
+        await runCommand('MSP: Update Progress');
+        await answer('What did you do?', 'Reset mail sent through the sandbox');
+        await answer('Progress now', '55');
+        await toast('Obsidian: progress in the daily note ready');
+        await page.screenshot({ path: join(artifacts, 'payload-notification.png') });
+        const payload = viewRow('Obsidian: progress in the daily note');
+        await payload.waitFor();
+        step('config changed in a terminal: payload without a restart');
+
+        // The payload opens read-only (an msp: document) and closes without a save prompt.
+        await payload.click();
+        const tab = page.locator('.tabs-container .tab', { hasText: /^pay-[0-9a-f]+\.md/ }).first();
+        await tab.waitFor();
+        await page.locator('.editor-actions [aria-label="Copy"]').first().waitFor();
+        await page.locator('.editor-actions [aria-label^="Save As"]').first().waitFor();
+        await page.screenshot({ path: join(artifacts, 'payload-readonly.png') });
+        await page.keyboard.press(`${MOD}+w`);
+        await tab.waitFor({ state: 'detached' });
+        if (await page.locator('.monaco-dialog-box').count()) throw new Error('closing the payload asked to save');
+        step('payload read-only, closed without a save prompt');
     }
-    await action.click();
-    step('code action offered and run');
+
+    // The whole record in the MSP view.
+    for (const text of ['Updates', 'Decisions', 'Blockers', 'Entities', 'Payloads', 'Wired the reset form']) {
+        await viewRow(text).waitFor();
+    }
+    await viewRow('Use signed tokens for password reset').hover();
+    await page.locator('.monaco-hover', { hasText: 'They need no table' }).first().waitFor();
+    await page.locator(MSP_VIEW).screenshot({ path: join(artifacts, 'msp-view.png') });
+    await page.screenshot({ path: join(artifacts, 'workbench-msp-view.png') });
+    await page.mouse.move(700, 400);
+    step('MSP view shows the whole record');
 
     await page.locator(STATUS_ITEM).hover();
     await page.locator('.monaco-hover', { hasText: '2 decisions' }).first().waitFor();
@@ -228,8 +332,9 @@ async function sessionScenario() {
     step('status bar screenshot');
 
     await endSession('MSP', 'Reset flow works end to end');
+    await page.locator(`${MSP_VIEW} .welcome-view-content`, { hasText: 'No session is running' }).first().waitFor();
     await page.locator(STATUS_BAR).screenshot({ path: join(artifacts, 'statusbar-ended.png') });
-    step('session ended');
+    step('session ended, the view is back to its welcome');
 }
 
 /**
@@ -274,7 +379,7 @@ async function restrictedScenario() {
 
     await endSession('MSP (restricted)', 'Looked around');
     // The server answered the end with its payloads: what would be delivered is decided now.
-    await toast('generated for session ended');
+    await toast(/\bready\b/);
     await page.screenshot({ path: join(artifacts, 'restricted-ended.png') });
     step('session ended, payloads generated');
 
@@ -294,7 +399,7 @@ async function restrictedScenario() {
         await page.locator('.notification-toast').first().waitFor({ state: 'detached' });
         await startSession('MSP', 'After trust', '20');
         await endSession('MSP', 'Trusted window');
-        await toast('generated for session ended');
+        await toast(/\bready\b/);
         await page.screenshot({ path: join(artifacts, 'trusted-ended.png') });
         step('session after trust ended, payloads generated');
     }
@@ -357,10 +462,30 @@ async function mcpScenario() {
 
 /**
  * The platform-specific .vsix on a machine whose python3 has no MSP (test_vscode_bundled_e2e.py):
- * the bundled server runs, a palette session starts, a saved class is captured.
+ * the bundled server runs, a palette session starts, a saved class is captured. With
+ * MSP_E2E_NO_PYTHON=1 the only python3 is too old: one notification names it, and its "Open
+ * walkthrough" button opens the step "Python for MSP".
  */
 async function bundledScenario() {
     await openWorkbench();
+    if (process.env.MSP_E2E_NO_PYTHON === '1') {
+        const notice = page.locator('.notification-toast', { hasText: 'is Python 3.10' }).first();
+        await notice.waitFor();
+        await page.screenshot({ path: join(artifacts, 'no-python.png') });
+        step('no-Python notification');
+        await runCommand('View: Close All Editors'); // the walkthrough that opened on install
+        await page.locator('.gettingStartedContainer').first().waitFor({ state: 'detached' });
+        await notice.getByRole('button', { name: 'Open walkthrough' }).click();
+        await page.locator('.gettingStartedContainer .getting-started-step.expanded', { hasText: 'Python for MSP' }).first().waitFor();
+        await page
+            .frameLocator('iframe.webview')
+            .frameLocator('#active-frame')
+            .locator('h1', { hasText: 'Python for MSP' })
+            .waitFor();
+        await page.screenshot({ path: join(artifacts, 'walkthrough-python.png') });
+        step('walkthrough step: Python for MSP');
+        return;
+    }
     await showsIdle('MSP');
     step('bundled server running, idle');
     await page.keyboard.press(`${MOD}+p`);

@@ -137,10 +137,10 @@ export function noUsablePythonReason(found: readonly { python: string; version?:
     const wanted = `Python ${versionRange(pythons)}`;
     const fix = `Install ${wanted} (python.org, or your system's package manager), or select one with "Python: Select Interpreter", or set msp.server.command`;
     if (found.length === 0) {
-        return `MSP runs on ${wanted} and found no Python (no Python extension interpreter, no python3 or python on PATH). ${fix}`;
+        return `MSP needs ${wanted} and found none (no Python extension interpreter, no python3 or python on PATH). ${fix}`;
     }
     const seen = found.map((f) => (f.version ? `${f.python} is Python ${f.version}` : `${f.python} did not run`)).join('; ');
-    return `MSP runs on ${wanted}; ${seen}. ${fix}`;
+    return `MSP needs ${wanted}; ${seen}. ${fix}`;
 }
 
 /** The interpreters to try, in order, each once: the Python extension's, python3, python. */

@@ -42,10 +42,10 @@ async function openPythonStep(extension: vscode.Extension<unknown> | undefined):
     }
 }
 
-/** The notification for `reason` (interpreter.ts's noUsablePythonReason); `showLog` is offered too. */
+/** The notification for `reason` (interpreter.ts's noUsablePythonReason: a sentence that starts with "MSP"). */
 export async function showNoPython(reason: string, extensionId: string, showLog: () => void): Promise<void> {
     const SHOW_LOG = 'Show log';
-    const choice = await vscode.window.showErrorMessage(`MSP: ${reason}.`, OPEN_WALKTHROUGH, INSTALL_PYTHON, SHOW_LOG);
+    const choice = await vscode.window.showErrorMessage(`${reason}.`, OPEN_WALKTHROUGH, INSTALL_PYTHON, SHOW_LOG);
     if (choice === OPEN_WALKTHROUGH) {
         await openPythonStep(vscode.extensions.getExtension(extensionId));
     } else if (choice === INSTALL_PYTHON) {

@@ -308,7 +308,7 @@ describe('the bundled server (platform-specific .vsix): any Python 3.11+, nothin
         assert.equal(r.install, '', 'nothing to pip install: the server is in the extension');
         assert.equal(
             r.reason,
-            'MSP runs on Python 3.11–3.14; /old/python is Python 3.10; /new/python is Python 3.15; /broken/python did not run. ' +
+            'MSP needs Python 3.11–3.14; /old/python is Python 3.10; /new/python is Python 3.15; /broken/python did not run. ' +
                 'Install Python 3.11–3.14 (python.org, or your system\'s package manager), or select one with "Python: Select Interpreter", or set msp.server.command',
         );
     });
@@ -316,8 +316,8 @@ describe('the bundled server (platform-specific .vsix): any Python 3.11+, nothin
     it('says no Python was found at all, and what to install', async () => {
         const r = await resolveServerLaunch(bundledDeps());
         assert.ok(!r.ok && r.noPython);
-        assert.match(r.reason, /^MSP runs on Python 3\.11–3\.14 and found no Python \(no Python extension interpreter, no python3 or python on PATH\)\. Install Python 3\.11–3\.14/);
-        assert.equal(noUsablePythonReason([], ['3.12']).startsWith('MSP runs on Python 3.12 and'), true);
+        assert.match(r.reason, /^MSP needs Python 3\.11–3\.14 and found none \(no Python extension interpreter, no python3 or python on PATH\)\. Install Python 3\.11–3\.14/);
+        assert.equal(noUsablePythonReason([], ['3.12']).startsWith('MSP needs Python 3.12 and'), true);
     });
 
     it('probes each interpreter once (python3 and python may be the same file)', async () => {
@@ -403,7 +403,7 @@ describe('first run with no usable Python: one notification, no stack trace', ()
         await showNoPython(reason, 'msp-server.msp-vscode', () => undefined);
         assert.equal(mock.shown.length, 1);
         assert.equal(mock.shown[0].kind, 'error');
-        assert.match(mock.shown[0].message, /^MSP: MSP runs on Python 3\.11–3\.14; \/usr\/bin\/python3 is Python 3\.10\. Install Python/);
+        assert.match(mock.shown[0].message, /^MSP needs Python 3\.11–3\.14; \/usr\/bin\/python3 is Python 3\.10\. Install Python/);
         assert.deepEqual(mock.shown[0].actions, [OPEN_WALKTHROUGH, INSTALL_PYTHON, 'Show log']);
         assert.deepEqual(mock.executed.at(-1), {
             command: 'workbench.action.openWalkthrough',
