@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 MAX_SLEEP = 300.0  # even with nothing due, look again now and then (a clock jump, say)
 BLOCKED_RECHECK = 30.0  # a blocked target (no credential) is checked this often
 ERROR_PAUSE = 5.0  # after a failed pass, before the next one
+SKIPPED_PAUSE = 5.0  # a payload due now that a flush left (rate limit, Retry-After pause)
 
 
 def _delivery() -> Any:
@@ -173,6 +174,10 @@ async def worker(ls: MspLanguageServer, folder: Folder) -> None:
                         len(report.dead),
                     )
                 delay = _seconds_until(report.next_due)
+                if delay == 0.0:
+                    # Due now yet left by a whole flush: its target is rate-limited or paused
+                    # (Retry-After). A fresh flush right away would ignore that: wait a little.
+                    delay = SKIPPED_PAUSE
                 if report.blocked:  # a credential set in a terminal tells no one: look again
                     delay = min(delay if delay is not None else BLOCKED_RECHECK, BLOCKED_RECHECK)
             await push_sync(ls, folder)
