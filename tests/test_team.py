@@ -307,3 +307,22 @@ def test_the_team_queries_are_valid_opencypher_with_parameters_only(dialect: str
         text = for_dialect(statement, dialect)
         parse_cypher(text)
         assert "$project" in text and "$me" in text
+
+
+def test_the_cache_is_rewritten_when_the_answer_changes(ada: Teammate, bob: Teammate) -> None:
+    """An unchanged answer is not rewritten within a minute (a write costs more than the
+    read); a changed one is, at once."""
+
+    def cached_at() -> str:
+        with sqlite3.connect(ada.folder / ".msp" / "msp.db") as conn:
+            [(when,)] = conn.execute("SELECT fetched_at FROM team_cache").fetchall()
+        return str(when)
+
+    work_together(ada, bob)
+    first = ada.team()["fetchedAt"]
+    assert ada.team()["fetchedAt"] > first and cached_at() == first  # same answer
+    bob.ok("block", "Staging is down", "--severity", "high")
+    bob.ok("outbox", "flush")
+    changed = ada.team()
+    assert "Staging is down" in json.dumps(changed["teammates"])
+    assert cached_at() == changed["fetchedAt"]
