@@ -76,6 +76,7 @@ def test_the_sdist_has_what_a_rebuild_needs(dists: tuple[Path, Path]) -> None:
     with tarfile.open(sdist) as tf:
         names = {n.split("/", 1)[1] for n in tf.getnames() if "/" in n}
     assert {"pyproject.toml", "README.md", "LICENSE", "msp_server/wire.json"} <= names
+    assert not any(n.startswith("tests/") for n in names), "the suite needs the repository"
     # `python -m build` made the wheel from this sdist: it builds as shipped.
 
 
