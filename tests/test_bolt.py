@@ -232,3 +232,18 @@ def test_without_the_falkordb_extra_the_message_names_it(workspace: Path, tmp_pa
     team = run_cli(workspace, "team", "--json", env=env)
     assert team.returncode == 3 and "msp-server[falkordb]" in team.stderr
     assert json.loads(team.stdout or "{}") == {}
+
+
+def test_plain_bolt_to_another_host_is_refused(
+    msp: Msp, workspace: Path, env_password: None
+) -> None:
+    """The password would cross the network in clear: bolt+s:// there (bolt:// is for
+    localhost), as plain http is refused but for localhost."""
+    configure(workspace, "bolt://graph.example.invalid:7687")
+    msp.ok("start")
+    assert msp("outbox", "flush").code == 4
+    rows = payload_rows(workspace)
+    assert {r["status"] for r in rows} == {"dead"}
+    assert all("must be bolt+s:// or neo4j+s://" in r["last_error"] for r in rows)
+    result = msp("team", "--json")
+    assert result.code == 3 and "plain bolt:// and neo4j:// only for localhost" in result.err

@@ -9,6 +9,7 @@ backoff, and team reads must answer promptly); its errors map to retry or dead l
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from msp_server.core.errors import ConfigError
 
@@ -17,6 +18,19 @@ EXTRA_MESSAGE = (
     "(or use the HTTP API: uri http(s)://host:7474)"
 )
 BOLT_SCHEMES = frozenset({"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"})
+_PLAIN = frozenset({"bolt", "neo4j"})  # no TLS: the password would cross the network in clear
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def check_uri(uri: str) -> None:
+    """Encrypted Bolt everywhere; plain bolt:// and neo4j:// only to this machine (as plain
+    http is refused but for localhost)."""
+    parts = urlsplit(uri)
+    if parts.scheme.lower() in _PLAIN and (parts.hostname or "").lower() not in _LOOPBACK:
+        raise ConfigError(
+            "integrations.neo4j.config.uri: must be bolt+s:// or neo4j+s:// (or +ssc) for "
+            f"{parts.hostname}: plain bolt:// and neo4j:// only for localhost"
+        )
 
 
 def _driver_module() -> Any:
@@ -29,6 +43,7 @@ def _driver_module() -> Any:
 
 def driver_for(uri: str, username: str, password: str | None, connect_timeout: float) -> Any:
     """A driver for the configured URI and the keyring's credential (no driver retries)."""
+    check_uri(uri)
     neo4j = _driver_module()
     auth = neo4j.basic_auth(username, password) if password is not None else None
     return neo4j.GraphDatabase.driver(

@@ -631,7 +631,7 @@ def send_bolt(
     budget = max(ctx.remaining(), 0.001)
     try:
         driver = bolt.driver_for(uri, username, password, min(budget, ctx.config.timeout))
-    except ConfigError as exc:  # the extra is not installed
+    except ConfigError as exc:  # the extra is not installed, or plain Bolt to a remote host
         raise DeliveryFailure(exc.message, retryable=False) from None
     except ValueError as exc:
         raise DeliveryFailure(f"integrations.neo4j.config.uri: {exc}", retryable=False) from None
