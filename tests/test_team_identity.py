@@ -9,8 +9,12 @@ import getpass
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
-from tests.conftest import run_cli
+import pytest
+
+from tests.conftest import Msp, run_cli
+from tests.http_sink import HttpSink, Neo4jApi, sink_fixture  # noqa: F401
 from tests.lsp_helpers import start_server, uri
 from tests.trust_helpers import write_trusted_config
 
@@ -66,3 +70,28 @@ async def test_team_is_a_language_server_command(workspace: Path, tmp_path: Path
     assert (answer["project"], answer["days"], answer["stale"]) == ("shop", 3, True)
     assert answer["reason"].startswith("FalkorDB: cannot connect")
     assert answer["teammates"] == []
+
+
+def test_team_reads_over_neo4j_http_with_parameters(
+    workspace: Path, sink: HttpSink, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """Neo4j's HTTP Query API (no server can run here: tests/http_sink.Neo4jApi answers as
+    Neo4j documents): the statements with parameters, basic auth from the credential."""
+    api = Neo4jApi("reader", "pw-123")
+    sink.route("/db/neo4j/query/v2", api)
+    write_trusted_config(
+        workspace,
+        {
+            "project": "shop",
+            "integrations": {
+                "neo4j": {"enabled": True, "config": {"uri": sink.url, "username": "reader"}}
+            },
+        },
+    )
+    monkeypatch.setenv("NEO4J_PASSWORD", "pw-123")
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    answer = Msp(workspace, capsys).ok("team", "--json").json()
+    assert (answer["stale"], answer["teammates"]) == (False, [])
+    assert len(api.statements) == 4
+    assert all(s["parameters"]["project"] == "shop" for s in api.statements)
+    assert all("$me" in s["statement"] for s in api.statements)
