@@ -16,3 +16,15 @@ export async function pythonFromExtension(resource: vscode.Uri | undefined): Pro
     const env = await api.environments.resolveEnvironment(active);
     return env?.executable.uri?.fsPath;
 }
+
+/**
+ * Call `listener` when the Python extension's selected interpreter changes (Python: Select
+ * Interpreter); undefined when that extension is not installed.
+ */
+export async function onDidChangePythonInterpreter(listener: () => void): Promise<vscode.Disposable | undefined> {
+    if (!vscode.extensions.getExtension(PVSC_EXTENSION_ID)) {
+        return undefined;
+    }
+    const api = await PythonExtension.api();
+    return api.environments.onDidChangeActiveEnvironmentPath(() => listener());
+}

@@ -36,7 +36,7 @@ import {
 } from './interpreter';
 import { log, logChannel } from './log';
 import { McpLaunchSource } from './mcp';
-import { pythonFromExtension } from './pythonExtension';
+import { onDidChangePythonInterpreter, pythonFromExtension } from './pythonExtension';
 import { showNoPython } from './pythonSetup';
 import { explicitlySet, settingsForServer, userSettingsOnly } from './settings';
 import { NotAvailableError, ServerApi, ServerNotRunningError } from './serverApi';
@@ -91,6 +91,7 @@ export class MspServer implements ServerApi, McpLaunchSource, vscode.Disposable 
     /** msp.server.command as the running server was started with it (JSON). */
     private launchedSetting: string | undefined;
     private bundleLogged: string | undefined;
+    private interpreterWatch: Promise<vscode.Disposable | undefined> | undefined;
 
     /**
      * @param handlers the server's notifications
@@ -215,12 +216,34 @@ export class MspServer implements ServerApi, McpLaunchSource, vscode.Disposable 
         return bundled;
     }
 
+    /**
+     * Start again when the user selects another interpreter in the Python extension, unless
+     * msp.server.command decides: e.g. after "no usable Python", selecting a 3.12 starts MSP.
+     */
+    private watchInterpreter(): void {
+        if (this.interpreterWatch) {
+            return;
+        }
+        this.interpreterWatch = onDidChangePythonInterpreter(() => {
+            const setting = this.commandSetting();
+            if (Array.isArray(setting) && setting.length > 0) {
+                return;
+            }
+            log.info('the Python extension selected another interpreter: restarting msp-server');
+            void this.restart();
+        }).catch((error: unknown) => {
+            log.warn(`cannot follow the Python extension's interpreter: ${error instanceof Error ? error.message : String(error)}`);
+            return undefined;
+        });
+    }
+
     private async doStart(): Promise<void> {
         this.setState('starting');
         const folder = vscode.workspace.workspaceFolders?.[0];
         const setting = this.commandSetting();
         this.launchedSetting = JSON.stringify(setting ?? null);
         const bundled = this.bundledLibs();
+        this.watchInterpreter();
         const resolution = await resolveServerLaunch({
             setting,
             pythonFromExtension: () => this.interpreterFromExtension(folder?.uri),
@@ -464,6 +487,7 @@ export class MspServer implements ServerApi, McpLaunchSource, vscode.Disposable 
 
     dispose(): void {
         void this.stop();
+        void this.interpreterWatch?.then((watch) => watch?.dispose());
         this.stateEmitter.dispose();
         this.launchEmitter.dispose();
     }

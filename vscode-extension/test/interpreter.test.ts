@@ -21,7 +21,7 @@ import {
     ResolveDeps,
     which,
 } from '../src/interpreter';
-import { pythonFromExtension } from '../src/pythonExtension';
+import { onDidChangePythonInterpreter, pythonFromExtension } from '../src/pythonExtension';
 import { INSTALL_PYTHON, OPEN_WALKTHROUGH, pythonStep, showNoPython } from '../src/pythonSetup';
 
 function deps(over: Partial<ResolveDeps> = {}): ResolveDeps {
@@ -130,6 +130,25 @@ describe('the Python extension API', () => {
         };
         assert.equal(await pythonFromExtension(undefined), '/venv/bin/python');
         assert.ok(activated);
+    });
+
+    it('reports a newly selected interpreter (so a failed start can start again)', async () => {
+        assert.equal(await onDidChangePythonInterpreter(() => undefined), undefined, 'no Python extension, nothing to follow');
+        const listeners: (() => void)[] = [];
+        mock.extensions['ms-python.python'] = {
+            isActive: true,
+            exports: {
+                environments: {
+                    onDidChangeActiveEnvironmentPath: (l: () => void) => (listeners.push(l), { dispose: () => listeners.splice(0) }),
+                },
+            },
+        };
+        let changed = 0;
+        const watch = await onDidChangePythonInterpreter(() => changed++);
+        listeners.forEach((l) => l());
+        assert.equal(changed, 1);
+        watch?.dispose();
+        assert.equal(listeners.length, 0);
     });
 
     it('gives nothing when no environment is selected', async () => {
