@@ -1,12 +1,16 @@
 """The VS Code extension in a real VS Code: code-server with the packaged .vsix, driven by
 playwright-core in headless Chromium (vscode-extension/e2e/drive.mjs).
 
-A user's whole session from the command palette: Start Session (the status bar turns active),
-Update Progress, Record Decision, an update from a terminal (`msp update`, which the status bar
-shows too), a saved Python file with a new class (the entity arrives), a `# DECISION:` comment
-recorded through the server's code action, End Session; then the store is checked through the
-`msp` CLI. Screenshots of the status bar land in
-vscode-extension/test-artifacts/ (or $MSP_E2E_ARTIFACTS).
+A user's whole session: the walkthrough opens on first install; with no session the palette
+offers Start Session and no End Session, and the MSP view shows its welcome; Start Session (the
+status bar turns active, the view shows the session), Update Progress, Record Decision, an update
+from a terminal (`msp update`, which the status bar and the view show too), a saved Python file
+with a new class (the entity arrives), a `# DECISION:` comment recorded through the server's code
+action before any save (then the line offers "Show in MSP view", which reveals the record),
+Obsidian enabled from a terminal (`msp config set`) and its payload on the next update without a
+restart, that payload opened read-only and closed without a save prompt, the view's whole record,
+End Session; then the store is checked through the `msp` CLI. Screenshots (walkthrough, MSP
+view, payload, status bar) land in vscode-extension/test-artifacts/ (or $MSP_E2E_ARTIFACTS).
 
 Needs the tools that scripts/setup-e2e.sh installs (Node 24 + code-server 4.139.1, chromium,
 the extension's node_modules and .vsix). Without them the test is skipped, unless
@@ -56,6 +60,10 @@ USER_SETTINGS = {
     "extensions.autoUpdate": False,
     "update.mode": "none",
     "workbench.enableExperiments": False,
+    # Saves happen when the scenario says so (a code action is tried before any save).
+    "files.autoSave": "off",
+    # No empty secondary side bar: the walkthrough needs the width to show its step's text.
+    "workbench.secondarySideBar.defaultVisibility": "hidden",
 }
 
 
@@ -273,7 +281,7 @@ def run_driver(server: CodeServer, scenario: str, extra_env: dict[str, str] | No
             env=env,
             capture_output=True,
             text=True,
-            timeout=180,
+            timeout=300,
         )
     except subprocess.TimeoutExpired as exc:
         raise AssertionError(f"the UI driver hung:\n{exc.stdout!r}\n{exc.stderr!r}") from None
@@ -302,9 +310,12 @@ def code_server(tmp_path: Path) -> Iterator[CodeServer]:
         yield server
 
 
-def test_a_whole_session_from_the_palette(code_server: CodeServer) -> None:
-    run_driver(code_server, "session")
-    assert (ARTIFACTS / "statusbar-active.png").stat().st_size > 0
+def test_a_whole_session_from_the_palette(code_server: CodeServer, tmp_path: Path) -> None:
+    vault = tmp_path / "vault"  # Obsidian, enabled from a terminal mid-session
+    vault.mkdir()
+    run_driver(code_server, "session", {"MSP_E2E_VAULT": str(vault)})
+    for shot in ("walkthrough", "msp-view", "payload-readonly", "statusbar-active"):
+        assert (ARTIFACTS / f"{shot}.png").stat().st_size > 0, shot
 
     # The terminal sees what the editor did: one store, .msp/msp.db in the folder.
     assert (code_server.workspace / ".msp" / "msp.db").exists()
@@ -316,9 +327,9 @@ def test_a_whole_session_from_the_palette(code_server: CodeServer) -> None:
     assert session["status"] == "completed"
     assert session["goal"] == "Password reset flow"
     assert session["startProgress"] == 40
-    assert session["endProgress"] == 50  # the last update came from the terminal
+    assert session["endProgress"] == 55  # the palette's update after the terminal's config change
     assert session["summary"] == "Reset flow works end to end"
-    assert session["counts"]["updates"] >= 2
+    assert session["counts"]["updates"] >= 3
     assert session["counts"]["decisions"] == 2  # the palette's and the code action's
     assert session["counts"]["entities"] == 1
 
@@ -330,6 +341,10 @@ def test_a_whole_session_from_the_palette(code_server: CodeServer) -> None:
     assert palette["alternatives"] == ["a tokens table", "magic links"]
     assert palette["impact"] == "high"
     assert marker["content"] == "tokens expire after one hour (models.py:2)"
+    # Obsidian was enabled by `msp config set` in a terminal while the editor ran: the next
+    # update from the palette generated its payload without a restart.
+    payloads = _msp(code_server.workspace, "payloads", "--json")["payloads"]
+    assert ("obsidian", "progress_updated") in [(p["integration"], p["hook"]) for p in payloads]
     entity = full["entities"][0]
     assert (entity["name"], entity["type"], entity["path"]) == ("ResetToken", "class", "models.py")
 

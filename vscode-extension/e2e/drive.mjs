@@ -216,6 +216,7 @@ async function sessionScenario() {
     // The MSP view when idle: its welcome with a Start Session button.
     await runCommand('View: Show MSP');
     await page.locator(`${MSP_VIEW} .welcome-view-content`, { hasText: 'No session is running' }).first().waitFor();
+    await page.locator(QUICK_INPUT).waitFor({ state: 'hidden' });
     await page.screenshot({ path: join(artifacts, 'msp-view-idle.png') });
     step('MSP view welcome');
 
@@ -318,7 +319,7 @@ async function sessionScenario() {
     }
     await viewRow('Use signed tokens for password reset').hover();
     await page.locator('.monaco-hover', { hasText: 'They need no table' }).first().waitFor();
-    await page.locator(MSP_VIEW).screenshot({ path: join(artifacts, 'msp-view.png') });
+    await page.screenshot({ path: join(artifacts, 'msp-view.png'), clip: { x: 0, y: 0, width: 820, height: 440 } });
     await page.screenshot({ path: join(artifacts, 'workbench-msp-view.png') });
     await page.mouse.move(700, 400);
     step('MSP view shows the whole record');

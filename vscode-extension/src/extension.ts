@@ -46,6 +46,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         },
         entitiesCaptured: (p) => {
             notifier?.entitiesCaptured(p);
+            // The walkthrough's "See an entity captured" step completes on it.
+            void vscode.commands.executeCommand('setContext', 'msp.entityCaptured', true);
             void view?.entitiesCaptured(p);
         },
         payloadsGenerated: (p) => {

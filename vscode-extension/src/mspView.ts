@@ -14,7 +14,7 @@ import { payloadsFrom } from './payloads';
 import { ServerApi } from './serverApi';
 import { parseSessionChanged } from './statusBar';
 import { describe, Node, nodeId, PastSession, Refresh, TreeModel } from './treeModel';
-import { CapturedEntity, StatusResult } from './wire';
+import { CapturedEntity, SessionDetail, StatusResult } from './wire';
 
 export const SESSION_VIEW = 'msp.session';
 export const HISTORY_VIEW = 'msp.history';
@@ -78,6 +78,9 @@ class SessionTree extends Tree {
 
 class HistoryTree extends Tree {
     async getChildren(node?: Node): Promise<Node[]> {
+        if (node?.kind === 'past' && !this.view.model.hasPastDetail(node.folderUri, node.record.id)) {
+            await this.view.readPast(node.folderUri, node.record.id);
+        }
         if (node) {
             return this.view.model.children(node).map((n) => this.nodes.get(n));
         }
@@ -236,7 +239,7 @@ export class MspView implements vscode.Disposable {
         }
     }
 
-    private async read<T>(verb: 'status' | 'listPayloads' | 'listSessions', args: Record<string, unknown>): Promise<T | undefined> {
+    private async read<T>(verb: 'status' | 'listPayloads' | 'listSessions' | 'showSession', args: Record<string, unknown>): Promise<T | undefined> {
         try {
             return await this.server.execute<T>(verb, args);
         } catch (error) {
@@ -260,6 +263,14 @@ export class MspView implements vscode.Disposable {
         const listed = await this.read<unknown>('listPayloads', { folderUri, sessionId });
         if (listed !== undefined) {
             this.model.setPayloads(folderUri, payloadsFrom(listed));
+        }
+    }
+
+    /** A past session's whole record, when its History item is expanded. */
+    async readPast(folderUri: string, session: string): Promise<void> {
+        const shown = await this.read<{ session?: SessionDetail | null }>('showSession', { folderUri, session });
+        if (shown?.session) {
+            this.model.setPastDetail(folderUri, shown.session);
         }
     }
 

@@ -170,6 +170,8 @@ export class Notifier implements vscode.Disposable {
         const what = [r.content, r.description, r.name].find((v): v is string => typeof v === 'string');
         const short = what && what.length > 60 ? `${what.slice(0, 59)}…` : what;
         this.confirm(`MSP: ${kind} recorded${short ? ` — ${short}` : ''}`);
+        // The walkthrough's "Record from a comment" step completes on it.
+        void vscode.commands.executeCommand('setContext', 'msp.markerRecorded', true);
     }
 
     /** A quiet confirmation in the status bar ("MSP: decision recorded"). */

@@ -73,10 +73,11 @@ export interface PastSession {
 export type Node =
     | { kind: 'session'; folderUri: string }
     | { kind: 'group'; folderUri: string; group: GroupKind }
-    | { kind: 'update'; folderUri: string; record: UpdateRecord }
-    | { kind: 'decision'; folderUri: string; record: DecisionRecord }
-    | { kind: 'blocker'; folderUri: string; record: BlockerRecord }
-    | { kind: 'entity'; folderUri: string; record: EntityRecord }
+    // `sessionId`: a record of a past session (History), not of the active one.
+    | { kind: 'update'; folderUri: string; record: UpdateRecord; sessionId?: string }
+    | { kind: 'decision'; folderUri: string; record: DecisionRecord; sessionId?: string }
+    | { kind: 'blocker'; folderUri: string; record: BlockerRecord; sessionId?: string }
+    | { kind: 'entity'; folderUri: string; record: EntityRecord; sessionId?: string }
     | { kind: 'payload'; folderUri: string; record: Payload }
     | { kind: 'problem'; folderUri: string; path: string; reason: string }
     | { kind: 'day'; folderUri: string; day: string }
@@ -94,9 +95,12 @@ export function nodeId(node: Node): string {
         case 'problem':
             return `${node.folderUri}#problem:${node.path}`;
         case 'entity':
-            return `${node.folderUri}#entity:${node.record.id ?? `${node.record.name}@${node.record.path ?? ''}`}`;
-        default:
+            return `${node.folderUri}#${node.sessionId ? `${node.sessionId}#` : ''}entity:${node.record.id ?? `${node.record.name}@${node.record.path ?? ''}`}`;
+        case 'past':
+        case 'payload':
             return `${node.folderUri}#${node.kind}:${node.record.id}`;
+        default:
+            return `${node.folderUri}#${node.sessionId ? `${node.sessionId}#` : ''}${node.kind}:${node.record.id}`;
     }
 }
 
@@ -105,9 +109,30 @@ export function recordId(node: Node): string | undefined {
     return 'record' in node ? node.record.id : undefined;
 }
 
+interface Detail {
+    sessionId: string;
+    updates: UpdateRecord[];
+    decisions: DecisionRecord[];
+    blockers: BlockerRecord[];
+    entities: EntityRecord[];
+}
+
+function detailOf(detail: SessionDetail): Detail {
+    const raw = detail as unknown as Record<string, unknown>;
+    return {
+        sessionId: detail.id,
+        updates: records<UpdateRecord>(raw.updates),
+        decisions: records<DecisionRecord>(raw.decisions),
+        blockers: records<BlockerRecord>(raw.blockers),
+        entities: records<EntityRecord>(raw.entities),
+    };
+}
+
 interface FolderState {
     change?: SessionChanged;
-    detail?: { sessionId: string; updates: UpdateRecord[]; decisions: DecisionRecord[]; blockers: BlockerRecord[]; entities: EntityRecord[] };
+    detail?: Detail;
+    /** Past sessions' records, read when their History item is expanded (`showSession`). */
+    past: Map<string, Detail>;
     payloads: Payload[];
     /** Outbox numbers the payload list was read at (a change means a re-read). */
     syncKey?: string;
@@ -154,7 +179,7 @@ export class TreeModel {
     private state(folderUri: string): FolderState {
         let s = this.folders.get(folderUri);
         if (!s) {
-            s = { payloads: [], problems: new Map() };
+            s = { payloads: [], problems: new Map(), past: new Map() };
             this.folders.set(folderUri, s);
         }
         return s;
@@ -228,14 +253,16 @@ export class TreeModel {
             s.detail = undefined;
             return;
         }
-        const raw = detail as unknown as Record<string, unknown>;
-        s.detail = {
-            sessionId: detail.id,
-            updates: records<UpdateRecord>(raw.updates),
-            decisions: records<DecisionRecord>(raw.decisions),
-            blockers: records<BlockerRecord>(raw.blockers),
-            entities: records<EntityRecord>(raw.entities),
-        };
+        s.detail = detailOf(detail);
+    }
+
+    /** The `showSession` answer for a past session. */
+    setPastDetail(folderUri: string, detail: SessionDetail): void {
+        this.state(folderUri).past.set(detail.id, detailOf(detail));
+    }
+
+    hasPastDetail(folderUri: string, sessionId: string): boolean {
+        return !!this.folders.get(folderUri)?.past.has(sessionId);
     }
 
     hasDetail(folderUri: string): boolean {
@@ -366,6 +393,18 @@ export class TreeModel {
                 return (s?.history ?? [])
                     .filter((p) => dayOf(p.startTime) === node.day)
                     .map((record) => ({ kind: 'past', folderUri, record }));
+            case 'past': {
+                const d = s?.past.get(node.record.id);
+                const sessionId = node.record.id;
+                return d
+                    ? [
+                          ...d.decisions.map((record): Node => ({ kind: 'decision', folderUri, record, sessionId })),
+                          ...sortBlockers(d.blockers).map((record): Node => ({ kind: 'blocker', folderUri, record, sessionId })),
+                          ...d.updates.map((record): Node => ({ kind: 'update', folderUri, record, sessionId })),
+                          ...d.entities.map((record): Node => ({ kind: 'entity', folderUri, record, sessionId })),
+                      ]
+                    : [];
+            }
             default:
                 return [];
         }
@@ -407,8 +446,14 @@ export class TreeModel {
                 return { kind: 'day', folderUri: node.folderUri, day: dayOf(node.record.startTime) };
             case 'problem':
                 return { kind: 'group', folderUri: node.folderUri, group: 'entities' };
-            default:
+            default: {
+                const sessionId = node.kind === 'payload' ? undefined : node.sessionId;
+                if (sessionId) {
+                    const record = this.folders.get(node.folderUri)?.history?.find((p) => p.id === sessionId);
+                    return record && { kind: 'past', folderUri: node.folderUri, record };
+                }
                 return { kind: 'group', folderUri: node.folderUri, group: `${node.kind}s` as GroupKind };
+            }
         }
     }
 
@@ -525,8 +570,10 @@ export function describe(model: TreeModel, node: Node, now: Date, multiRoot = fa
                 description: open ? `${n} · ${open} open` : String(n),
                 icon: { updates: 'note', decisions: 'law', blockers: 'warning', entities: 'symbol-class', payloads: 'package' }[node.group],
                 context: `msp.group.${node.group}`,
-                expanded: n > 0 && n <= 20,
-                collapsible: n > 0,
+                // Always collapsible: VS Code keeps an item's first collapsible state by id, so a
+                // group that starts empty would stay closed once records arrive.
+                expanded: true,
+                collapsible: true,
             };
         }
         case 'update': {
@@ -625,7 +672,8 @@ export function describe(model: TreeModel, node: Node, now: Date, multiRoot = fa
                     `${r.summary ? `\n\n${escapeMd(r.summary)}` : ''}\n\nSession \`${r.id}\` · ${r.status}`,
                 icon: r.status === 'crashed' ? 'debug-disconnect' : 'history',
                 context: `msp.past.${r.status}`,
-                collapsible: false,
+                expanded: false,
+                collapsible: Object.values(r.counts ?? {}).some((n) => (n ?? 0) > 0),
             };
         }
     }

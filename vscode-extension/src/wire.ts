@@ -26,6 +26,7 @@ export const SERVER_COMMANDS = [
     'sendPayload',
     'report',
     'team',
+    'showSession',
 ] as const;
 
 /**

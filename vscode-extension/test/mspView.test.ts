@@ -18,10 +18,14 @@ class FakeServer {
     detail = session();
     payloads: Record<string, unknown>[] = [];
     sessions: Record<string, unknown>[] = [];
+    past: Record<string, unknown> = {};
     async execute<T>(verb: ServerVerb): Promise<T> {
         this.calls.push(verb);
         if (verb === 'status') {
             return { state: 'active', session: this.detail } as T;
+        }
+        if (verb === 'showSession') {
+            return { session: this.past } as T;
         }
         if (verb === 'listPayloads') {
             return { payloads: this.payloads } as T;
@@ -216,6 +220,16 @@ describe('the MSP view: a session record as tree items', () => {
         assert.match((view.treeItem(today).tooltip as { value: string }).value, /1 update · 2 decisions · 0 blockers · 1 entity/);
         await view.historyTree.getChildren();
         assert.deepEqual(server.calls, ['listSessions'], 'read once until a session changes');
+
+        // Expanding a past session reads its whole record once (showSession).
+        assert.equal(view.treeItem(today).collapsibleState, 1, 'collapsed, expandable');
+        server.past = { ...session(), id: 'msp-1', status: 'completed' };
+        const records = await view.historyTree.getChildren(today);
+        assert.deepEqual(server.calls, ['listSessions', 'showSession']);
+        assert.deepEqual(records.map((n) => label(view, n)), ['Use signed tokens', 'SMTP sandbox down', 'CI red', 'Wired the reset form', 'ResetToken']);
+        assert.equal(label(view, view.historyTree.getParent(records[0]) as Node), 'Password reset flow');
+        await view.historyTree.getChildren(today);
+        assert.deepEqual(server.calls, ['listSessions', 'showSession']);
     });
 
     it('lists a file capture could not parse first under Entities, until it parses again', async () => {
