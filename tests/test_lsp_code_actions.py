@@ -81,14 +81,27 @@ async def test_marker_lines_offer_the_matching_action(tmp_path: Path) -> None:
     async with start_server(tmp_path, [folder]) as lsp:
         await lsp.command("startSession", project="actions")
         cases = {
-            2: ("MSP: Record decision", "msp.server.decide", "use SQLite for the store"),
+            2: (
+                "MSP: Record decision “use SQLite for the store” (default impact medium)",
+                "msp.server.decide",
+                "use SQLite for the store",
+            ),
             4: (
-                "MSP: Record blocker",
+                "MSP: Record blocker “waiting for the schema from the data team” "
+                "(default severity medium, technical)",
                 "msp.server.block",
                 "waiting for the schema from the data team",
             ),
-            5: ("MSP: Record update", "msp.server.update", "wire the parser into the CLI"),
-            6: ("MSP: Record blocker", "msp.server.block", "flaky network in CI"),
+            5: (
+                "MSP: Record update “wire the parser into the CLI”",
+                "msp.server.update",
+                "wire the parser into the CLI",
+            ),
+            6: (
+                "MSP: Record blocker “flaky network in CI” (default severity medium, technical)",
+                "msp.server.block",
+                "flaky network in CI",
+            ),
         }
         for line, (title, command, text) in cases.items():
             found = summary(await actions(lsp, path, (line, 3), (line, 3)))

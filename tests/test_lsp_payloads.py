@@ -64,7 +64,7 @@ async def test_a_recorded_lines_payloads_are_code_actions(tmp_path: Path) -> Non
         await run(lsp, record)
         offered = await actions(lsp, source, (1, 0), (1, 0))
         titles = [a["title"] for a in offered]
-        assert titles[0] == "MSP: Record decision"
+        assert titles[0].startswith("MSP: Show in MSP view — decision ")  # not recorded twice
         opens = [a for a in offered if a["title"].startswith("MSP: Open payload — obsidian")]
         copies = [a for a in offered if a["title"].startswith("MSP: Copy payload — neo4j")]
         assert opens and copies
