@@ -10,6 +10,7 @@ user text reaches the graph only as `$parameters`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlsplit
 
 from msp_server.adapters.neo4j import Dialect, Neo4jAdapter, for_dialect
-from msp_server.core.commands import TeamArgs
+from msp_server.core.commands import ContextArgs, TeamArgs
 from msp_server.core.digest import one_line
 from msp_server.core.errors import ConfigError
 from msp_server.core.timeutil import parse_iso, to_iso
@@ -116,7 +117,9 @@ class GraphTarget:
 
     @property
     def key(self) -> str:
-        return f"{self.dialect} {self.url} {self.database}"
+        """Names the graph in the cache without storing its URL (which may hold a password)."""
+        text = f"{self.dialect} {self.url} {self.database}"
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def graph_target(ws: Workspace) -> GraphTarget:
@@ -322,9 +325,7 @@ def fetch(ws: Workspace, target: GraphTarget, params: dict[str, Any]) -> list[di
     password = _password(ws)
     try:
         reader = open_reader(target, password)
-    except GraphUnavailable:
-        raise
-    except ConfigError:
+    except (GraphUnavailable, ConfigError):
         raise
     except Exception as exc:  # a driver refusing the URL, the credential, the TLS setup
         raise GraphUnavailable(f"cannot open the graph ({type(exc).__name__})") from None
@@ -424,7 +425,7 @@ def render_text(answer: dict[str, Any], markdown: bool = False) -> str:
     return "\n".join(lines)
 
 
-def context_extras(ws: Workspace, args: Any, content: str) -> str:
+def context_extras(ws: Workspace, args: ContextArgs, content: str) -> str:
     """`msp context --history` / `--team`: the decision chains and the Team section appended
     (to the json format as keys of its document)."""
     from msp_server.core.export import render_history
