@@ -740,6 +740,12 @@ class Store:
             "SELECT DISTINCT path, name FROM entities WHERE timestamp >= ?", (since_iso,)
         ).fetchall()
 
+    def uid_taken(self, uid: str | None) -> bool:
+        """A session with this global identity is here (under whatever local id)."""
+        if uid is None:
+            return False
+        return self._one("SELECT 1 FROM sessions WHERE uid = ?", (uid,)) is not None
+
     def session_uid(self, session_id: str | None) -> str | None:
         if session_id is None:
             return None

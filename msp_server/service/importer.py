@@ -23,7 +23,7 @@ def import_sessions(store: Store, files: list[Path]) -> dict[str, list[str]]:
     imported, skipped = [], []
     with store.write():
         for session in sessions:
-            if store.session_exists(session.id) or _uid_taken(store, session.uid):
+            if store.session_exists(session.id) or store.uid_taken(session.uid):
                 skipped.append(session.id)
                 continue
             if session.status in OPEN_STATUSES and store.open_session_row() is not None:
@@ -34,13 +34,6 @@ def import_sessions(store: Store, files: list[Path]) -> dict[str, list[str]]:
             _insert_imported(store, session)
             imported.append(session.id)
     return {"imported": imported, "skipped": skipped}
-
-
-def _uid_taken(store: Store, uid: str | None) -> bool:
-    """The same session (its global identity) under another local id is already here."""
-    return uid is not None and store.conn.execute(
-        "SELECT 1 FROM sessions WHERE uid = ?", (uid,)
-    ).fetchone() is not None
 
 
 def _fresh(store: Store, record: dict[str, Any], table: str) -> dict[str, Any]:
