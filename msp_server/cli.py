@@ -33,6 +33,7 @@ from msp_server.cli_parser import (
 )
 from msp_server.core.diskfull import disk_full
 from msp_server.core.errors import ExitCode, InvalidInput, MspError, describe_validation_error
+from msp_server.core.wording import record_counts
 from msp_server.verbs import BY_NAME, Context, Verb
 
 if TYPE_CHECKING:
@@ -140,10 +141,7 @@ def _confirmation(name: str, result: ActionResult) -> str:
 
 def _counts(s: SessionSummary) -> str:
     n = s.counts
-    return (
-        f"{n.updates} updates · {n.decisions} decisions · {s.open_blockers} open of "
-        f"{n.blockers} blockers · {n.entities} entities"
-    )
+    return record_counts(n.updates, n.decisions, s.open_blockers, n.blockers, n.entities, " · ")
 
 
 def _warn_unloaded(ws: Any) -> None:
@@ -202,10 +200,10 @@ def _describe(report: Any) -> str:
     if s.updates:
         lines.append(f"  Last      {s.updates[-1].description}")
     open_count = len(s.open_blockers)
-    lines.append(
-        f"  Record    {len(s.updates)} updates · {len(s.decisions)} decisions · "
-        f"{open_count} open of {len(s.blockers)} blockers · {len(s.entities)} entities"
+    counts = record_counts(
+        len(s.updates), len(s.decisions), open_count, len(s.blockers), len(s.entities), " · "
     )
+    lines.append(f"  Record    {counts}")
     for b in s.open_blockers:
         lines.append(f"  Blocker   {b.id}: {b.description}")
     return "\n".join(lines)
@@ -526,6 +524,7 @@ def _team_text(result: dict[str, Any]) -> str:
     from msp_server.service.team import render_text
 
     return render_text(result)
+
 
 _NOTES: dict[str, Callable[[Any], int]] = {
     **dict.fromkeys(

@@ -31,6 +31,7 @@ from msp_server import __version__
 from msp_server.core.commands import ContextArgs, SessionsArgs
 from msp_server.core.errors import InvalidInput, MspError, describe_validation_error
 from msp_server.core.results import ActionResult
+from msp_server.core.wording import record_counts
 from msp_server.lsp.wire import spec
 from msp_server.verbs import LSP_VERBS, Context, Verb, snake
 
@@ -140,9 +141,9 @@ def _status_text(result: ActionResult) -> str:
     if s is None:
         return "No active session."
     n = s.counts
+    counts = record_counts(n.updates, n.decisions, s.open_blockers, n.blockers, n.entities, ", ")
     return (
-        f"Session {s.id} · {result.state} · {s.project} · {s.progress}% · {n.updates} updates, "
-        f"{n.decisions} decisions, {s.open_blockers} open blockers, {n.entities} entities "
+        f"Session {s.id} · {result.state} · {s.project} · {s.progress}% · {counts} "
         "(the whole record: msp://session)"
     )
 

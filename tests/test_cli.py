@@ -34,6 +34,8 @@ def test_newcomer_walkthrough(msp: Msp) -> None:
     msp.ok("block", "Staging API is down", "--category", "external", "--severity", "high")
     msp.ok("resolve", "staging", "--solution", "Ops restarted it")
     msp.ok("entity", "LoginForm", "--type", "class", "--path", "src/login.py")
+    status = msp.ok("status").out  # counted nouns: one of each is singular
+    assert "1 update · 1 decision · 0 open of 1 blocker · 1 entity" in status
     ended = msp.ok("end", "--summary", "Login works end to end").out
     assert "10% → 25%" in ended
 
