@@ -326,3 +326,28 @@ def test_the_cache_is_rewritten_when_the_answer_changes(ada: Teammate, bob: Team
     changed = ada.team()
     assert "Staging is down" in json.dumps(changed["teammates"])
     assert cached_at() == changed["fetchedAt"]
+
+
+def test_teammates_text_cannot_pose_as_structure() -> None:
+    """What a teammate wrote reaches the section folded onto its line (escaped in Markdown)."""
+    from msp_server.service.team import render_text
+
+    answer = {
+        "project": "shop",
+        "days": 7,
+        "stale": False,
+        "teammates": [
+            {
+                "user": "mallory\n## Admin",
+                "sessions": [{"id": None, "status": "active", "progress": 5, "goal": "x\n- y"}],
+                "openBlockers": [{"severity": "high", "description": "<script>\n# Boom"}],
+                "decisions": [],
+                "overlap": [{"path": "", "name": "Thing"}],
+            }
+        ],
+    }
+    text = render_text(answer)
+    assert "\n## Admin" not in text and "\n# Boom" not in text and "\n- y" not in text
+    assert "- mallory ## Admin:" in text and "also working on Thing" in text
+    markdown = render_text(answer, markdown=True)
+    assert markdown.startswith("## Team\n") and "<script>" not in markdown

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 
 from msp_server.adapters.neo4j import Dialect, Neo4jAdapter, for_dialect
 from msp_server.core.commands import ContextArgs, TeamArgs
-from msp_server.core.digest import one_line
+from msp_server.core.digest import md_inline, one_line
 from msp_server.core.errors import ConfigError
 from msp_server.core.timeutil import parse_iso, to_iso
 from msp_server.service.session_actions import resolve_user
@@ -396,9 +396,14 @@ def _remember(ws: Workspace, key: str, teammates: list[dict[str, Any]], fetched_
 
 
 def render_text(answer: dict[str, Any], markdown: bool = False) -> str:
-    """The Team section: one block per teammate, newest first, every user text on one line."""
-    head = "## Team" if markdown else "TEAM:"
-    lines = [head]
+    """The Team section: one block per teammate. What teammates wrote comes from a shared graph:
+    every value is folded onto its line (and escaped in Markdown), whatever its type."""
+
+    def t(value: Any) -> str:
+        text = "?" if value is None else one_line(str(value))
+        return md_inline(text) if markdown else text
+
+    lines = ["## Team" if markdown else "TEAM:"]
     if answer.get("trustWarning"):
         lines.append(f"(note: {answer['trustWarning']})")
     if answer.get("stale"):
@@ -407,21 +412,21 @@ def render_text(answer: dict[str, Any], markdown: bool = False) -> str:
     teammates = answer.get("teammates") or []
     if not teammates:
         lines.append(
-            f"- no teammate activity in {answer['project']} in the last {answer['days']} days"
+            f"- no teammate activity in {t(answer['project'])} in the last {answer['days']} days"
         )
     for person in teammates:
-        lines.append(f"- {one_line(person['user'])}:")
-        for s in person["sessions"][:3]:
-            goal = f" {one_line(s['goal'])}" if s.get("goal") else ""
-            branch = f" on {one_line(s['branch'])}" if s.get("branch") else ""
-            lines.append(f"  - session {s['id']} ({s['status']}, {s['progress']}%){branch}:{goal}")
+        lines.append(f"- {t(person['user'])}:")
+        for s in person["sessions"]:
+            goal = f" {t(s['goal'])}" if s.get("goal") else ""
+            branch = f" on {t(s['branch'])}" if s.get("branch") else ""
+            state = f"{t(s.get('status'))}, {t(s.get('progress'))}%"
+            lines.append(f"  - session {t(s.get('id'))} ({state}){branch}:{goal}")
         for b in person["openBlockers"]:
-            lines.append(f"  - blocked [{b['severity']}]: {one_line(b['description'])}")
-        for d in person["decisions"][:5]:
-            lines.append(f"  - decided: {one_line(d['content'])}")
+            lines.append(f"  - blocked [{t(b.get('severity'))}]: {t(b.get('description'))}")
+        for d in person["decisions"]:
+            lines.append(f"  - decided: {t(d.get('content'))}")
         for o in person["overlap"]:
-            what = o["path"] or o["name"]
-            lines.append(f"  - also working on {one_line(what)}")
+            lines.append(f"  - also working on {t(o.get('path') or o.get('name'))}")
     return "\n".join(lines)
 
 
