@@ -144,8 +144,8 @@ MERGE (s:Session {uid: $sessionUid})
 MERGE (b:Blocker {sessionUid: $sessionUid, id: $blockerId})"""
 
 _BLOCKER_PROPERTIES = """\
-b.sessionId = $sessionId, b.description = $description, b.category = $category, b.severity = $severity,
-    b.createdAt = datetime($createdAt)"""
+b.sessionId = $sessionId, b.description = $description, b.category = $category,
+    b.severity = $severity, b.createdAt = datetime($createdAt)"""
 
 # Recording never reopens a blocker whose resolution arrived first.
 BLOCKER_RECORDED = f"""\
