@@ -29,7 +29,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "vscode-extension" / "bundled" / "libs"
 PYTHONS = ("3.11", "3.12", "3.13", "3.14")
-# VS Code target -> uv's --python-platform. manylinux_2_28: VS Code itself needs glibc 2.28.
+# VS Code target -> uv's --python-platform. manylinux_2_28: VS Code itself needs glibc 2.28;
+# macOS: uv's default minimum, 13.0 (MACOSX_DEPLOYMENT_TARGET changes it).
 TARGETS = {
     "linux-x64": "x86_64-manylinux_2_28",
     "linux-arm64": "aarch64-manylinux_2_28",
