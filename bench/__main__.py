@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [NAME ...]`: run the benchmarks (all ten by default), print each
+"""`python -m bench [--quick] [NAME ...]`: run the benchmarks (all twelve by default), print each
 one's figures and JSON line, then one final JSON line with the comparable keys (common.KEYS).
 
 Benchmarks never fail on a wall-clock figure: the exit code is 0 unless one crashed.
@@ -17,6 +17,7 @@ from bench import (
     capture,
     cli,
     coldstart,
+    configwatch,
     history,
     mcp,
     memory,
@@ -24,6 +25,7 @@ from bench import (
     redaction,
     report,
     roundtrip,
+    team,
 )
 from bench.common import KEYS, Figures, machine, python
 
@@ -38,6 +40,8 @@ BENCHMARKS: dict[str, Callable[[bool], Figures]] = {
     "redaction": redaction.run,
     "mcp": mcp.run,
     "report": report.run,
+    "configwatch": configwatch.run,
+    "team": team.run,
 }
 
 
