@@ -30,7 +30,7 @@ import { FolderTrust, parseFolderTrust, trustDetail, trustUnsupported } from './
 import { isRpcError, mspErrorCode, NotAvailableError, ServerApi, ServerNotRunningError } from './serverApi';
 import { StatusBar } from './statusBar';
 import { elapsedSince } from './statusModel';
-import { countsLine, Node } from './treeModel';
+import { countsLine, Node, statusWords } from './treeModel';
 import { copyDocument, saveDocumentAs, VirtualDocuments } from './virtualDocs';
 import { ActionResult, ERROR_CODES, FlushReport, Payload, ServerVerb, StatusResult } from './wire';
 
@@ -637,7 +637,7 @@ export class Commands {
             paletteLabel(key),
             payloads.map((p) => ({
                 label: payloadLabel(p),
-                description: [p.hook, p.status].filter(Boolean).join(' · '),
+                description: statusWords(p.status ?? 'generated'),
                 detail: p.id,
                 value: p,
             })),
@@ -693,13 +693,14 @@ export class Commands {
             }
             const status = result.status ?? 'unknown';
             const lastError = typeof result.lastError === 'string' ? result.lastError : undefined;
+            const what = payloadLabel(payload);
             if (status === 'sent') {
-                this.s.notifier.confirm(`MSP: sent ${payload.title} (${payload.integration})`);
+                this.s.notifier.confirm(`MSP: sent — ${what}`);
             } else if (status === 'dead') {
-                void vscode.window.showErrorMessage(`MSP: ${payload.title} could not be delivered${lastError ? `: ${lastError}` : ''}.`);
+                void vscode.window.showErrorMessage(`MSP: could not deliver ${what}${lastError ? `: ${lastError}` : ''}.`);
             } else {
                 void vscode.window.showWarningMessage(
-                    `MSP: ${payload.title} was not sent yet${lastError ? ` (${lastError})` : ''}; the outbox retries it.`,
+                    `MSP: ${what} is not sent yet${lastError ? ` (${lastError})` : ''}; MSP retries it by itself.`,
                 );
             }
         }

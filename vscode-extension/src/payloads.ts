@@ -17,9 +17,9 @@ function credential(value: unknown): string | undefined {
     return undefined;
 }
 
-/** "slack · http · Session started" */
+/** "Slack: session started" — what a list or a message calls a payload. */
 export function payloadLabel(p: Payload): string {
-    return `${p.integration} · ${p.kind} · ${p.title}`;
+    return `${integrationName(p.integration)}: ${plainTitle(p)}`;
 }
 
 /** What "Copy" puts on the clipboard: the statement, query, request or file content. */

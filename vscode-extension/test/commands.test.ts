@@ -239,7 +239,7 @@ describe('payloads and integrations', () => {
         const docs = new VirtualDocuments();
         docs.register();
         commands = new Commands({ server, statusBar: bar, notifier: new Notifier({ canSend: () => false, sendPayloads: async () => undefined, openPayloads: async () => undefined }), docs });
-        mock.picks.push('obsidian · file · Daily note');
+        mock.picks.push('Obsidian: daily note');
         await commands.showPayloads();
         assert.deepEqual(server.calls, [{ verb: 'listPayloads', args: { folderUri } }]);
         assert.equal(mock.documents[0].uri?.scheme, 'msp');
@@ -406,10 +406,10 @@ describe('when the server refuses, lacks a command or is down', () => {
         server.answers.sendPayload = { id: 'pay-1', integration: 'slack', kind: 'http', title: 'Notice', status: 'sent' };
         await commands.sendPayloads(folderUri, [{ id: 'pay-1', integration: 'slack', kind: 'http', title: 'Notice' }]);
         assert.deepEqual(server.calls, [{ verb: 'sendPayload', args: { folderUri, id: 'pay-1' } }]);
-        assert.deepEqual(mock.statusMessages, ['$(check) MSP: sent Notice (slack)']);
+        assert.deepEqual(mock.statusMessages, ['$(check) MSP: sent — Slack: notice']);
         server.answers.sendPayload = { id: 'pay-1', integration: 'slack', kind: 'http', title: 'Notice', status: 'queued', lastError: 'HTTP 503' };
         await commands.sendPayloads(folderUri, [{ id: 'pay-1', integration: 'slack', kind: 'http', title: 'Notice' }]);
-        assert.equal(mock.shown[0].message, 'MSP: Notice was not sent yet (HTTP 503); the outbox retries it.');
+        assert.equal(mock.shown[0].message, 'MSP: Slack: notice is not sent yet (HTTP 503); MSP retries it by itself.');
         bar.dispose();
     });
 

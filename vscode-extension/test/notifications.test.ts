@@ -55,7 +55,7 @@ describe('one notification per event, listing its payloads', () => {
 
     it('Copy puts the chosen payload on the clipboard', async () => {
         mock.buttons.push('Copy');
-        mock.picks.push('neo4j · cypher · Progress node');
+        mock.picks.push('Neo4j: progress node');
         await notifier().n.payloadsGenerated(event);
         assert.equal(mock.clipboard, 'CREATE (p:Progress {value: $value})\n\n// parameters\n{\n  "value": 45\n}\n');
     });

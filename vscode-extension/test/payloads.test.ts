@@ -60,7 +60,7 @@ describe('payloads for people', () => {
     });
 
     it('lists them in one notification line', () => {
-        assert.equal(payloadLabel(CYPHER), 'neo4j · cypher · Decision node');
+        assert.equal(payloadLabel(CYPHER), 'Neo4j: decision node');
         assert.equal(payloadsMessage([CYPHER, HTTP]), '2 payloads ready — Neo4j: decision node; Slack: message');
         assert.match(payloadsMessage([CYPHER, HTTP, FILE, GRAPHQL, CYPHER]), /and 2 more$/);
     });
