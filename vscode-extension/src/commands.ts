@@ -174,7 +174,9 @@ export class Commands {
     /** Call `msp.server.<verb>` for a folder; errors are reported, and give undefined. */
     async call<T>(key: CommandKey, verb: ServerVerb, folder: vscode.WorkspaceFolder, fields: Fields = {}): Promise<T | undefined> {
         try {
-            return await this.s.server.execute<T>(verb, buildArgs(folder.uri.toString(), fields));
+            const result = await this.s.server.execute<T>(verb, buildArgs(folder.uri.toString(), fields));
+            void this.s.view?.recordWritten(folder.uri.toString(), result);
+            return result;
         } catch (error) {
             await reportCommandError(error, COMMANDS[key].title, this.s);
             return undefined;

@@ -58,7 +58,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
             notifier?.captureProblems(p);
             void view?.captureProblems(p);
         },
-        codeActionRan: (command, result) => notifier?.recordedFromEditor(command, result),
+        codeActionRan: (command, args, result) => {
+            notifier?.recordedFromEditor(command, result);
+            const folderUri = (args[0] as { folderUri?: unknown } | undefined)?.folderUri;
+            if (typeof folderUri === 'string') {
+                void view?.recordWritten(folderUri, result);
+            }
+        },
     }, contributedSettings(context), context.globalStorageUri.scheme === 'file' ? context.globalStorageUri.fsPath : undefined);
     notifier = new Notifier({
         // Restricted Mode delivers nothing: no Send button that could only fail.

@@ -195,6 +195,16 @@ export class MspView implements vscode.Disposable {
         return this.apply(folderUri, this.model.payloadsGenerated(folderUri, payloadsFrom(raw)));
     }
 
+    /** A command's answer (palette or code action): its record goes straight into the view. */
+    recordWritten(folderUri: string, result: unknown): Promise<void> {
+        const record = (result as { record?: unknown } | undefined)?.record;
+        if (!record || typeof record !== 'object') {
+            return Promise.resolve();
+        }
+        const uri = folderUriOf(folderUri);
+        return this.apply(uri, this.model.recordWritten(uri, record as { kind?: unknown; id?: unknown }));
+    }
+
     captureProblems(raw: unknown): Promise<void> {
         const { folderUri, problems, resolved } = parseCaptureProblems(raw);
         if (!folderUri) {

@@ -70,7 +70,7 @@ export interface NotificationHandlers {
     /** Files capture could not parse (the server sends each once), and files that parse again. */
     captureProblems(params: unknown): void;
     /** A server command VS Code ran for a code action (not the palette's calls), and its answer. */
-    codeActionRan?(command: string, result: unknown): void;
+    codeActionRan?(command: string, args: unknown[], result: unknown): void;
 }
 
 export class MspServer implements ServerApi, McpLaunchSource, vscode.Disposable {
@@ -333,7 +333,7 @@ export class MspServer implements ServerApi, McpLaunchSource, vscode.Disposable 
                 // Code actions run `msp.server.*` through VS Code: their answer is seen here.
                 executeCommand: async (command, args, next) => {
                     const result: unknown = await next(command, args);
-                    this.handlers.codeActionRan?.(command, result);
+                    this.handlers.codeActionRan?.(command, args, result);
                     return result;
                 },
                 workspace: {

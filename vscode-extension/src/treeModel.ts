@@ -269,6 +269,28 @@ export class TreeModel {
         return !!this.folders.get(folderUri)?.detail;
     }
 
+    /**
+     * The record a command wrote (its answer's `record`): merged by id into its group, so the
+     * msp/sessionChanged that follows finds the counts it holds and reads nothing.
+     */
+    recordWritten(folderUri: string, record: { kind?: unknown; id?: unknown }): Refresh {
+        const detail = this.folders.get(folderUri)?.detail;
+        const group = ({ update: 'updates', decision: 'decisions', blocker: 'blockers', entity: 'entities' } as const)[
+            String(record.kind) as 'update'
+        ];
+        if (!detail || !group || typeof record.id !== 'string') {
+            return { changed: [], readStatus: false, readPayloads: false, historyStale: false };
+        }
+        const list = detail[group] as { id?: string }[];
+        const at = list.findIndex((r) => r.id === record.id);
+        if (at >= 0) {
+            list[at] = { ...list[at], ...(record as { id: string }) };
+        } else {
+            list.push(record as { id: string });
+        }
+        return { changed: [{ kind: 'group', folderUri, group }], readStatus: false, readPayloads: false, historyStale: false };
+    }
+
     /** msp/entitiesCaptured: added to the Entities group without a re-read. */
     entitiesCaptured(folderUri: string, entities: CapturedEntity[]): Refresh {
         const detail = this.folders.get(folderUri)?.detail;

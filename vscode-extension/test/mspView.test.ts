@@ -162,6 +162,24 @@ describe('the MSP view: a session record as tree items', () => {
         assert.deepEqual(children(view, group(view, 'Decisions')).map((n) => label(view, n)), ['Expire after 1 h', 'Use signed tokens']);
     });
 
+    it('a record a command wrote goes into the view: the sessionChanged that follows reads nothing', async () => {
+        const { view, server, fired } = setUp();
+        await view.sessionChanged(changed());
+        server.calls = [];
+        fired.length = 0;
+        const record = { kind: 'blocker', id: 'blk-new', description: 'Staging is down', status: 'active', severity: 'high', createdAt: '2026-03-02T10:00:00Z' };
+        await view.recordWritten(FOLDER, { state: 'active', record, payloads: [] });
+        assert.deepEqual(fired, ['Blockers']);
+        await view.sessionChanged(changed({ updates: 1, decisions: 1, blockers: 3, entities: 1 }, 45, 'msp-1', 2));
+        assert.deepEqual(server.calls, []);
+        assert.deepEqual(children(view, group(view, 'Blockers')).map((n) => label(view, n)), ['Staging is down', 'SMTP sandbox down', 'CI red']);
+        // Resolving it answers the same record, resolved: replaced by id, not added.
+        await view.recordWritten(FOLDER, { record: { ...record, status: 'resolved' } });
+        await view.sessionChanged(changed({ updates: 1, decisions: 1, blockers: 3, entities: 1 }, 45, 'msp-1', 1));
+        assert.deepEqual(server.calls, []);
+        assert.deepEqual(children(view, group(view, 'Blockers')).map((n) => view.treeItem(n).contextValue), ['msp.blocker.open', 'msp.blocker.resolved', 'msp.blocker.resolved']);
+    });
+
     it('captured entities are added from the notification, and the count that follows reads nothing', async () => {
         const { view, server, fired } = setUp();
         await view.sessionChanged(changed());
