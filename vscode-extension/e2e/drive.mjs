@@ -271,7 +271,7 @@ async function sessionScenario() {
     const record = await codeAction('MSP: Record decision');
     console.log(`code action offered on request ${record.attempt}, before a save`);
     await record.action.click();
-    await statusMessage('MSP: decision recorded');
+    await statusMessage('MSP: decision recorded — tokens expire after one hour');
     await viewRow('tokens expire after one hour').waitFor();
     step('code action before saving, quiet confirmation');
 
