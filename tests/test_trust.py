@@ -314,4 +314,6 @@ def test_a_folder_adds_capture_exclusions_but_never_drops_the_users(
     isolated_env.write_text(json.dumps({"capture": {"exclude": ["secrets/**"]}}))
     commit_config(workspace, {"capture": {"exclude": ["gen/**"]}})
     config = load_config(workspace / ".msp" / "config.json")
-    assert config.capture.exclude == ["secrets/**", "gen/**"]
+    # the folder's first, the user's last: in gitignore order the last match wins, so a folder's
+    # `!secrets/x` cannot re-include what the user excluded
+    assert config.capture.exclude == ["gen/**", "secrets/**"]
