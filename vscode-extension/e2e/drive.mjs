@@ -336,6 +336,15 @@ async function sessionScenario() {
     await page.locator(`${MSP_VIEW} .welcome-view-content`, { hasText: 'No session is running' }).first().waitFor();
     await page.locator(STATUS_BAR).screenshot({ path: join(artifacts, 'statusbar-ended.png') });
     step('session ended, the view is back to its welcome');
+
+    // History: the ended session under today, its record read when it is expanded.
+    await page.locator(`${MSP_VIEW} .pane-header`, { hasText: 'History' }).first().click();
+    const past = viewRow('Password reset flow');
+    await past.waitFor();
+    await past.click();
+    await viewRow('Use signed tokens for password reset').waitFor();
+    await page.screenshot({ path: join(artifacts, 'msp-history.png') });
+    step('History shows the ended session and its record');
 }
 
 /**

@@ -97,6 +97,16 @@ class HistoryTree extends Tree {
     }
 }
 
+/** `counts` of a listed session: given (the CLI's shape), else counted from its record lists. */
+function withCounts(s: PastSession): PastSession {
+    if (s.counts) {
+        return s;
+    }
+    const raw = s as unknown as Record<string, unknown>;
+    const n = (key: string): number => (Array.isArray(raw[key]) ? (raw[key] as unknown[]).length : 0);
+    return { ...s, counts: { updates: n('updates'), decisions: n('decisions'), blockers: n('blockers'), entities: n('entities') } };
+}
+
 export class MspView implements vscode.Disposable {
     readonly model = new TreeModel();
     private readonly nodes = new Interned();
@@ -286,9 +296,9 @@ export class MspView implements vscode.Disposable {
 
     async readHistory(folderUri: string): Promise<void> {
         const listed = await this.read<{ sessions?: PastSession[] }>('listSessions', { folderUri, limit: HISTORY_LIMIT });
-        const sessions = (listed?.sessions ?? []).filter(
-            (s): s is PastSession => !!s && typeof s.id === 'string' && typeof s.startTime === 'string',
-        );
+        const sessions = (listed?.sessions ?? [])
+            .filter((s): s is PastSession => !!s && typeof s.id === 'string' && typeof s.startTime === 'string')
+            .map(withCounts);
         this.model.setHistory(folderUri, sessions);
     }
 

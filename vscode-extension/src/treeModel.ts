@@ -670,8 +670,12 @@ export function describe(model: TreeModel, node: Node, now: Date, multiRoot = fa
                 collapsible: false,
             };
         }
-        case 'day':
-            return { label: node.day, icon: 'calendar', context: 'msp.day', expanded: false, collapsible: true };
+        case 'day': {
+            // The newest day is open: the session that just ended is one click away.
+            const newest = model.days(node.folderUri)[0];
+            const expanded = newest?.kind === 'day' && newest.day === node.day;
+            return { label: node.day, icon: 'calendar', context: 'msp.day', expanded, collapsible: true };
+        }
         case 'problem':
             return {
                 label: node.path,

@@ -228,7 +228,8 @@ describe('the MSP view: a session record as tree items', () => {
         assert.deepEqual(fired, [undefined]);
         server.sessions = [
             { id: 'msp-1', status: 'completed', startTime: START, endProgress: 60, goal: 'Password reset flow', counts: { updates: 1, decisions: 2, blockers: 0, entities: 1 } },
-            { id: 'msp-0', status: 'completed', startTime: '2026-03-01T09:00:00.000Z', endProgress: 40, goal: null },
+            // listSessions over LSP: whole sessions, no counts (the CLI adds them).
+            { id: 'msp-0', status: 'completed', startTime: '2026-03-01T09:00:00.000Z', endProgress: 40, goal: null, updates: [{ id: 'upd-0' }], decisions: [] },
         ];
         const days = await view.historyTree.getChildren();
         assert.deepEqual(server.calls, ['listSessions']);
@@ -241,6 +242,9 @@ describe('the MSP view: a session record as tree items', () => {
 
         // Expanding a past session reads its whole record once (showSession).
         assert.equal(view.treeItem(today).collapsibleState, 1, 'collapsed, expandable');
+        const [yesterday] = await view.historyTree.getChildren(days[1]);
+        assert.equal(view.treeItem(yesterday).collapsibleState, 1, 'counted from its record lists');
+        assert.match((view.treeItem(yesterday).tooltip as { value: string }).value, /1 update · 0 decisions/);
         server.past = { ...session(), id: 'msp-1', status: 'completed' };
         const records = await view.historyTree.getChildren(today);
         assert.deepEqual(server.calls, ['listSessions', 'showSession']);
