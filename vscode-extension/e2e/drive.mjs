@@ -317,6 +317,9 @@ async function sessionScenario() {
     for (const text of ['Updates', 'Decisions', 'Blockers', 'Entities', 'Payloads', 'Wired the reset form']) {
         await viewRow(text).waitFor();
     }
+    // An entity opens its file at the definition (the cursor was on line 2, the marker).
+    await viewRow('ResetToken').click();
+    await page.locator(STATUS_BAR).getByText('Ln 1, Col 1').first().waitFor();
     await viewRow('Use signed tokens for password reset').hover();
     await page.locator('.monaco-hover', { hasText: 'They need no table' }).first().waitFor();
     await page.screenshot({ path: join(artifacts, 'msp-view.png'), clip: { x: 0, y: 0, width: 820, height: 440 } });
