@@ -679,18 +679,23 @@ def _falkordb_client(url: str, integration: Integration, ctx: SendContext) -> An
         options["password"] = password
         if username != "neo4j":  # the adapter's default: use redis' default user then
             options["username"] = username
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        client = falkordb.FalkorDB(unix_socket_path=parts.path, **options)
-    else:
-        client = falkordb.FalkorDB(
-            host=parts.hostname or "localhost",
-            port=parts.port or 6379,
-            ssl=parts.scheme == "rediss",
-            **options,
-        )
+    client = connect_falkordb(falkordb, url, options)
     ctx.falkordb[url] = client
     return client
+
+
+def connect_falkordb(falkordb: Any, url: str, options: dict[str, Any]) -> Any:
+    """A FalkorDB client for a redis://, rediss:// or unix:// URL (the delivery and the team
+    reads share this; each passes its own timeouts and credentials in `options`)."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return falkordb.FalkorDB(unix_socket_path=parts.path, **options)
+    return falkordb.FalkorDB(
+        host=parts.hostname or "localhost",
+        port=parts.port or 6379,
+        ssl=parts.scheme == "rediss",
+        **options,
+    )
 
 
 def send_falkordb(body: dict[str, Any], integration: Integration, ctx: SendContext) -> str | None:

@@ -179,19 +179,13 @@ class FalkorReader:
                 options["username"] = target.username
         import redis.exceptions
 
+        from msp_server.delivery.senders import connect_falkordb
+
         parts = urlsplit(target.url)
         if parts.scheme == "unix" and not os.path.exists(parts.path):
             raise GraphUnavailable(f"FalkorDB: cannot connect (no server at {parts.path})")
         try:  # the client connects (and asks the server about itself) when it is made
-            if parts.scheme == "unix":
-                client = falkordb.FalkorDB(unix_socket_path=parts.path, **options)
-            else:
-                client = falkordb.FalkorDB(
-                    host=parts.hostname or "localhost",
-                    port=parts.port or 6379,
-                    ssl=parts.scheme == "rediss",
-                    **options,
-                )
+            client = connect_falkordb(falkordb, target.url, options)
         except redis.exceptions.RedisError as exc:
             raise GraphUnavailable(f"FalkorDB: cannot connect ({type(exc).__name__})") from None
         self.client = client
