@@ -29,6 +29,7 @@ export const COMMANDS = {
     showInView: { id: 'msp.showInView', title: 'Show in MSP View' },
     // -- the MSP view's item and title actions, and the msp: documents' title actions --------
     refreshView: { id: 'msp.refreshView', title: 'Refresh' },
+    refreshTeam: { id: 'msp.refreshTeam', title: 'Refresh Team' },
     resolveBlockerItem: { id: 'msp.resolveBlockerItem', title: 'Resolve' },
     copyPayloadItem: { id: 'msp.copyPayloadItem', title: 'Copy' },
     openPayloadItem: { id: 'msp.openPayloadItem', title: 'Open' },
@@ -82,6 +83,8 @@ export const PALETTE_WHEN: Partial<Record<CommandKey, string>> = {
     validateIntegrations: RUNNING,
     generateCommitMessage: RUNNING,
     refreshView: RUNNING,
+    refreshTeam: RUNNING,
+    weeklyReport: RUNNING,
 };
 
 export type CommandKey = keyof typeof COMMANDS;

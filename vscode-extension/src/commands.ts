@@ -217,6 +217,7 @@ export class Commands {
             copyPayload: (arg?: unknown) => this.copyPayload(arg),
             showInView: (arg?: unknown) => this.showInView(arg),
             refreshView: async () => this.s.view?.refreshAll(),
+            refreshTeam: async () => this.s.view?.teamTree.refresh(),
             resolveBlockerItem: (arg?: unknown) => this.resolveBlocker(nodeRecordId(arg, 'blocker')),
             copyPayloadItem: (arg?: unknown) => this.payloadItem(arg, 'copy'),
             openPayloadItem: (arg?: unknown) => this.payloadItem(arg, 'open'),

@@ -1,9 +1,10 @@
 /**
  * The MSP view (its own activity-bar container): "Session" shows the active session's whole
- * record, "History" the past sessions by day. Both follow the server's notifications through
+ * record, "History" the past sessions by day, "Team" what teammates do. Both follow the server's notifications through
  * TreeModel, which says which nodes changed and which parts to read again: `status` only when
  * the session's record moved past what the view holds, `listPayloads` when the outbox moved,
- * `listSessions` when History is shown after a session ended.
+ * `listSessions` when History is shown after a session ended. "Team" (teamView.ts) reads the
+ * server's `team` answer only when shown or refreshed.
  */
 
 import * as vscode from 'vscode';
@@ -13,6 +14,7 @@ import { parseCaptureProblems } from './notifications';
 import { payloadsFrom } from './payloads';
 import { ServerApi } from './serverApi';
 import { parseSessionChanged } from './statusBar';
+import { TeamTree } from './teamView';
 import { describe, Node, nodeId, PastSession, Refresh, TreeModel } from './treeModel';
 import { CapturedEntity, SessionDetail, StatusResult } from './wire';
 
@@ -112,6 +114,8 @@ export class MspView implements vscode.Disposable {
     private readonly nodes = new Interned();
     readonly sessionTree = new SessionTree(this, this.nodes);
     readonly historyTree = new HistoryTree(this, this.nodes);
+    /** Team: asked when shown and on its Refresh button, never on a notification (teamView.ts). */
+    readonly teamTree: TeamTree;
     private sessionView: vscode.TreeView<Node> | undefined;
     private historyView: vscode.TreeView<Node> | undefined;
     private readonly disposables: vscode.Disposable[] = [];
@@ -121,13 +125,15 @@ export class MspView implements vscode.Disposable {
     constructor(
         private readonly server: ViewServer,
         private readonly now: () => Date = () => new Date(),
-    ) {}
+    ) {
+        this.teamTree = new TeamTree(server, now);
+    }
 
-    /** Create the two tree views (not in unit tests, which call the providers directly). */
+    /** Create the three tree views (not in unit tests, which call the providers directly). */
     register(): vscode.Disposable[] {
         this.sessionView = vscode.window.createTreeView(SESSION_VIEW, { treeDataProvider: this.sessionTree, showCollapseAll: true });
         this.historyView = vscode.window.createTreeView(HISTORY_VIEW, { treeDataProvider: this.historyTree });
-        this.disposables.push(this.sessionView, this.historyView);
+        this.disposables.push(this.sessionView, this.historyView, ...this.teamTree.register());
         return [this];
     }
 

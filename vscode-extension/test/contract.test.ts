@@ -21,7 +21,7 @@ import {
 } from 'vscode-jsonrpc/node';
 
 import { buildArgs } from '../src/args';
-import { CATEGORY, COMMANDS, HIDDEN_FROM_PALETTE } from '../src/commandIds';
+import { CATEGORY, COMMANDS, HIDDEN_FROM_PALETTE, PALETTE_WHEN } from '../src/commandIds';
 import { childEnv } from '../src/interpreter';
 import { settingsForServer } from '../src/settings';
 import * as wire from '../src/wire';
@@ -51,11 +51,17 @@ const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as
     main: string;
     license: string;
     icon: string;
+    repository: { url: string };
     engines: { vscode: string };
     activationEvents: string[];
     contributes: {
         commands: { command: string; title: string; category: string }[];
-        menus: { commandPalette: { command: string; when: string }[] };
+        menus: {
+            commandPalette: { command: string; when: string }[];
+            'view/title': { command: string; when: string; group?: string }[];
+        };
+        views: Record<string, { id: string; name: string }[]>;
+        viewsWelcome: { view: string; when: string; contents: string }[];
         configuration: { properties: Record<string, { default?: unknown; scope?: string; type?: string }> };
     };
 };
@@ -137,6 +143,30 @@ describe('package.json contributes what the code registers', () => {
             assert.ok(!id.startsWith(spec.commandPrefix), id);
         }
         assert.deepEqual([...hidden].sort(), HIDDEN_FROM_PALETTE.map((k) => COMMANDS[k].id).sort());
+    });
+
+    it('palette `when` clauses are the code’s PALETTE_WHEN (Weekly Report needs the server)', () => {
+        const listed = Object.fromEntries(
+            pkg.contributes.menus.commandPalette.filter((m) => m.when !== 'false').map((m) => [m.command, m.when]),
+        );
+        const expected = Object.fromEntries(
+            Object.entries(PALETTE_WHEN).map(([key, when]) => [COMMANDS[key as keyof typeof COMMANDS].id, when]),
+        );
+        assert.deepEqual(listed, expected);
+        assert.equal(listed['msp.weeklyReport'], 'msp.serverRunning');
+    });
+
+    it('the MSP view: Session, History and Team; Weekly Report in each title’s overflow menu', () => {
+        assert.deepEqual(pkg.contributes.views.msp.map((v) => v.id), ['msp.session', 'msp.history', 'msp.team']);
+        const report = pkg.contributes.menus['view/title'].find((m) => m.command === 'msp.weeklyReport');
+        assert.ok(report && !report.group?.startsWith('navigation'), 'in the overflow (…) menu');
+        for (const view of ['msp.session', 'msp.history', 'msp.team']) {
+            assert.ok(report.when.includes(`view == ${view}`), view);
+        }
+        const refresh = pkg.contributes.menus['view/title'].find((m) => m.command === 'msp.refreshTeam');
+        assert.equal(refresh?.when, 'view == msp.team');
+        const welcome = pkg.contributes.viewsWelcome.find((w) => w.view === 'msp.team' && w.when.includes('msp.teamGraph == none'));
+        assert.ok(welcome?.contents.includes(`${pkg.repository.url.replace(/\.git$/, '')}/blob/main/docs/team.md`));
     });
 
     it('the issue’s palette list is all there', () => {

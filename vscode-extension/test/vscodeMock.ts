@@ -54,6 +54,20 @@ export class Uri {
     }
 }
 
+/** A tree view: its description and message as the extension set them; visibility to fire. */
+export class FakeTreeView {
+    description: string | undefined;
+    message: string | undefined;
+    readonly visibility = new EventEmitter<{ visible: boolean }>();
+    readonly onDidChangeVisibility = this.visibility.event;
+    reveal(): Promise<void> {
+        return Promise.resolve();
+    }
+    dispose(): void {
+        this.visibility.dispose();
+    }
+}
+
 export class ThemeIcon {
     constructor(readonly id: string) {}
 }
@@ -70,6 +84,7 @@ export class TreeItem {
     tooltip?: unknown;
     iconPath?: unknown;
     contextValue?: string;
+    resourceUri?: unknown;
     command?: { title: string; command: string; arguments?: unknown[] };
     constructor(
         readonly label: string,
@@ -186,6 +201,8 @@ export const mock = {
     logLines: [] as string[],
     /** Providers registered with vscode.lm.registerMcpServerDefinitionProvider. */
     mcpProviders: [] as FakeMcpRegistration[],
+    /** Tree views made with window.createTreeView, by id. */
+    treeViews: {} as Record<string, FakeTreeView>,
     activeEditorEmitter: new EventEmitter<unknown>(),
     foldersEmitter: new EventEmitter<unknown>(),
     trustEmitter: new EventEmitter<void>(),
@@ -213,6 +230,7 @@ export const mock = {
         this.extensions = {};
         this.logLines = [];
         this.mcpProviders = [];
+        this.treeViews = {};
     },
 
     setFolders(...paths: string[]): FakeFolder[] {
@@ -336,7 +354,7 @@ export const vscode = {
         },
         showTextDocument: (doc: unknown) => Promise.resolve(doc),
         showSaveDialog: () => Promise.resolve(mock.saveAs),
-        createTreeView: () => ({ reveal: () => Promise.resolve(), dispose: () => undefined }),
+        createTreeView: (id: string): FakeTreeView => (mock.treeViews[id] = new FakeTreeView()),
     },
     workspace: {
         get workspaceFolders(): FakeFolder[] | undefined {
