@@ -4,7 +4,8 @@
 // a cloned folder opened in Restricted Mode; MSP_E2E_GRANT=1 then trusts the workspace) and
 // tests/test_vscode_mcp_e2e.py (MSP_E2E_SCENARIO=mcp: VS Code lists and starts MSP's MCP server;
 // MSP_E2E_MCP_RESTRICTED=1: the window starts in Restricted Mode, where it is not listed, and is
-// trusted first).
+// trusted first) and tests/test_vscode_bundled_e2e.py (MSP_E2E_SCENARIO=bundled;
+// MSP_E2E_NO_PYTHON=1).
 //
 // Environment: MSP_E2E_URL (code-server base URL), MSP_E2E_WORKSPACE (the folder it serves),
 // MSP_E2E_ARTIFACTS (where screenshots go), CHROMIUM (default /usr/bin/chromium),
