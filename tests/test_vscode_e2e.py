@@ -314,7 +314,13 @@ def test_a_whole_session_from_the_palette(code_server: CodeServer, tmp_path: Pat
     vault = tmp_path / "vault"  # Obsidian, enabled from a terminal mid-session
     vault.mkdir()
     run_driver(code_server, "session", {"MSP_E2E_VAULT": str(vault)})
-    for shot in ("walkthrough", "msp-view", "payload-readonly", "statusbar-active"):
+    for shot in (
+        "walkthrough",
+        "msp-view",
+        "payload-readonly",
+        "statusbar-active",
+        "msp-team-welcome",
+    ):
         assert (ARTIFACTS / f"{shot}.png").stat().st_size > 0, shot
 
     # The terminal sees what the editor did: one store, .msp/msp.db in the folder.

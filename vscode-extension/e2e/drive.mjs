@@ -349,6 +349,13 @@ async function sessionScenario() {
     await viewRow('Use signed tokens for password reset').waitFor();
     await page.screenshot({ path: join(artifacts, 'msp-history.png') });
     step('History shows the ended session and its record');
+
+    // Team, with no team graph configured: its welcome says how to enable one (docs/team.md).
+    await page.locator(`${MSP_VIEW} .pane-header`, { hasText: 'Team' }).first().click();
+    await page.locator(`${MSP_VIEW} .welcome-view-content`, { hasText: 'enable the neo4j integration' }).first().waitFor();
+    await page.locator(`${MSP_VIEW} .welcome-view-content a`, { hasText: 'docs/team.md' }).first().waitFor();
+    await page.screenshot({ path: join(artifacts, 'msp-team-welcome.png') });
+    step('Team view: its welcome with no team graph');
 }
 
 /**

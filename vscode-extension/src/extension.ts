@@ -75,6 +75,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     statusBar = new StatusBar(server);
     view = new MspView(server);
     commands = new Commands({ server, statusBar, notifier, docs, view });
+    // The Team view shown before the server ran asks once it runs (not on every state change).
+    context.subscriptions.push(server.onDidChangeState((state) => state === 'running' && view?.teamTree.serverStarted()));
     context.subscriptions.push(server, statusBar, notifier, ...docs.register(), ...view.register(), ...commands.register());
     // `msp mcp` for the editor's agents, with the language server's interpreter (mcp.ts).
     context.subscriptions.push(...registerMcpProvider(server));

@@ -51,6 +51,8 @@ export class TeamTree implements vscode.TreeDataProvider<TeamNode>, vscode.Dispo
     private loaded = false;
     private loading: Promise<void> | undefined;
     private hidden = false;
+    /** The view asked while the server was not running: ask once it runs. */
+    private waiting = false;
     private graphKey: string | undefined;
     private view: vscode.TreeView<TeamNode> | undefined;
     private readonly disposables: vscode.Disposable[] = [];
@@ -86,6 +88,14 @@ export class TeamTree implements vscode.TreeDataProvider<TeamNode>, vscode.Dispo
     refresh(): void {
         this.loaded = false;
         this.emitter.fire(undefined);
+    }
+
+    /** The server runs (again): answer a showing that came before it. */
+    serverStarted(): void {
+        if (this.waiting) {
+            this.waiting = false;
+            this.refresh();
+        }
     }
 
     state(folderUri: string): TeamState | undefined {
@@ -145,6 +155,7 @@ export class TeamTree implements vscode.TreeDataProvider<TeamNode>, vscode.Dispo
     private async readAll(): Promise<void> {
         if (this.server.state !== 'running') {
             this.states.clear();
+            this.waiting = true;
             this.show();
             return; // loaded stays false: the next showing asks again
         }

@@ -248,8 +248,14 @@ describe('Team view: when it asks the server', () => {
         assert.deepEqual(await tree.getChildren(), []);
         assert.equal(server.teamCalls(), 0);
         server.state = 'running';
+        let fired = 0;
+        tree.onDidChangeTreeData(() => fired++);
+        tree.serverStarted();
+        assert.equal(fired, 1, 'the tree reads its root again');
         assert.deepEqual(await labels(tree), ['bob@example.com']);
         assert.equal(server.teamCalls(), 1);
+        tree.serverStarted(); // a later restart: nothing was waiting
+        assert.equal(fired, 1);
     });
 
     it('several folders: one root per folder with an answer', async () => {
