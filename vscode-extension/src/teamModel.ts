@@ -88,6 +88,61 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim
 const rows = (v: unknown): Record<string, unknown>[] =>
     Array.isArray(v) ? v.filter((r): r is Record<string, unknown> => !!r && typeof r === 'object') : [];
 
+/** A value from the graph as text: strings as they are, numbers written out, else null. */
+function text(v: unknown): string | null {
+    if (typeof v === 'string') {
+        return v.trim() ? v : null;
+    }
+    return typeof v === 'number' && Number.isFinite(v) ? String(v) : null;
+}
+
+function sessionFrom(r: Record<string, unknown>): TeamSession | undefined {
+    const id = text(r.id);
+    if (!id) {
+        return undefined;
+    }
+    const progress = typeof r.progress === 'number' && Number.isFinite(r.progress) ? r.progress : null;
+    return {
+        id,
+        goal: text(r.goal),
+        branch: text(r.branch),
+        status: text(r.status),
+        progress,
+        startTime: text(r.startTime),
+        endTime: text(r.endTime),
+    };
+}
+
+function blockerFrom(r: Record<string, unknown>): TeamBlocker | undefined {
+    const id = text(r.id);
+    const description = text(r.description);
+    if (!id || !description) {
+        return undefined;
+    }
+    return { id, description, severity: text(r.severity), category: text(r.category), createdAt: text(r.createdAt) };
+}
+
+function decisionFrom(r: Record<string, unknown>): TeamDecision | undefined {
+    const id = text(r.id);
+    const content = text(r.content);
+    if (!id || !content) {
+        return undefined;
+    }
+    return { id, content, rationale: text(r.rationale), impact: text(r.impact), timestamp: text(r.timestamp) };
+}
+
+function overlapFrom(r: Record<string, unknown>): TeamOverlap | undefined {
+    const path = text(r.path);
+    const name = text(r.name);
+    return path || name ? { path, name, type: text(r.type) } : undefined;
+}
+
+function all<T>(v: unknown, make: (r: Record<string, unknown>) => T | undefined): T[] {
+    return rows(v)
+        .map(make)
+        .filter((x): x is T => x !== undefined);
+}
+
 function teammateFrom(raw: Record<string, unknown>): Teammate | undefined {
     const user = str(raw.user);
     if (!user) {
@@ -95,10 +150,10 @@ function teammateFrom(raw: Record<string, unknown>): Teammate | undefined {
     }
     return {
         user,
-        sessions: rows(raw.sessions).filter((r) => str(r.id)) as unknown as TeamSession[],
-        openBlockers: rows(raw.openBlockers).filter((r) => str(r.id) && str(r.description)) as unknown as TeamBlocker[],
-        decisions: rows(raw.decisions).filter((r) => str(r.id) && str(r.content)) as unknown as TeamDecision[],
-        overlap: rows(raw.overlap).filter((r) => str(r.path) || str(r.name)) as unknown as TeamOverlap[],
+        sessions: all(raw.sessions, sessionFrom),
+        openBlockers: all(raw.openBlockers, blockerFrom),
+        decisions: all(raw.decisions, decisionFrom),
+        overlap: all(raw.overlap, overlapFrom),
     };
 }
 

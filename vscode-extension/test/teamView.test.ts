@@ -143,6 +143,16 @@ describe('Team view: items from a team answer', () => {
         assert.equal(parsed?.teammates.length, 1);
         assert.deepEqual(parsed?.teammates[0], { user: 'x', sessions: [], openBlockers: [], decisions: [], overlap: [] });
         assert.equal(parseTeamAnswer({ project: 'p' }), undefined);
+        const odd = parseTeamAnswer({
+            ...answer(),
+            teammates: [{ user: 'y', sessions: [{ id: 7, goal: { $ne: 1 }, progress: '30', branch: ['x'] }], decisions: [{ id: 'd', content: 42 }] }],
+        });
+        assert.deepEqual(odd?.teammates[0].sessions, [
+            { id: '7', goal: null, branch: null, status: null, progress: null, startTime: null, endTime: null },
+        ]);
+        assert.equal(odd?.teammates[0].decisions[0].content, '42');
+        const [session] = teamChildren({ kind: 'teammate', folderUri: 'file:///work/shop', mate: odd!.teammates[0] });
+        assert.equal(describeTeam(session, NOW).label, '7');
     });
 
     it('escapes Markdown in tooltips (teammates’ text is untrusted)', () => {
