@@ -275,8 +275,6 @@ def wire(result: Any) -> Any:
 
 
 def _json(verb: Verb[Any], result: Any) -> Any:
-    if verb.name == "listSessions":  # the command line's compact listing
-        return {"sessions": [_session_summary(s) for s in result["sessions"]]}
     return wire(result)
 
 
@@ -327,20 +325,6 @@ def _report_text(result: dict[str, Any], ns: argparse.Namespace) -> str | None:
         raise InvalidInput(f"output: cannot write {ns.output} ({exc.strerror})") from None
     _note(f"Report written to {ns.output}")
     return None
-
-
-_RECORD_LISTS = ("updates", "decisions", "blockers", "entities")
-
-
-def _session_summary(s: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "project", "status", "startTime", "endTime", "duration", "startProgress")
-    return {
-        **{k: s.get(k) for k in keys},
-        "endProgress": s.get("endProgress"),
-        "goal": s.get("goal"),
-        "summary": s.get("summary"),
-        "counts": {k: len(s.get(k) or []) for k in _RECORD_LISTS},
-    }
 
 
 def _session_line(s: dict[str, Any]) -> str:

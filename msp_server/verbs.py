@@ -123,7 +123,7 @@ def _team(ctx: Context, args: c.TeamArgs) -> Any:
 
 
 def _sessions(ctx: Context, args: c.SessionsArgs) -> Any:
-    return {"sessions": [s.wire() for s in _ws(ctx).sessions(args)]}
+    return {"sessions": _ws(ctx).session_list(args)}
 
 
 def _show_session(ctx: Context, args: c.ShowSessionArgs) -> Any:

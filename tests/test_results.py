@@ -19,6 +19,7 @@ from msp_server.core.commands import (
     EntityArgs,
     RecoverArgs,
     ResolveArgs,
+    SessionsArgs,
     StartArgs,
     UpdateArgs,
 )
@@ -230,6 +231,7 @@ def _costs(tmp_path: Path, events: int) -> dict[str, tuple[int, int]]:
             "resolve": _statements(ws, lambda: ws.resolve(ResolveArgs(blocker="open blocker"))),
             "block": _statements(ws, lambda: ws.block(BlockArgs(text="another"))),
             "summary": _statements(ws, ws.summary),
+            "sessions": _statements(ws, lambda: ws.session_list(SessionsArgs(limit=20))),
             "end": _statements(ws, lambda: ws.end(EndArgs())),
         }
     finally:

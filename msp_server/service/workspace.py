@@ -239,6 +239,15 @@ class Workspace:
             rows = self.store.list_session_rows(args.limit)
             return [self.timeline.snapshot(s) for s in self.store.load_sessions(rows)]
 
+    def session_list(self, args: SessionsArgs) -> list[dict[str, Any]]:
+        """Recent sessions as summaries with their end summary: one row each, no events read
+        (`show_session` has a session's whole record)."""
+        if not self.has_store():
+            return []
+        with self.store.read():
+            rows = self.store.list_session_rows(args.limit)
+        return [{**self.timeline.summary(r).wire(), "summary": r["summary"]} for r in rows]
+
     def context(self, args: ContextArgs) -> str:
         days = args.days or self.config.context_days
         since = to_iso(self.clock() - timedelta(days=days))
