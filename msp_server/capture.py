@@ -80,9 +80,17 @@ def compile_excludes(patterns: Iterable[str]) -> Callable[[str], bool]:
 def _git(
     folder: Path, args: Sequence[str], data: bytes | None
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run git with our own stdin (never the LSP stream) and no output on our stdout."""
+    """Run git with our own stdin (never the LSP stream) and no output on our stdout, hardened
+    like every git MSP runs in a folder (core/git.py): check-ignore reads the index, which
+    would start the repository config's `core.fsmonitor` program."""
+    from msp_server.core.git import safe_git_command, safe_git_env
+
+    command = safe_git_command(["-C", str(folder), *args])
+    if command is None:
+        raise FileNotFoundError("git is not on PATH")
     return subprocess.run(
-        ["git", "-C", str(folder), *args],
+        command,
+        env=safe_git_env(),
         input=data if data is not None else b"",
         capture_output=True,
         timeout=GIT_TIMEOUT_SECONDS,

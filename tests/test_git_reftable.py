@@ -101,3 +101,37 @@ def test_a_plain_head_needs_no_subprocess(tmp_path: Path, monkeypatch: pytest.Mo
     subprocess.run(["git", "init", "-q", "-b", "feature/plain", str(tmp_path)], check=True)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # git cannot even be found
     assert current_branch(tmp_path) == "feature/plain"
+
+
+def _planted_git(folder: Path, marker: Path) -> None:
+    """A cloned folder's own `git` at its root: running it is running the folder's code."""
+    fake = folder / "git"
+    fake.write_text(f"#!/bin/sh\ntouch {marker}\necho planted\n", encoding="utf-8")
+    fake.chmod(0o755)
+
+
+def test_git_is_never_taken_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`msp start` in a cloned folder asks git who the user is; an empty PATH entry (on
+    Windows: always) would make `shutil.which` find the folder's own `git` first."""
+    from msp_server.core.git import global_email
+
+    repo = _invalid_head_repo(tmp_path / "repo")
+    marker = tmp_path / "ran"
+    _planted_git(repo, marker)
+    monkeypatch.chdir(repo)
+    real_dir = str(Path(shutil.which("git") or "/usr/bin/git").parent)
+    monkeypatch.setenv("PATH", f"{os.pathsep}.{os.pathsep}relative{os.pathsep}{real_dir}")
+    current_branch(repo)
+    global_email(tmp_path)
+    assert not marker.exists()
+
+
+def test_find_git_takes_absolute_path_entries_only(tmp_path: Path) -> None:
+    from msp_server.core.git import find_git
+
+    marker = tmp_path / "ran"
+    _planted_git(tmp_path, marker)
+    assert find_git(f"{os.pathsep}.{os.pathsep}{tmp_path / 'none'}") is None
+    assert find_git(str(tmp_path)) == str(tmp_path / "git")

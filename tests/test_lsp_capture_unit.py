@@ -144,3 +144,22 @@ def test_git_is_never_given_our_stdin(tmp_path: Path, monkeypatch: pytest.Monkey
     capture.git_ignored(tmp_path, ["a.py"])
     capture.git_head_sources(tmp_path, ["a.py"])
     assert seen and all(isinstance(i, bytes) for i in seen)
+
+
+def test_capture_git_runs_no_program_the_repository_config_names(tmp_path: Path) -> None:
+    """`git check-ignore` reads the index, and reading it starts `core.fsmonitor` (real git
+    does, on every save's batch): the folder's .git/config is data, so capture's git runs
+    with the overrides of core/git.py."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git_init(repo)
+    (repo / "a.py").write_text("class A: pass\n")
+    git_commit(repo)
+    marker = tmp_path / "ran"
+    hook = tmp_path / "hook.sh"
+    hook.write_text(f"#!/bin/sh\ntouch {marker}\n")
+    hook.chmod(0o755)
+    subprocess.run(["git", "-C", str(repo), "config", "core.fsmonitor", str(hook)], check=True)
+    capture.git_ignored(repo, ["a.py", "b.py"])
+    capture.git_head_sources(repo, ["a.py"])
+    assert not marker.exists()

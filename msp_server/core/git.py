@@ -10,7 +10,6 @@ the repository's own config (fsmonitor, hooks, pagers, ssh/credential helpers) o
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -62,21 +61,52 @@ _SAFE_CONFIG = (
 _ENV_KEEP = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
 
 
-def run_git(args: list[str], cwd: Path, timeout: float = GIT_TIMEOUT) -> str | None:
-    """git's stdout (stripped), or None when git is missing, fails or is slow."""
-    git = shutil.which("git")
+def find_git(search_path: str | None = None) -> str | None:
+    """The git executable from the absolute directories of PATH only. `shutil.which` would
+    also look in the working directory (always on Windows; on POSIX for an empty or `.` PATH
+    entry), and `msp start` runs in a cloned folder that may carry its own `git`."""
+    path = os.environ.get("PATH", "") if search_path is None else search_path
+    names = ["git"]
+    if os.name == "nt":
+        names = [f"git{ext}" for ext in os.environ.get("PATHEXT", ".EXE").split(";") if ext]
+    for entry in path.split(os.pathsep):
+        if not entry or not os.path.isabs(entry):
+            continue
+        for name in names:
+            candidate = os.path.join(entry, name)
+            if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+                return candidate
+    return None
+
+
+def safe_git_command(args: list[str]) -> list[str] | None:
+    """`git <args>` with the overrides that keep a repository's config from running a
+    program (None when git is missing). Every git MSP runs in a folder goes through this."""
+    git = find_git()
     if git is None:
         return None
-    env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP}
-    env |= {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_OPTIONAL_LOCKS": "0"}
     command = [git, "--no-pager"]
     for setting in _SAFE_CONFIG:
         command += ["-c", setting]
+    return [*command, *args]
+
+
+def safe_git_env() -> dict[str, str]:
+    """The environment for git: no GIT_* of the caller, no prompt, no system config."""
+    env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP}
+    return env | {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "GIT_OPTIONAL_LOCKS": "0"}
+
+
+def run_git(args: list[str], cwd: Path, timeout: float = GIT_TIMEOUT) -> str | None:
+    """git's stdout (stripped), or None when git is missing, fails or is slow."""
+    command = safe_git_command(args)
+    if command is None:
+        return None
     try:
         done = subprocess.run(
-            [*command, *args],
+            command,
             cwd=cwd,
-            env=env,
+            env=safe_git_env(),
             capture_output=True,
             text=True,
             timeout=timeout,
