@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from lsprotocol import types
 
-from msp_server.lsp.code_actions import _MARKER_RE
+from msp_server.lsp.markers import _search as find_marker
 from tests.lsp_helpers import TIMEOUT, Lsp, _plain, start_server, uri
 
 SOURCE = """\
@@ -145,9 +145,9 @@ async def test_marker_lines_offer_the_matching_action(tmp_path: Path) -> None:
     ],
 )
 def test_marker_pattern(line: str, marker: str, text: str) -> None:
-    match = _MARKER_RE.search(line)
+    match = find_marker(line)
     assert match is not None
-    assert (match.group("marker"), match.group("text")) == (marker, text)
+    assert (match.marker, match.text) == (marker, text)
 
 
 @pytest.mark.parametrize(
@@ -160,4 +160,21 @@ def test_marker_pattern(line: str, marker: str, text: str) -> None:
     ],
 )
 def test_marker_pattern_rejects(line: str) -> None:
-    assert _MARKER_RE.search(line) is None
+    assert find_marker(line) is None
+
+
+@pytest.mark.parametrize("unit", [";", "//", "--", "#", "a=1;", "/* DECISION"])
+def test_marker_search_is_linear_on_a_long_line(unit: str) -> None:
+    """A minified file's line (or a hostile one) of many comment openers: hover and code
+    actions parse the line under the cursor. `opener.*?MARKER` retried from every opener took
+    ~1 s for 20 KB and grew with the square; the two-step search takes milliseconds for 1 MB.
+    (The thread's bound is ~1000x what the search needs, not a speed measurement.)"""
+    import threading
+
+    line = unit * (1_000_000 // len(unit))
+    answers: list[object] = []
+    thread = threading.Thread(target=lambda: answers.append(find_marker(line)), daemon=True)
+    thread.start()
+    thread.join(60)
+    assert answers == [None]
+    assert find_marker(line + " DECISION: at the end") is not None

@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 MAX_LINES = 500  # a code action over a huge selection reads no more than this
 KIND = types.CodeActionKind.QuickFix
 
-_MARKER_RE = markers.MARKER_RE  # the pattern, where earlier tests look for it
 _SELECTION_ACTIONS = (
     ("decide", "MSP: Record decision"),
     ("block", "MSP: Record blocker"),
