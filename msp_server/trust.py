@@ -92,6 +92,8 @@ def _walk_sensitive(layer: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     for key in ("stateDir", "state_dir"):  # the model takes either spelling
         if layer.get(key) is not None:
             yield key, layer[key]
+    if layer.get("user") is not None:  # who the records are by, in a team's shared graph
+        yield "user", layer["user"]
     credentials = layer.get("credentials")
     if isinstance(credentials, dict):
         for key, value in credentials.items():

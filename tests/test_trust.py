@@ -317,3 +317,19 @@ def test_a_folder_adds_capture_exclusions_but_never_drops_the_users(
     # the folder's first, the user's last: in gitignore order the last match wins, so a folder's
     # `!secrets/x` cannot re-include what the user excluded
     assert config.capture.exclude == ["gen/**", "secrets/**"]
+
+
+def test_a_cloned_config_cannot_choose_who_the_records_are_by(
+    workspace: Path, tmp_path: Path
+) -> None:
+    """`user` names the author of every session in the team's shared graph (and `msp team`
+    leaves "me" out): a cloned config saying `"user": "<a teammate>"` would file this user's
+    work under the teammate's name and hide the teammate from this user's Team view."""
+    commit_config(workspace, {"user": "colleague@example.com", "project": "demo"})
+    env = user_env(tmp_path / "home")
+    (tmp_path / "home").mkdir()
+    started = run_cli(workspace, "start", "--project", "demo", env=env)
+    assert started.returncode == 0, started.stderr
+    assert "user" in started.stderr  # named among the keys ignored until trusted
+    status = json.loads(run_cli(workspace, "status", "--json", env=env).stdout)
+    assert status["session"]["user"] != "colleague@example.com"
