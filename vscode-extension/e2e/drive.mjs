@@ -351,8 +351,9 @@ async function sessionScenario() {
     step('History shows the ended session and its record');
 
     // Team, with no team graph configured: its welcome says how to enable one (docs/team.md).
-    // History collapses first, so that Team has the room for its welcome.
+    // Session and History collapse first, so that Team has the room for its welcome.
     await page.locator(`${MSP_VIEW} .pane-header`, { hasText: 'History' }).first().click();
+    await page.locator(`${MSP_VIEW} .pane-header`, { hasText: 'Session' }).first().click();
     await page.locator(`${MSP_VIEW} .pane-header`, { hasText: 'Team' }).first().click();
     await page.locator(`${MSP_VIEW} .welcome-view-content`, { hasText: 'enable the neo4j integration' }).first().waitFor();
     await page.locator(`${MSP_VIEW} .welcome-view-content a`, { hasText: 'docs/team.md' }).first().waitFor();
