@@ -178,3 +178,40 @@ def test_marker_search_is_linear_on_a_long_line(unit: str) -> None:
     thread.join(60)
     assert answers == [None]
     assert find_marker(line + " DECISION: at the end") is not None
+
+
+def test_hover_shows_every_stored_value_literally() -> None:
+    """Ids and enum-like fields come from the store too (an imported file, a cloned folder's
+    store): none may end its code span or start a link."""
+    from msp_server.lsp.hover import render
+
+    evil = "x` [run](command:workbench.action.terminal.new) <img src=x> `"
+    shown = render(
+        {
+            "kind": "blocker",
+            "id": evil,
+            "text": "t",
+            "severity": evil,
+            "category": evil,
+            "status": evil,
+            "time": evil,
+            "sessionId": evil,
+        }
+    ) + render(
+        {
+            "kind": "entity",
+            "id": "e",
+            "text": "t",
+            "type": evil,
+            "path": evil,
+            "line": 1,
+            "time": "now",
+            "sessionId": "s",
+        }
+    )
+    import re
+
+    for line in shown.splitlines():
+        assert line.count("`") % 2 == 0, line  # every code span closed where it was opened
+    outside = re.sub(r"`[^`]*`", "", shown)  # a code span shows its text literally
+    assert "](command:" not in outside and "<img" not in outside, outside

@@ -29,27 +29,34 @@ def _md(text: object) -> str:
     return " ".join(escaped.split())
 
 
+def _code(text: object) -> str:
+    """An id in a code span. Ids come from the store, which an import or a cloned folder may
+    have filled: a backtick would end the span and let the rest be read as Markdown."""
+    return "`" + " ".join(str(text).replace("`", "'").split()) + "`"
+
+
 def render(record: dict[str, Any]) -> str:
     kind = record["kind"]
-    lines = [f"**MSP {kind}** `{record['id']}` — {_md(record['text'])}", ""]
+    lines = [f"**MSP {_md(kind)}** {_code(record['id'])} — {_md(record['text'])}", ""]
     if kind == "decision":
         if record.get("rationale"):
             lines.append(f"- Rationale: {_md(record['rationale'])}")
         for alternative in record.get("alternatives") or []:
             lines.append(f"- Alternative: {_md(alternative)}")
-        lines.append(f"- Impact: {record.get('impact')}")
+        lines.append(f"- Impact: {_md(record.get('impact'))}")
         if record.get("category"):
             lines.append(f"- Category: {_md(record['category'])}")
     elif kind == "blocker":
-        lines.append(f"- Severity: {record.get('severity')}, {record.get('category')}")
-        lines.append(f"- Status: {record.get('status')}")
+        lines.append(f"- Severity: {_md(record.get('severity'))}, {_md(record.get('category'))}")
+        lines.append(f"- Status: {_md(record.get('status'))}")
         if record.get("resolution"):
             lines.append(f"- Resolution: {_md(record['resolution'])}")
     elif kind == "update" and record.get("progress") is not None:
-        lines.append(f"- Progress: {record['progress']}%")
+        lines.append(f"- Progress: {_md(record['progress'])}%")
     elif kind == "entity":
-        lines.append(f"- {record.get('type')} in {_md(record.get('path'))}:{record.get('line')}")
-    lines.append(f"- Recorded {record['time']} in session `{record['sessionId']}`")
+        where = f"{record.get('path')}:{record.get('line')}"
+        lines.append(f"- {_md(record.get('type'))} in {_md(where)}")
+    lines.append(f"- Recorded {_md(record['time'])} in session {_code(record['sessionId'])}")
     return "\n".join(lines)
 
 
