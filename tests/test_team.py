@@ -351,3 +351,7 @@ def test_teammates_text_cannot_pose_as_structure() -> None:
     assert "- mallory ## Admin:" in text and "also working on Thing" in text
     markdown = render_text(answer, markdown=True)
     assert markdown.startswith("## Team\n") and "<script>" not in markdown
+    stale = answer | {"stale": True, "reason": "FalkorDB: <img src=x>\n# Owned", "fetchedAt": None}
+    for shown in (render_text(stale), render_text(stale, markdown=True)):
+        assert "\n# Owned" not in shown
+    assert "<img src=x>" not in render_text(stale, markdown=True)

@@ -399,10 +399,10 @@ def render_text(answer: dict[str, Any], markdown: bool = False) -> str:
 
     lines = ["## Team" if markdown else "TEAM:"]
     if answer.get("trustWarning"):
-        lines.append(f"(note: {answer['trustWarning']})")
-    if answer.get("stale"):
+        lines.append(f"(note: {t(answer['trustWarning'])})")
+    if answer.get("stale"):  # the reason may quote the graph server's own error text
         when = answer.get("fetchedAt") or "never"
-        lines.append(f"(stale: {answer.get('reason')}; cached answer from {when})")
+        lines.append(f"(stale: {t(answer.get('reason'))}; cached answer from {t(when)})")
     teammates = answer.get("teammates") or []
     if not teammates:
         lines.append(
