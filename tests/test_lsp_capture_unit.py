@@ -163,3 +163,19 @@ def test_capture_git_runs_no_program_the_repository_config_names(tmp_path: Path)
     capture.git_ignored(repo, ["a.py", "b.py"])
     capture.git_head_sources(repo, ["a.py"])
     assert not marker.exists()
+
+
+def test_capture_git_keeps_the_users_global_excludes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Capture's git drops the caller's GIT_* but keeps the user's XDG config folder: a file
+    the user ignores everywhere (`$XDG_CONFIG_HOME/git/ignore`) is still never captured."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git_init(repo)
+    xdg = tmp_path / "xdg"
+    (xdg / "git").mkdir(parents=True)
+    (xdg / "git" / "ignore").write_text("secret_*.py\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert capture.git_ignored(repo, ["secret_keys.py", "a.py"]) == {"secret_keys.py"}

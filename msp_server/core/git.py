@@ -57,8 +57,10 @@ _SAFE_CONFIG = (
     "protocol.allow=never",
     "core.untrackedCache=false",
 )
-# The only variables git needs from the environment: finding itself and HOME (no GIT_*).
-_ENV_KEEP = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
+# The only variables git needs from the environment: finding itself, HOME and the user's
+# XDG config folder (global config and excludes file, which capture's check-ignore honours);
+# no GIT_*.
+_ENV_KEEP = ("PATH", "HOME", "XDG_CONFIG_HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
 
 
 def find_git(search_path: str | None = None) -> str | None:
