@@ -14,6 +14,8 @@ import hashlib
 import json
 import logging
 import os
+import queue
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -35,6 +37,10 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 0.5
 # A connected graph gets this long for each read (the four team queries are indexed).
 READ_TIMEOUT = 2.0
+# The whole answer (connect, handshake, four reads) is waited for this long at most: a server
+# that accepts and then stalls would otherwise hold the command for 0.5 + 4 x 2 s. Less than
+# READ_TIMEOUT, so that the answer's deadline, not a socket's, decides.
+ANSWER_TIMEOUT = 1.5
 ROWS = 50  # at most this many rows per query (a constant: LIMIT takes no parameter here)
 CACHE_REFRESH = timedelta(seconds=60)  # an unchanged answer's time is rewritten this often
 # What a standup needs of each teammate: their newest sessions and decisions, every open
@@ -333,6 +339,29 @@ def fetch(ws: Workspace, target: GraphTarget, params: dict[str, Any]) -> list[di
     return _group(str(params["me"]), found)
 
 
+def fetch_within(
+    ws: Workspace, target: GraphTarget, params: dict[str, Any], budget: float = ANSWER_TIMEOUT
+) -> list[dict[str, Any]]:
+    """`fetch` in its own thread, waited for `budget` seconds: past that the graph is
+    unavailable for this answer (the thread ends by its socket timeouts, unwaited for)."""
+    box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+
+    def work() -> None:
+        try:
+            box.put((True, fetch(ws, target, params)))
+        except BaseException as exc:  # handed to the caller, who raises it
+            box.put((False, exc))
+
+    threading.Thread(target=work, name="msp-team-read", daemon=True).start()
+    try:
+        ok, value = box.get(timeout=budget)
+    except queue.Empty:
+        raise GraphUnavailable(f"the graph did not answer within {budget:g} s") from None
+    if not ok:
+        raise value
+    return list(value)
+
+
 def team(ws: Workspace, args: TeamArgs) -> dict[str, Any]:
     """The team answer: fresh from the graph and cached, or the cached one marked stale."""
     target = graph_target(ws)
@@ -352,7 +381,7 @@ def team(ws: Workspace, args: TeamArgs) -> dict[str, Any]:
         reason = "restricted mode: MSP reads no graph for a folder the editor does not trust"
     else:
         try:
-            teammates = fetch(ws, target, params)
+            teammates = fetch_within(ws, target, params)
         except GraphUnavailable as exc:
             reason = str(exc)
     if reason is None:
