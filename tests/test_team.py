@@ -262,15 +262,36 @@ def test_team_needs_a_configured_graph(msp: Any) -> None:
 
 
 def test_an_untrusted_folder_config_is_not_read(ada: Teammate, server: Server) -> None:
-    """The graph's address from a folder's config counts only once trusted (issue 10)."""
+    """The graph's address from a folder's config counts only once trusted (issue 10), and a
+    graph the untrusted file alone turns on is not read at all: the read sends the user's
+    neo4j-password, even to the default localhost address."""
     config = ada.folder / ".msp" / "config.json"
     data = json.loads(config.read_text(encoding="utf-8"))
     data["delivery"]["targets"]["neo4j"]["falkordbUrl"] = "redis://attacker.example:6379"
     config.write_text(json.dumps(data), encoding="utf-8")  # changed: trust is gone
+    refused = ada("team", "--json")
+    assert refused.code == 3 and "msp trust" in refused.err
+    assert "attacker" not in refused.out + refused.err
+
+    # The user's own config enables the graph: the folder's host is still never asked.
+    user = json.loads(ada.user_config.read_text(encoding="utf-8"))
+    user["integrations"] = {"neo4j": {"enabled": True}}
+    ada.user_config.write_text(json.dumps(user), encoding="utf-8")
     answer = ada.team()
     assert "msp trust" in answer["trustWarning"] and "delivery" in answer["trustWarning"]
-    # The default (localhost) is asked, never the folder's host.
     assert "attacker" not in json.dumps(answer)
+
+
+def test_a_folder_that_only_enables_the_graph_is_not_read(ada: Teammate) -> None:
+    """`enabled: true` is not a sensitive key, so such a file counts as trusted for everything
+    else; reading the team graph with the user's credential still needs `msp trust`."""
+    config = ada.folder / ".msp" / "config.json"
+    plain = {"project": "shop", "integrations": {"neo4j": {"enabled": True}}}
+    config.write_text(json.dumps(plain), encoding="utf-8")
+    refused = ada("team", "--json")
+    assert refused.code == 3 and "which you have not trusted" in refused.err
+    ada.ok("trust")
+    assert ada("team", "--json").code == 0  # trusted by name: read (the default address)
 
 
 def test_schema_is_created_once_and_the_second_teammate_finds_it_in_place(

@@ -64,11 +64,13 @@ async def test_team_is_a_language_server_command(workspace: Path, tmp_path: Path
             },
             "delivery": {"targets": {"neo4j": {"falkordbUrl": f"unix://{tmp_path}/gone.sock"}}},
         },
+        tmp_path / "user-config.json",  # trusted by the user the server runs for
     )
     async with start_server(tmp_path, [workspace]) as lsp:
         answer = await lsp.command("team", folderUri=uri(workspace), days=3)
     assert (answer["project"], answer["days"], answer["stale"]) == ("shop", 3, True)
-    assert answer["reason"].startswith("FalkorDB: cannot connect")
+    # the trusted folder's address was the one asked (not a default)
+    assert answer["reason"] == f"FalkorDB: cannot connect (no server at {tmp_path}/gone.sock)"
     assert answer["teammates"] == []
 
 

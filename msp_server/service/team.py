@@ -134,6 +134,13 @@ def graph_target(ws: Workspace) -> GraphTarget:
     for integration in ws.integrations:
         adapter = integration.adapter
         if isinstance(adapter, Neo4jAdapter):
+            if not enabled_by_the_user(ws, integration.name):
+                raise ConfigError(
+                    f"msp team: integrations.{integration.name} is enabled only by this "
+                    "folder's .msp/config.json, which you have not trusted; a team read sends "
+                    "your neo4j-password, so run `msp trust --show` then `msp trust`, or "
+                    "enable it in your user config"
+                )
             cfg = adapter.config
             url = cfg.uri
             if cfg.dialect == "falkordb":
@@ -148,6 +155,27 @@ def graph_target(ws: Workspace) -> GraphTarget:
         "(integrations.neo4j, dialect neo4j or falkordb; docs/team.md)"
         + (f". Note: {hint}" if hint else "")
     )
+
+
+def enabled_by_the_user(ws: Workspace, name: str) -> bool:
+    """Whether the user (not a cloned folder) turned this graph integration on: a team read
+    sends the user's credential, even to the default localhost address, so enabling it is the
+    user's choice — their config, the environment, the editor's settings, or a folder config
+    they trusted by name (`msp trust`; a file with nothing sensitive is not trusted by that)."""
+    from pathlib import Path
+
+    from msp_server.config import env_layer, merge, read_layer, user_config_path
+    from msp_server.trust import is_trusted, read_config_bytes
+
+    if ws.trust.exists and not ws.restricted:
+        path = Path(ws.trust.config_path)
+        raw = read_config_bytes(path)
+        if raw is not None and is_trusted(path, raw):
+            return True
+    layers = merge(merge(read_layer(user_config_path()), env_layer()), ws.overrides)
+    entries = layers.get("integrations")
+    entry = entries.get(name) if isinstance(entries, dict) else None
+    return isinstance(entry, dict) and entry.get("enabled") is True
 
 
 # --- readers ---------------------------------------------------------------------------------

@@ -135,6 +135,7 @@ class Workspace:
         # Restricted: the editor does not trust this folder (VS Code's Restricted Mode): MSP
         # records and generates, but delivers nothing and takes no place from the folder.
         self.restricted = restricted
+        self.overrides = overrides or {}  # the editor's settings: the user's, not the folder's
         self.config, self.trust = load_config_checked(
             self.config_path, overrides, restricted=restricted
         )
