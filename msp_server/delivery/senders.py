@@ -679,9 +679,24 @@ def _falkordb_client(url: str, integration: Integration, ctx: SendContext) -> An
         options["password"] = password
         if username != "neo4j":  # the adapter's default: use redis' default user then
             options["username"] = username
+    if password and (refusal := plain_password_refusal(url)):
+        raise DeliveryFailure(refusal, retryable=False)
     client = connect_falkordb(falkordb, url, options)
     ctx.falkordb[url] = client
     return client
+
+
+def plain_password_refusal(url: str) -> str | None:
+    """Why a password may not go to this FalkorDB URL: in clear (redis://) only to this
+    machine, as plain http and bolt:// are; rediss:// (TLS) or a unix socket elsewhere."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "localhost").lower()
+    if parts.scheme == "redis" and host not in ("localhost", "127.0.0.1", "::1"):
+        return (
+            f"falkordbUrl: the neo4j-password goes to {host} only over rediss:// (TLS); "
+            "plain redis:// only to localhost"
+        )
+    return None
 
 
 def connect_falkordb(falkordb: Any, url: str, options: dict[str, Any]) -> Any:

@@ -213,7 +213,10 @@ class FalkorReader:
                 options["username"] = target.username
         import redis.exceptions
 
-        from msp_server.delivery.senders import connect_falkordb
+        from msp_server.delivery.senders import connect_falkordb, plain_password_refusal
+
+        if password and (refusal := plain_password_refusal(target.url)):
+            raise ConfigError(refusal)
 
         parts = urlsplit(target.url)
         if parts.scheme == "unix" and not os.path.exists(parts.path):
