@@ -234,7 +234,9 @@ export async function which(name: string, envPath = process.env.PATH ?? ''): Pro
         return (await isExecutable(name)) ? path.resolve(name) : undefined;
     }
     const exts = process.platform === 'win32' ? (process.env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';') : [''];
-    for (const dir of envPath.split(path.delimiter).filter(Boolean)) {
+    // Only absolute entries: an empty or relative one would resolve against the extension
+    // host's working directory, never a place to take a Python from.
+    for (const dir of envPath.split(path.delimiter).filter((d) => d && path.isAbsolute(d))) {
         for (const ext of exts) {
             const candidate = path.join(dir, name + ext);
             if (await isExecutable(candidate)) {

@@ -11,6 +11,7 @@ import * as vscode from 'vscode';
 
 import { log } from './log';
 import { parseCaptureProblems } from './notifications';
+import { safeRelative } from './paths';
 import { payloadsFrom } from './payloads';
 import { ServerApi } from './serverApi';
 import { parseSessionChanged } from './statusBar';
@@ -161,10 +162,10 @@ export class MspView implements vscode.Disposable {
 
     /** Entities open at their line, a file capture could not parse at its top; payloads open read-only. */
     private clickCommand(node: Node): vscode.Command | undefined {
-        if (node.kind === 'problem') {
+        if (node.kind === 'problem' && safeRelative(node.path)) {
             return { title: 'Open File', command: 'vscode.open', arguments: [vscode.Uri.joinPath(vscode.Uri.parse(node.folderUri), node.path)] };
         }
-        if (node.kind === 'entity' && node.record.path) {
+        if (node.kind === 'entity' && node.record.path && safeRelative(node.record.path)) {
             const uri = vscode.Uri.joinPath(vscode.Uri.parse(node.folderUri), node.record.path);
             const line = Math.max(0, (node.record.line ?? 1) - 1);
             return {

@@ -10,6 +10,8 @@
 
 import * as vscode from 'vscode';
 
+import { safeRelative } from './paths';
+
 import { log } from './log';
 import { isRpcError, mspErrorCode, NotAvailableError, ServerApi } from './serverApi';
 import {
@@ -40,10 +42,6 @@ export function isNoGraph(error: unknown): boolean {
 }
 
 /** A relative path inside the folder (a teammate's path comes from a shared graph). */
-function safeRelative(p: string): boolean {
-    return !!p && !p.startsWith('/') && !/^[a-zA-Z]:/.test(p) && !p.split(/[\\/]/).includes('..');
-}
-
 export class TeamTree implements vscode.TreeDataProvider<TeamNode>, vscode.Disposable {
     private readonly emitter = new vscode.EventEmitter<TeamNode | undefined>();
     readonly onDidChangeTreeData = this.emitter.event;

@@ -437,3 +437,22 @@ describe('first run with no usable Python: one notification, no stack trace', ()
         assert.ok(shown);
     });
 });
+
+describe('which() on PATH', () => {
+    it('finds an executable in an absolute directory, never through a relative or empty entry', async () => {
+        const root = mkdtempSync(join(tmpdir(), 'msp-which-'));
+        mkdirSync(join(root, 'bin'));
+        const python = join(root, 'bin', 'python3');
+        writeFileSync(python, '#!/bin/sh\n');
+        chmodSync(python, 0o755);
+        const before = process.cwd();
+        process.chdir(root); // a folder that ships its own bin/python3
+        try {
+            assert.equal(await which('python3', 'bin'), undefined);
+            assert.equal(await which('python3', ['', 'bin'].join(':')), undefined);
+            assert.equal(await which('python3', join(root, 'bin')), python);
+        } finally {
+            process.chdir(before);
+        }
+    });
+});
