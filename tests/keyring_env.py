@@ -109,3 +109,18 @@ def keyring_env_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ke
         yield env
     finally:
         env.stop()
+
+
+@pytest.fixture
+def no_os_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """In-process tests of a graph without a password: the developer's keyring is never read
+    (a failing backend) and NEO4J_PASSWORD is unset. Use it autouse from a module:
+    `pytestmark = pytest.mark.usefixtures("no_os_keyring")` after importing it."""
+    import keyring
+    import keyring.backends.fail
+
+    before = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    monkeypatch.delenv("NEO4J_PASSWORD", raising=False)
+    yield
+    keyring.set_keyring(before)

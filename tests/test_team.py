@@ -15,14 +15,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import keyring
-import keyring.backends.fail
 import pytest
 
 from msp_server.cli import main
 from msp_server.service.workspace import Workspace
 from tests.conftest import Result
 from tests.falkordb_server import falkordb, start_server, stop_server
+from tests.keyring_env import no_os_keyring  # noqa: F401  (the fixture)
 from tests.trust_helpers import write_trusted_config
 
 FAST = {"baseDelay": 0.02, "maxDelay": 0.1, "timeout": 2, "lease": 5, "maxAttempts": 8}
@@ -30,14 +29,7 @@ FAST = {"baseDelay": 0.02, "maxDelay": 0.1, "timeout": 2, "lease": 5, "maxAttemp
 T0 = datetime(2026, 12, 2, 9, 0, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def no_os_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """FalkorDB here has no password; the developer's keyring is never read."""
-    before = keyring.get_keyring()
-    keyring.set_keyring(keyring.backends.fail.Keyring())
-    monkeypatch.delenv("NEO4J_PASSWORD", raising=False)
-    yield
-    keyring.set_keyring(before)
+pytestmark = pytest.mark.usefixtures("no_os_keyring")  # FalkorDB here has no password
 
 
 @pytest.fixture(autouse=True)

@@ -15,24 +15,17 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
-import keyring.backends.fail
 import pytest
 
 from msp_server.core.commands import StartArgs, TeamArgs
 from msp_server.service import team
 from msp_server.workspace import Workspace
+from tests.keyring_env import no_os_keyring  # noqa: F401  (the fixture)
 
 pytest.importorskip("falkordb")
 
 
-@pytest.fixture(autouse=True)
-def no_os_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    before = keyring.get_keyring()
-    keyring.set_keyring(keyring.backends.fail.Keyring())
-    monkeypatch.delenv("NEO4J_PASSWORD", raising=False)
-    yield
-    keyring.set_keyring(before)
+pytestmark = pytest.mark.usefixtures("no_os_keyring")  # FalkorDB here has no password
 
 
 @pytest.fixture

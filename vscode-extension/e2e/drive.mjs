@@ -39,6 +39,11 @@ const MOD = process.platform === 'darwin' ? 'Meta' : 'Control';
 
 const started = Date.now();
 let last = started;
+/** A walkthrough step's text is Markdown in a webview: wait for its heading there. */
+async function walkthroughStepShown(title) {
+    await page.frameLocator('iframe.webview').frameLocator('#active-frame').locator('h1', { hasText: title }).waitFor();
+}
+
 function step(name) {
     const now = Date.now();
     console.log(`step ${name} ${now - last}ms (total ${now - started}ms)`);
@@ -197,11 +202,7 @@ async function sessionScenario() {
     await walkthrough.waitFor();
     // Its steps' text is Markdown in a webview: open a step and wait for its heading there.
     await page.locator('.gettingStartedContainer .getting-started-step', { hasText: 'Start a session' }).first().click();
-    await page
-        .frameLocator('iframe.webview')
-        .frameLocator('#active-frame')
-        .locator('h1', { hasText: 'Start a session' })
-        .waitFor();
+    await walkthroughStepShown('Start a session');
     await page.screenshot({ path: join(artifacts, 'walkthrough.png') });
     step('walkthrough opened on first install');
     await showsIdle('MSP');
@@ -501,11 +502,7 @@ async function bundledScenario() {
         await page.locator('.gettingStartedContainer').first().waitFor({ state: 'detached' });
         await notice.getByRole('button', { name: 'Open walkthrough' }).click();
         await page.locator('.gettingStartedContainer .getting-started-step.expanded', { hasText: 'Python for MSP' }).first().waitFor();
-        await page
-            .frameLocator('iframe.webview')
-            .frameLocator('#active-frame')
-            .locator('h1', { hasText: 'Python for MSP' })
-            .waitFor();
+        await walkthroughStepShown('Python for MSP');
         await page.screenshot({ path: join(artifacts, 'walkthrough-python.png') });
         step('walkthrough step: Python for MSP');
         return;
