@@ -350,7 +350,14 @@ def test_a_whole_session_from_the_palette(code_server: CodeServer, tmp_path: Pat
     # Obsidian was enabled by `msp config set` in a terminal while the editor ran: the next
     # update from the palette generated its payload without a restart.
     payloads = _msp(code_server.workspace, "payloads", "--json")["payloads"]
-    assert ("obsidian", "progress_updated") in [(p["integration"], p["hook"]) for p in payloads]
+    progress = [
+        p for p in payloads if (p["integration"], p["hook"]) == ("obsidian", "progress_updated")
+    ]
+    assert progress and progress[0]["status"] == "sent"  # Send from the notification
+    # ...into a daily note whose MSP section did not exist: the send started it
+    notes = [n.read_text(encoding="utf-8") for n in vault.rglob("*.md")]
+    daily = [text for text in notes if "Reset mail sent through the sandbox" in text]
+    assert daily and "## MSP session" in daily[0], notes
     entity = full["entities"][0]
     assert (entity["name"], entity["type"], entity["path"]) == ("ResetToken", "class", "models.py")
 

@@ -313,6 +313,17 @@ async function sessionScenario() {
         await tab.waitFor({ state: 'detached' });
         if (await page.locator('.monaco-dialog-box').count()) throw new Error('closing the payload asked to save');
         step('payload read-only, closed without a save prompt');
+
+        // Obsidian was enabled mid-session, so its daily note has no MSP section yet: Send
+        // starts the section and writes the line (it used to fail and never retry).
+        await page
+            .locator('.notification-toast', { hasText: 'Obsidian: progress in the daily note ready' })
+            .first()
+            .getByRole('button', { name: 'Send' })
+            .click();
+        await page.locator(STATUS_BAR).getByText(/MSP: sent/).first().waitFor();
+        await viewRow('Obsidian: progress in the daily note').locator('.label-description', { hasText: 'sent' }).first().waitFor();
+        step('Send: the note section is started, the payload sent');
     }
 
     // The whole record in the MSP view.
