@@ -74,6 +74,15 @@ class SessionActions:
         tx.records.append(RecordRef(kind=kind, id=record_id, data=record.wire()))
         return record
 
+    def announce(
+        self, tx: Tx, hook: str, session_id: str, model: type[RecordT], record_id: str
+    ) -> RecordRef:
+        """Read a record back (noted in the action's records) and run its hook; its RecordRef."""
+        record = self.read(tx, model, record_id)
+        ref = tx.records[-1]
+        self.bus.emit(tx, hook, session_id, record_id, **{_TABLES[model][1]: record})
+        return ref
+
     def session_record(self, tx: Tx, session_id: str) -> RecordRef:
         row = self.store.session_row(session_id)
         assert row is not None, session_id
@@ -191,9 +200,7 @@ class SessionActions:
                 },
             )
             self.touch(row["id"], now, args.progress)
-            update = self.read(tx, Update, update_id)
-            record = tx.records[-1]
-            self.bus.emit(tx, "progress_updated", row["id"], update_id, update=update)
+            record = self.announce(tx, "progress_updated", row["id"], Update, update_id)
             if found is not None:
                 self._record_detection(tx, row["id"], update_id, args.text, found, now)
             return self.result(tx, row["id"], record)
@@ -244,10 +251,7 @@ class SessionActions:
         )
         if superseded is not None:
             self.store.supersede_decision(superseded["id"], decision_id, now)
-        decision = self.read(tx, Decision, decision_id)
-        record = tx.records[-1]
-        self.bus.emit(tx, "decision_recorded", session_id, decision_id, decision=decision)
-        return record
+        return self.announce(tx, "decision_recorded", session_id, Decision, decision_id)
 
     def insert_blocker(
         self,
@@ -271,10 +275,7 @@ class SessionActions:
                 "source_update_id": source_update_id,
             },
         )
-        blocker = self.read(tx, Blocker, blocker_id)
-        record = tx.records[-1]
-        self.bus.emit(tx, "blocker_recorded", session_id, blocker_id, blocker=blocker)
-        return record
+        return self.announce(tx, "blocker_recorded", session_id, Blocker, blocker_id)
 
     def insert_entity(
         self, tx: Tx, session_id: str, args: EntityArgs, now: str, source: str
@@ -298,10 +299,7 @@ class SessionActions:
                 "source": source,
             },
         )
-        entity = self.read(tx, Entity, entity_id)
-        record = tx.records[-1]
-        self.bus.emit(tx, "entity_recorded", session_id, entity_id, entity=entity)
-        return record
+        return self.announce(tx, "entity_recorded", session_id, Entity, entity_id)
 
     def _relative_path(self, raw: str) -> str:
         """Entities name files relative to the workspace, in POSIX form, and never outside it."""
@@ -373,9 +371,7 @@ class SessionActions:
             found = self._find_blocker(args.blocker)
             self.store.resolve_blocker(found.id, now, args.solution, row["id"])
             self.touch(row["id"], now)
-            blocker = self.read(tx, Blocker, found.id)
-            record = tx.records[-1]
-            self.bus.emit(tx, "blocker_resolved", row["id"], found.id, blocker=blocker)
+            record = self.announce(tx, "blocker_resolved", row["id"], Blocker, found.id)
             return self.result(tx, row["id"], record)
 
     def _find_blocker(self, reference: str) -> Blocker:
