@@ -127,7 +127,10 @@ def destination(body: dict[str, Any], integration: Integration) -> Destination:
         target = adapter.destination(body)
     except DestinationRefused as exc:
         raise DeliveryFailure(f"integrations.{integration.name}: {exc}", retryable=False) from None
-    for name in (target.credential, target.secret_url_credential):
+    names = [target.credential, target.secret_url_credential]
+    if body.get("kind") == "cypher":  # the cypher senders always use the neo4j-password
+        names.append("neo4j-password")
+    for name in names:
         owner = CREDENTIAL_OWNERS.get(name or "")
         if owner is not None and type(adapter) is not owner:
             raise DeliveryFailure(
