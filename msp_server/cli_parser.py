@@ -283,8 +283,3 @@ def _fish() -> str:
 
 def _fish_quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def help_lines(verbs: Sequence[Verb[Any]] = TABLE) -> list[str]:
-    """The command reference, one line per verb (README and `msp --help` agree with it)."""
-    return [f"msp {v.cli}  — {v.help}" for v in verbs if v.cli]
