@@ -44,7 +44,13 @@ from msp_server.config import CaptureConfig
 from msp_server.core.commands import EntityArgs
 from msp_server.core.results import ActionResult
 from msp_server.core.timeutil import parse_iso
-from msp_server.symbols import Symbol, TooComplex, language_for_path, scan_symbols
+from msp_server.symbols import (
+    Symbol,
+    TooComplex,
+    language_for_path,
+    parse_python,
+    scan_symbols,
+)
 from msp_server.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -321,10 +327,8 @@ def python_syntax_error(rel: str, source: bytes) -> str | None:
     file and an empty one look alike until here."""
     if language_for_path(rel) != "python":
         return None
-    import ast
-
     try:
-        ast.parse(source, filename=rel)
+        parse_python(source, filename=rel)
     except SyntaxError as exc:
         return f"syntax error at line {exc.lineno}: {exc.msg}"
     except (ValueError, RecursionError, MemoryError) as exc:

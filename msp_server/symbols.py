@@ -166,11 +166,16 @@ _PY_BLOCKS: Final = (ast.stmt, ast.excepthandler, ast.match_case)
 _AST_LOCK = threading.Lock()
 
 
+def parse_python(source: bytes, filename: str = "<unknown>") -> ast.Module:
+    """`ast.parse`, one thread at a time (see _AST_LOCK)."""
+    with _AST_LOCK:
+        return ast.parse(source, filename=filename)
+
+
 def _python_symbols(source: bytes, deadline: float) -> list[Symbol]:
     """Walk statements iteratively; deep nesting must not hit the recursion limit."""
     try:
-        with _AST_LOCK:
-            tree = ast.parse(source)
+        tree = parse_python(source)
     except (SyntaxError, ValueError):
         return []  # unlike tree-sitter, ast cannot recover from a syntax error
     except (RecursionError, MemoryError) as exc:

@@ -370,16 +370,6 @@ class MspLanguageServer(LanguageServer):
 
     # -- notifications -------------------------------------------------------------------------
 
-    async def act(
-        self, folder: Folder, action: Callable[[Workspace], ActionResult]
-    ) -> ActionResult:
-        """Run a changing action; tell the client what the integrations made of it, and the
-        session's new summary, all from the action's own answer (nothing is loaded again)."""
-        result = await folder.run(action)
-        self.announce(folder, result)
-        self.publish_status(folder, result)
-        return result
-
     def announce(self, folder: Folder, result: ActionResult) -> None:
         """The redaction warning, `msp/payloadsGenerated`, and a wake-up for delivery."""
         if warning := redaction_warning(result.redacted):
