@@ -299,31 +299,29 @@ def _action_notes(result: ActionResult) -> int:
 
 
 def _context_text(result: dict[str, Any], ns: argparse.Namespace) -> str | None:
-    text = str(result["content"])
-    if not ns.output:
-        return text
-    from msp_server.fsutil import atomic_write_text
-
-    try:
-        atomic_write_text(Path(ns.output), text if text.endswith("\n") else text + "\n")
-    except OSError as exc:
-        raise InvalidInput(f"output: cannot write {ns.output} ({exc.strerror})") from None
-    _note(f"Context written to {ns.output}")
-    return None
+    return _print_or_write(str(result["content"]), ns, "Context", end_newline=True)
 
 
 def _report_text(result: dict[str, Any], ns: argparse.Namespace) -> str | None:
-    """The report on stdout, or written atomically to the --output the user named."""
-    text = str(result["content"])
+    return _print_or_write(str(result["content"]), ns, "Report")
+
+
+def _print_or_write(
+    text: str, ns: argparse.Namespace, what: str, *, end_newline: bool = False
+) -> str | None:
+    """The text to print, or None once it is written atomically to the --output the user
+    named."""
     if not ns.output:
         return text
     from msp_server.fsutil import atomic_write_text
 
+    if end_newline and not text.endswith("\n"):
+        text += "\n"
     try:
         atomic_write_text(Path(ns.output), text)
     except OSError as exc:
         raise InvalidInput(f"output: cannot write {ns.output} ({exc.strerror})") from None
-    _note(f"Report written to {ns.output}")
+    _note(f"{what} written to {ns.output}")
     return None
 
 
