@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from msp_server.core.errors import InvalidInput
 from msp_server.core.timeutil import to_iso
 from msp_server.delivery import outbox
-from msp_server.delivery.policy import strip_controls
+from msp_server.delivery.policy import shown_name
 from msp_server.delivery.worker import FlushReport, Worker
 from msp_server.store import Store
 
@@ -86,7 +86,7 @@ def outbox_status(ws: Workspace, *, check_blocked: bool = True) -> dict[str, Any
                     entry["blocked"] = worker.block_reason(probe)
         return {
             # Names come from stored rows: printable only.
-            "integrations": {strip_controls(k)[:64]: v for k, v in targets.items()},
+            "integrations": {shown_name(k): v for k, v in targets.items()},
             "queued": sum(t["queued"] for t in targets.values()),
             "inFlight": sum(t["inFlight"] for t in targets.values()),
             "dead": sum(t["dead"] for t in targets.values()),

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from msp_server.core.errors import ConfigError
+from msp_server.delivery.policy import LOOPBACK_HOSTS
 
 EXTRA_MESSAGE = (
     "Neo4j over Bolt needs the neo4j driver: pip install 'msp-server[neo4j]' "
@@ -19,14 +20,13 @@ EXTRA_MESSAGE = (
 )
 BOLT_SCHEMES = frozenset({"bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc"})
 _PLAIN = frozenset({"bolt", "neo4j"})  # no TLS: the password would cross the network in clear
-_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def check_uri(uri: str) -> None:
     """Encrypted Bolt everywhere; plain bolt:// and neo4j:// only to this machine (as plain
     http is refused but for localhost)."""
     parts = urlsplit(uri)
-    if parts.scheme.lower() in _PLAIN and (parts.hostname or "").lower() not in _LOOPBACK:
+    if parts.scheme.lower() in _PLAIN and (parts.hostname or "").lower() not in LOOPBACK_HOSTS:
         raise ConfigError(
             "integrations.neo4j.config.uri: must be bolt+s:// or neo4j+s:// (or +ssc) for "
             f"{parts.hostname}: plain bolt:// and neo4j:// only for localhost"

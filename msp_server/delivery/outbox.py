@@ -14,7 +14,7 @@ import sqlite3
 from typing import Any
 
 from msp_server.core.errors import InvalidInput
-from msp_server.delivery.policy import strip_controls
+from msp_server.delivery.policy import shown_name, strip_controls
 from msp_server.store import Store
 
 _DUE = "status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)"
@@ -231,8 +231,7 @@ def attention(store: Store, limit: int = 20) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
 
     def entry(name: str) -> dict[str, Any]:
-        label = strip_controls(name)[:64]  # stored names are data: shown, never obeyed
-        return found.setdefault(label, {"dead": [], "held": [], "retrying": 0})
+        return found.setdefault(shown_name(name), {"dead": [], "held": [], "retrying": 0})
 
     with store.read() as conn:
         for name, payload_id, status in conn.execute(

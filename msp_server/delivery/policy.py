@@ -34,6 +34,9 @@ DEFAULT_RATES: dict[str, tuple[float, int]] = {
     "obsidian": (1000.0, 1000),
 }
 CUSTOM_RATE: tuple[float, int] = (1.0, 5)
+# Plain http, bolt:// and redis:// (a secret in clear) only to this machine.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+NAME_SHOWN_MAX = 64
 
 OutcomeKind = Literal["sent", "retry", "dead"]
 
@@ -200,6 +203,12 @@ def strip_controls(text: str) -> str:
     tabs become spaces, every other control character is dropped."""
     text = _ESCAPES.sub("", text)
     return _CONTROLS.sub(lambda m: " " if m.group() in "\t\n\r" else "", text)
+
+
+def shown_name(name: object) -> str:
+    """A stored integration name as it may be shown: printable and bounded (it is data, shown
+    but never obeyed)."""
+    return strip_controls(str(name))[:NAME_SHOWN_MAX]
 
 
 def remote_text(text: str, secrets: Iterable[str], limit: int = 500) -> str:

@@ -29,7 +29,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from msp_server.adapters.base import Adapter, Destination, DestinationRefused
+from msp_server.adapters.base import Adapter, Destination, DestinationRefused, url_origin
 from msp_server.adapters.jira import JiraAdapter
 from msp_server.adapters.linear import LinearAdapter
 from msp_server.adapters.neo4j import Neo4jAdapter
@@ -40,6 +40,7 @@ from msp_server.credentials import ENV_FALLBACKS, MissingCredential, Resolver
 from msp_server.delivery.bolt import BOLT_SCHEMES
 from msp_server.delivery.files import VaultWriter
 from msp_server.delivery.policy import (
+    LOOPBACK_HOSTS,
     RETRY_AFTER_STATUSES,
     DeliveryFailure,
     classify_status,
@@ -47,7 +48,6 @@ from msp_server.delivery.policy import (
     remote_text,
 )
 
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 LINEAR_OPERATIONS = {  # our mutations -> the query that tells whether the object exists
     "MspCommentCreate": (
         "comment",
@@ -94,7 +94,7 @@ class SendContext:
     attempt_ends: float = math.inf  # time.monotonic() deadline of the attempt under way
     # Every socket the flush's connection pool opened, by origin: a kept-alive connection emits
     # no connect event when it is reused, so a request's deadline shuts its origin's sockets.
-    sockets: dict[str, list[socket.socket]] = field(default_factory=dict)
+    sockets: dict[tuple[str, str, int] | None, list[socket.socket]] = field(default_factory=dict)
 
     def start_attempt(self) -> None:
         """Every request of one attempt shares one total budget: delivery.timeout."""
@@ -291,11 +291,6 @@ def _shut(sock: socket.socket) -> None:
             duplicate.close()
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{(parts.hostname or '').lower()}:{parts.port or ''}"
-
-
 def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
     chunks: list[bytes] = []
     size = 0
@@ -327,8 +322,7 @@ def request(
     )
     if remaining <= 0:
         raise late
-    origin = _origin(url)
-    guard = Deadline(remaining, ctx.sockets.setdefault(origin, []))
+    guard = Deadline(remaining, ctx.sockets.setdefault(url_origin(url), []))
     headers = {**headers, "Accept-Encoding": "identity"}  # the size cap counts real bytes
     try:
         with (
@@ -694,7 +688,7 @@ def plain_password_refusal(url: str) -> str | None:
     machine, as plain http and bolt:// are; rediss:// (TLS) or a unix socket elsewhere."""
     parts = urlsplit(url)
     host = (parts.hostname or "localhost").lower()
-    if parts.scheme == "redis" and host not in ("localhost", "127.0.0.1", "::1"):
+    if parts.scheme == "redis" and host not in LOOPBACK_HOSTS:
         return (
             f"falkordbUrl: the neo4j-password goes to {host} only over rediss:// (TLS); "
             "plain redis:// only to localhost"

@@ -36,7 +36,7 @@ from msp_server.delivery.policy import (
     TokenBucket,
     backoff_delay,
     remote_text,
-    strip_controls,
+    shown_name,
 )
 from msp_server.delivery.senders import SendContext, deliver, required_credentials
 from msp_server.store import Store
@@ -133,7 +133,7 @@ class Worker:
         name = row["integration"]
         integration = self.integrations.get(name)
         if integration is None:
-            label = strip_controls(str(name))[:64]  # a stored name is data: shown, never obeyed
+            label = shown_name(name)
             return "enable", f"integration {label} is not enabled (its payloads wait in the outbox)"
         if integration.adapter is None:
             return "fixConfig", f"integration {name} is not loaded: {integration.error}"
@@ -181,10 +181,8 @@ class Worker:
                     continue
                 if deadline is None or not self._wait_for_next(skipped, deadline):
                     break
-        report.blocked = {strip_controls(k)[:64]: v for k, v in self.blocked.items()}
-        report.blocked_actions = {
-            strip_controls(k)[:64]: v for k, v in self.blocked_actions.items()
-        }
+        report.blocked = {shown_name(k): v for k, v in self.blocked.items()}
+        report.blocked_actions = {shown_name(k): v for k, v in self.blocked_actions.items()}
         self._totals(report)
         return report
 
