@@ -247,19 +247,21 @@ def _credential_context(ctx: Context) -> tuple[bool, list[Any]]:
     return config.credentials.allow_plaintext_keyring, load_enabled(config.integrations)
 
 
-def _credential_name(ctx: Context, name: str, integrations: list[Any]) -> dict[str, str]:
+def _named_credential(ctx: Context, name: str) -> tuple[bool, dict[str, str]]:
+    """Whether the plaintext keyring is allowed, and NAME as asked and as resolved (an
+    integration's alias for it), validated."""
     from msp_server import credentials as creds
 
+    allow, integrations = _credential_context(ctx)
     resolved = creds.resolve_alias(name, integrations)
     creds.validate_name(resolved)
-    return {"name": resolved, "asked": name}
+    return allow, {"name": resolved, "asked": name}
 
 
 def _credentials_set(ctx: Context, args: c.CredentialArgs) -> Any:
     from msp_server import credentials as creds
 
-    allow, integrations = _credential_context(ctx)
-    named = _credential_name(ctx, args.name, integrations)
+    allow, named = _named_credential(ctx, args.name)
     creds.set_secret(named["name"], ctx.secret(named["name"]), allow_plaintext=allow)
     return {**named, "stored": True, "service": creds.SERVICE}
 
@@ -267,8 +269,7 @@ def _credentials_set(ctx: Context, args: c.CredentialArgs) -> Any:
 def _credentials_delete(ctx: Context, args: c.CredentialArgs) -> Any:
     from msp_server import credentials as creds
 
-    allow, integrations = _credential_context(ctx)
-    named = _credential_name(ctx, args.name, integrations)
+    allow, named = _named_credential(ctx, args.name)
     return {**named, "deleted": creds.delete_secret(named["name"], allow_plaintext=allow)}
 
 
