@@ -14,6 +14,8 @@ from __future__ import annotations
 import ast
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from bench.common import (
@@ -27,6 +29,7 @@ from bench.common import (
     report,
     scratch,
     standalone,
+    timed,
 )
 from bench.roundtrip import start_msp
 
@@ -103,13 +106,8 @@ def typescript_source(lines: int = LINES) -> str:
     return "\n".join(out[:lines]) + "\n"
 
 
-def _timed(action: object, rounds: int) -> list[float]:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        action()  # type: ignore[operator]
-        times.append(time.perf_counter() - start)
-    return times
+def _timed(action: Callable[[], object], rounds: int) -> list[float]:
+    return [timed(action) for _ in range(rounds)]
 
 
 def in_process(quick: bool) -> Figures:
@@ -172,10 +170,10 @@ def in_process(quick: bool) -> Figures:
                 source = path.read_bytes()
                 rel = path.name
                 if kind == "py":
-                    raw = _timed(lambda s=source: ast.parse(s), rounds)
+                    raw = _timed(partial(ast.parse, source), rounds)
                 else:
-                    raw = _timed(lambda s=source: ts_parser.parse(s), rounds)
-                extract = _timed(lambda s=source, r=rel: extract_symbols(r, s), rounds)
+                    raw = _timed(partial(ts_parser.parse, source), rounds)
+                extract = _timed(partial(extract_symbols, rel, source), rounds)
                 saves = _timed(edit_and_save, rounds)
                 figures[f"capture_{kind}_ratio"] = ratio(median(saves), median(raw))
                 figures[f"{kind}_raw_parse_ms"] = ms(median(raw))

@@ -9,10 +9,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from bench.common import Figures, bytecode, median, ms, ratio, report, scratch, standalone
+from bench.common import (
+    Figures,
+    bytecode,
+    median,
+    ms,
+    ratio,
+    report,
+    run_timed,
+    scratch,
+    standalone,
+)
 from bench.rpc import clean_env
 
 
@@ -20,12 +29,6 @@ def msp_command() -> list[str]:
     """The console script users type, next to this interpreter, else `python -m`."""
     script = Path(sys.executable).with_name("msp")
     return [str(script)] if script.exists() else [sys.executable, "-m", "msp_server.cli"]
-
-
-def _run(argv: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, check=True, capture_output=True, env=env)
-    return time.perf_counter() - start
 
 
 def run(quick: bool) -> Figures:
@@ -40,9 +43,9 @@ def run(quick: bool) -> Figures:
         subprocess.run(start, check=True, capture_output=True, env=env)
         update_times, status_times, bare_times = [], [], []
         for i in range(rounds + 2):
-            a = _run([*msp, "update", f"Step {i} done", str(i % 101)], env)
-            b = _run([sys.executable, "-c", "pass"], env)
-            c = _run([*msp, "status"], env)
+            a = run_timed([*msp, "update", f"Step {i} done", str(i % 101)], env)
+            b = run_timed([sys.executable, "-c", "pass"], env)
+            c = run_timed([*msp, "status"], env)
             if i >= 2:  # the first runs fill the page cache
                 update_times.append(a)
                 bare_times.append(b)

@@ -16,6 +16,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,6 +97,18 @@ def scratch(prefix: str) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def timed(action: Callable[[], object]) -> float:
+    """Seconds one call of `action` took."""
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def run_timed(argv: list[str], env: dict[str, str]) -> float:
+    """Seconds one process took, from start to exit (it must succeed)."""
+    return timed(lambda: subprocess.run(argv, check=True, capture_output=True, env=env))
 
 
 def git(folder: Path, *args: str) -> None:

@@ -18,7 +18,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.cli import msp_command
-from bench.common import Figures, bytecode, median, ms, ratio, report, scratch, standalone
+from bench.common import (
+    Figures,
+    bytecode,
+    median,
+    ms,
+    ratio,
+    report,
+    run_timed,
+    scratch,
+    standalone,
+)
 from bench.rpc import clean_env
 
 PER_DAY, DAYS, HISTORY_DAYS = 10, 90, 365
@@ -102,12 +112,6 @@ def build_store(folder: Path, days: int) -> int:
     return sum(len(v) for k, v in rows.items() if k != "sessions")
 
 
-def _timed(argv: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, check=True, capture_output=True, env=env)
-    return time.perf_counter() - start
-
-
 def _in_process(folder: Path, rounds: int) -> float:
     from msp_server import report as reports
     from msp_server.core.commands import ReportArgs
@@ -139,10 +143,10 @@ def run(quick: bool) -> Figures:
         times: dict[str, list[float]] = {name: [] for name in (*formats, "status")}
         for i in range(rounds + 1):
             for fmt in formats:
-                took = _timed([*msp, "report", "--since", since, "--format", fmt], env)
+                took = run_timed([*msp, "report", "--since", since, "--format", fmt], env)
                 if i:  # the first round fills the page cache
                     times[fmt].append(took)
-            took = _timed([*msp, "status"], env)
+            took = run_timed([*msp, "status"], env)
             if i:
                 times["status"].append(took)
         sample = subprocess.run(

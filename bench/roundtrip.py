@@ -11,7 +11,7 @@ ratios should agree.
 
 from __future__ import annotations
 
-import time
+from functools import partial
 from pathlib import Path
 
 from bench.bare_server import NOOP
@@ -25,6 +25,7 @@ from bench.common import (
     report,
     scratch,
     standalone,
+    timed,
 )
 from bench.rpc import RpcClient, bare_argv, clean_env, msp_argv
 
@@ -46,12 +47,6 @@ def start_bare(tmp: Path) -> RpcClient:
     return client
 
 
-def timed(action: object) -> float:
-    start = time.perf_counter()
-    action()  # type: ignore[operator]
-    return time.perf_counter() - start
-
-
 def _alternate(
     msp: RpcClient, bare: RpcClient, n: int, rotate: int | None
 ) -> tuple[list[float], list[float]]:
@@ -65,7 +60,7 @@ def _alternate(
             msp.command("msp.server.startSession", [{"project": "bench"}])
             in_session = 0
         args = [{"text": f"Worked on step {i}", "progress": i % 101}]
-        msp_times.append(timed(lambda a=args: msp.command("msp.server.update", a)))
+        msp_times.append(timed(partial(msp.command, "msp.server.update", args)))
         bare_times.append(timed(lambda: bare.command(NOOP, [{}])))
         in_session += 1
     return msp_times, bare_times

@@ -62,6 +62,17 @@ def configure(folder: Path, uri: str, **config: Any) -> None:
     )
 
 
+def flush_against(msp: Msp, folder: Path, bolt: BoltServer) -> BoltServer:
+    """A session's payloads flushed to `bolt`, which fails them (exit 4); the server is closed."""
+    try:
+        configure(folder, bolt.uri)
+        msp.ok("start")
+        assert msp("outbox", "flush").code == 4
+    finally:
+        bolt.close()
+    return bolt
+
+
 def payload_rows(folder: Path) -> list[dict[str, Any]]:
     with sqlite3.connect(folder / ".msp" / "msp.db") as conn:
         conn.row_factory = sqlite3.Row
@@ -122,13 +133,7 @@ def test_driver_errors_map_to_retry_or_dead(
     status: str,
     error: str,
 ) -> None:
-    bolt = BoltServer(fail_on=fail_on)
-    try:
-        configure(workspace, bolt.uri)
-        msp.ok("start")
-        assert msp("outbox", "flush").code == 4
-    finally:
-        bolt.close()
+    flush_against(msp, workspace, BoltServer(fail_on=fail_on))
     rows = payload_rows(workspace)
     assert rows and {r["status"] for r in rows} == {status}
     assert all(error in r["last_error"] for r in rows), rows[0]["last_error"]
@@ -139,13 +144,7 @@ def test_a_server_without_a_common_version_is_a_dead_letter(
     msp: Msp, workspace: Path, env_password: None
 ) -> None:
     """No retry can fix a protocol mismatch: dead, with the driver's reason."""
-    bolt = BoltServer(refuse=True)
-    try:
-        configure(workspace, bolt.uri)
-        msp.ok("start")
-        assert msp("outbox", "flush").code == 4
-    finally:
-        bolt.close()
+    bolt = flush_against(msp, workspace, BoltServer(refuse=True))
     rows = payload_rows(workspace)
     assert {r["status"] for r in rows} == {"dead"}
     assert all("does not support communication with this driver" in r["last_error"] for r in rows)

@@ -1,5 +1,5 @@
 """`msp mcp`: the SDK's own stdio client against a real `msp mcp` process, and the budgeted
-briefing (`--max-tokens`) checked against a real tokenizer where one is installed."""
+briefing (`--max-tokens`) checked against real tokenizers (bpe-openai)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
-
-pytest.importorskip("mcp")
-
 import mcp_types as types
+import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.shared.exceptions import MCPDeprecationWarning
@@ -317,8 +314,6 @@ def test_an_unbudgeted_briefing_is_unchanged_and_a_budget_is_for_ai_only(msp: An
 
 def test_the_estimate_is_not_below_a_real_tokenizer_on_varied_text() -> None:
     tokenizers = _real_tokenizers()
-    if not tokenizers:
-        pytest.skip("no offline tokenizer installed (bpe-openai)")
     samples = [" ".join(WORDS * n) for n in range(1, 30)] + [
         "PROGRESS: 45% (latest session msp-2026-12-02-063457, active)",
         "- [high] SMTP sandbox is down (blk-1a2b3c4d)",
@@ -332,10 +327,8 @@ def test_the_estimate_is_not_below_a_real_tokenizer_on_varied_text() -> None:
 
 
 def _real_tokenizers() -> list[tuple[str, Any]]:
-    try:
-        import bpe_openai
-    except ImportError:
-        return []
+    import bpe_openai  # a [test] dependency: its absence is a failure, not a skip
+
     return [(n, bpe_openai.get_encoding(n).encode) for n in ("o200k_base", "cl100k_base")]
 
 

@@ -280,7 +280,6 @@ async def test_report_over_the_language_server(tmp_path: Path, workspace: Path) 
 
 
 def test_report_is_an_mcp_tool_that_reads_only() -> None:
-    pytest.importorskip("mcp")
     from msp_server import mcp_server
 
     verb = mcp_server.TOOLS["report"]

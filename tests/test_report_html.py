@@ -17,6 +17,7 @@ import pytest
 from msp_server.core import commands as c
 from tests.conftest import Msp
 from tests.report_store import Clock, open_workspace, record_week
+from tests.test_vscode_e2e import _require
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -124,11 +125,11 @@ def _png_size(path: Path) -> tuple[int, int]:
     return width, height
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Chromium (/usr/bin/chromium)")
 def test_rendered_in_headless_chromium(
     msp: Msp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The report of the recorded week, as a person would see it: kept as a CI artifact."""
+    _require(CHROMIUM.exists(), f"needs Chromium ({CHROMIUM})")  # a failure in CI, not a skip
     monkeypatch.setenv("TZ", "Europe/Berlin")
     record_week(msp.folder)
     page = tmp_path / "report.html"
