@@ -89,16 +89,7 @@ export async function reportCommandError(error: unknown, title: string, services
             return;
         }
         if (code === ERROR_CODES.sessionAlreadyActive) {
-            const choice = await vscode.window.showWarningMessage(
-                'MSP: a session is already running. End it first, or keep recording in it.',
-                COMMANDS.showStatus.title,
-                COMMANDS.endSession.title,
-            );
-            if (choice === COMMANDS.showStatus.title) {
-                await vscode.commands.executeCommand(COMMANDS.showStatus.id);
-            } else if (choice === COMMANDS.endSession.title) {
-                await vscode.commands.executeCommand(COMMANDS.endSession.id);
-            }
+            await offerRunningSession();
             return;
         }
         if (code === ERROR_CODES.usage) {
@@ -116,6 +107,20 @@ export async function reportCommandError(error: unknown, title: string, services
     const choice = await vscode.window.showErrorMessage(`MSP: ${title} failed: ${text}`, SHOW_LOG);
     if (choice === SHOW_LOG) {
         log.show();
+    }
+}
+
+/** "A session is already running", with Show Status and End Session. */
+async function offerRunningSession(): Promise<void> {
+    const choice = await vscode.window.showWarningMessage(
+        'MSP: a session is already running. End it first, or keep recording in it.',
+        COMMANDS.showStatus.title,
+        COMMANDS.endSession.title,
+    );
+    if (choice === COMMANDS.showStatus.title) {
+        await vscode.commands.executeCommand(COMMANDS.showStatus.id);
+    } else if (choice === COMMANDS.endSession.title) {
+        await vscode.commands.executeCommand(COMMANDS.endSession.id);
     }
 }
 
@@ -249,11 +254,8 @@ export class Commands {
         }
         const running = this.s.statusBar.forFolder(folder.uri.toString());
         if (running?.state === 'active' || running?.state === 'crashed') {
-            const refusal = Object.assign(new Error('a session is already running'), {
-                code: -32000,
-                data: { code: ERROR_CODES.sessionAlreadyActive },
-            });
-            await reportCommandError(refusal, COMMANDS.startSession.title, this.s);
+            log.warn(`${COMMANDS.startSession.title}: a session is already running`);
+            await offerRunningSession();
             return;
         }
         const goal = await ask({

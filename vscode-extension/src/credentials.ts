@@ -3,7 +3,7 @@
  * LSP, never appears in argv, and is never logged (nor is the CLI's output echoed unscrubbed).
  */
 
-import { runCli } from './cli';
+import { cliFailure, runCli } from './cli';
 
 /** Credential names the built-in integrations use (docs/adapters). */
 export const KNOWN_CREDENTIALS = ['linear-api-key', 'slack-webhook', 'jira-api-token', 'neo4j-password'];
@@ -49,6 +49,5 @@ export async function setCredential(
         return { ok: true, message: output, unsupported: false };
     }
     const unsupported = /invalid choice: ['"]?credentials/.test(output);
-    const last = output.split('\n').filter(Boolean).pop() ?? `exit code ${String(run.code)}`;
-    return { ok: false, message: last.replace(/^msp: /, ''), unsupported };
+    return { ok: false, message: cliFailure({ ...run, stderr: output }), unsupported };
 }

@@ -293,6 +293,12 @@ export class MspView implements vscode.Disposable {
         }
     }
 
+    /** The active session's record and payloads, again. */
+    private async readSession(folderUri: string): Promise<void> {
+        await this.readStatus(folderUri);
+        await this.readPayloads(folderUri);
+    }
+
     /** A past session's whole record, when its History item is expanded. */
     async readPast(folderUri: string, session: string): Promise<void> {
         const shown = await this.read<{ session?: SessionDetail | null }>('showSession', { folderUri, session });
@@ -314,8 +320,7 @@ export class MspView implements vscode.Disposable {
         for (const folderUri of this.model.folderUris()) {
             this.model.dropHistory(folderUri);
             if (this.model.session(folderUri)) {
-                await this.readStatus(folderUri);
-                await this.readPayloads(folderUri);
+                await this.readSession(folderUri);
             }
         }
         this.sessionTree.fire(undefined);
@@ -330,8 +335,7 @@ export class MspView implements vscode.Disposable {
         let node = this.model.find(id);
         if (!node) {
             for (const folderUri of this.model.folderUris().filter((f) => this.model.session(f))) {
-                await this.readStatus(folderUri);
-                await this.readPayloads(folderUri);
+                await this.readSession(folderUri);
             }
             this.sessionTree.fire(undefined);
             node = this.model.find(id);

@@ -41,20 +41,23 @@ export function payloadText(p: Payload): string {
     }
 }
 
+/** Per payload kind: the Markdown fence language and the file extension of its document. */
+const FORMATS: Record<string, { language: string; extension: string }> = {
+    cypher: { language: 'cypher', extension: 'cypher' },
+    graphql: { language: 'graphql', extension: 'graphql' },
+    http: { language: 'http', extension: 'http' },
+    file: { language: 'markdown', extension: 'md' },
+};
+const JSON_FORMAT = { language: 'json', extension: 'json' };
+
 /** Markdown code-fence language for a payload. */
 export function payloadLanguage(p: Payload): string {
-    switch (p.kind) {
-        case 'cypher':
-            return 'cypher';
-        case 'graphql':
-            return 'graphql';
-        case 'http':
-            return 'http';
-        case 'file':
-            return 'markdown';
-        default:
-            return 'json';
-    }
+    return (FORMATS[p.kind] ?? JSON_FORMAT).language;
+}
+
+/** File extension of a payload's document: the editor picks the language from it. */
+export function payloadExtension(p: Payload): string {
+    return (FORMATS[p.kind] ?? JSON_FORMAT).extension;
 }
 
 /** One Markdown document listing payloads (what "Open" shows). */
@@ -110,10 +113,9 @@ export function plainTitle(p: Payload): string {
  */
 export function payloadsMessage(payloads: Payload[]): string {
     const n = payloads.length;
-    const line = (p: Payload): string => `${integrationName(p.integration)}: ${plainTitle(p)}`;
     if (n === 1) {
-        return `${line(payloads[0])} ready`;
+        return `${payloadLabel(payloads[0])} ready`;
     }
-    const what = payloads.slice(0, 3).map(line).join('; ');
+    const what = payloads.slice(0, 3).map(payloadLabel).join('; ');
     return `${n} payloads ready — ${what}${n > 3 ? `; and ${n - 3} more` : ''}`;
 }

@@ -5,6 +5,7 @@
 
 import { CommandKey } from './commandIds';
 import { SessionChanged } from './wire';
+import { escapeMd, plural } from './words';
 
 export type ServerState = 'starting' | 'running' | 'failed' | 'stopped';
 
@@ -141,10 +142,6 @@ export function elapsedSince(iso: string | undefined, now: Date): string | undef
     return Number.isNaN(start) ? undefined : formatElapsed(now.getTime() - start);
 }
 
-function plural(n: number, word: string, many = `${word}s`): string {
-    return `${n} ${n === 1 ? word : many}`;
-}
-
 /**
  * msp/syncStatus -> SyncState: `queued` is the outbox depth, `dead` the undeliverable ones, and
  * each integration's `lastError` (of a payload still queued or dead) a sync error.
@@ -196,10 +193,6 @@ function syncSuffix(sync: SyncState | undefined): string {
         out += ` · $(cloud-upload) ${sync.depth}`;
     }
     return out;
-}
-
-function escapeMd(text: string): string {
-    return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
 }
 
 /** Text, tooltip and background of the status bar item. */

@@ -7,6 +7,8 @@
  */
 
 import { formatAgo } from './statusModel';
+import type { NodeView } from './treeModel';
+import { escapeMd, oneLine, plural } from './words';
 
 export interface TeamSession {
     id: string;
@@ -73,16 +75,8 @@ export type TeamNode =
     | { kind: 'teamDecision'; folderUri: string; user: string; record: TeamDecision }
     | { kind: 'teamOverlap'; folderUri: string; user: string; record: TeamOverlap };
 
-export interface TeamNodeView {
-    label: string;
-    description?: string;
-    /** Markdown. */
-    tooltip?: string;
-    icon: string;
-    context: string;
-    collapsible: boolean;
-    expanded?: boolean;
-}
+/** A Team item's label, icon and tooltip: the same shape as the Session view's items. */
+export type TeamNodeView = NodeView;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() ? v : undefined);
 const rows = (v: unknown): Record<string, unknown>[] =>
@@ -214,19 +208,6 @@ export function teamNodeId(node: TeamNode): string {
         default:
             return `team:${node.folderUri}:${node.user}:${node.record.id}`;
     }
-}
-
-function plural(n: number, word: string): string {
-    return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-function oneLine(text: string, max = 80): string {
-    const one = text.replace(/\s+/g, ' ').trim();
-    return one.length > max ? `${one.slice(0, max - 1)}…` : one;
-}
-
-function escapeMd(text: string): string {
-    return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
 }
 
 function mateSummary(mate: Teammate): string {

@@ -10,9 +10,8 @@
 
 import * as vscode from 'vscode';
 
-import { safeRelative } from './paths';
-
 import { log } from './log';
+import { safeRelative } from './paths';
 import { isRpcError, mspErrorCode, NotAvailableError, ServerApi } from './serverApi';
 import {
     describeTeam,
@@ -41,7 +40,7 @@ export function isNoGraph(error: unknown): boolean {
     );
 }
 
-/** A relative path inside the folder (a teammate's path comes from a shared graph). */
+/** The Team tree; a teammate's path comes from a shared graph: opened only inside the folder. */
 export class TeamTree implements vscode.TreeDataProvider<TeamNode>, vscode.Disposable {
     private readonly emitter = new vscode.EventEmitter<TeamNode | undefined>();
     readonly onDidChangeTreeData = this.emitter.event;

@@ -5,8 +5,8 @@
  * vscode import: unit-tested directly (mspView.ts turns nodes into TreeItems).
  */
 
-import { integrationName, plainTitle } from './payloads';
-import { plural } from './words';
+import { payloadLabel } from './payloads';
+import { escapeMd, oneLine, plural } from './words';
 import { formatElapsed } from './statusModel';
 import { CapturedEntity, Payload, SessionChanged, SessionCounts, SessionDetail, SessionSummary } from './wire';
 
@@ -153,6 +153,11 @@ export interface Refresh {
     historyStale: boolean;
 }
 
+/** A Refresh that fires `changed` (and reads what `reads` says; nothing by default). */
+function refresh(changed: (Node | undefined)[], reads: Partial<Omit<Refresh, 'changed'>> = {}): Refresh {
+    return { changed, readStatus: false, readPayloads: false, historyStale: false, ...reads };
+}
+
 function records<T>(list: unknown): T[] {
     return Array.isArray(list) ? list.filter((r): r is T => !!r && typeof r === 'object') : [];
 }
@@ -238,12 +243,8 @@ export class TreeModel {
         if (openNow !== change.session.openBlockers && !stale.includes('blockers')) {
             stale.push('blockers');
         }
-        return {
-            changed: [session, ...stale.map((group): Node => ({ kind: 'group', folderUri: change.folderUri, group }))],
-            readStatus: stale.length > 0,
-            readPayloads: false,
-            historyStale: false,
-        };
+        const groups = stale.map((group): Node => ({ kind: 'group', folderUri: change.folderUri, group }));
+        return refresh([session, ...groups], { readStatus: stale.length > 0 });
     }
 
     /** The `status` answer: the session's whole record. */
@@ -279,7 +280,7 @@ export class TreeModel {
             String(record.kind) as 'update'
         ];
         if (!detail || !group || typeof record.id !== 'string') {
-            return { changed: [], readStatus: false, readPayloads: false, historyStale: false };
+            return refresh([]);
         }
         const list = detail[group] as { id?: string }[];
         const at = list.findIndex((r) => r.id === record.id);
@@ -288,24 +289,19 @@ export class TreeModel {
         } else {
             list.push(record as { id: string });
         }
-        return { changed: [{ kind: 'group', folderUri, group }], readStatus: false, readPayloads: false, historyStale: false };
+        return refresh([{ kind: 'group', folderUri, group }]);
     }
 
     /** msp/entitiesCaptured: added to the Entities group without a re-read. */
     entitiesCaptured(folderUri: string, entities: CapturedEntity[]): Refresh {
         const detail = this.folders.get(folderUri)?.detail;
         if (!detail || !entities.length) {
-            return { changed: [], readStatus: false, readPayloads: false, historyStale: false };
+            return refresh([]);
         }
         const key = (e: EntityRecord): string => `${e.type}:${e.name}@${e.path ?? ''}`;
         const known = new Set(detail.entities.map(key));
         detail.entities.push(...entities.filter((e) => !known.has(key(e))));
-        return {
-            changed: [{ kind: 'group', folderUri, group: 'entities' }],
-            readStatus: false,
-            readPayloads: false,
-            historyStale: false,
-        };
+        return refresh([{ kind: 'group', folderUri, group: 'entities' }]);
     }
 
     /** msp/payloadsGenerated: merged into the Payloads group by id, no re-read. */
@@ -314,15 +310,10 @@ export class TreeModel {
         const sessionId = this.session(folderUri)?.id;
         const mine = payloads.filter((p) => !p.sessionId || !sessionId || p.sessionId === sessionId);
         if (!mine.length) {
-            return { changed: [], readStatus: false, readPayloads: false, historyStale: false };
+            return refresh([]);
         }
         this.mergePayloads(s, mine);
-        return {
-            changed: [{ kind: 'group', folderUri, group: 'payloads' }],
-            readStatus: false,
-            readPayloads: false,
-            historyStale: false,
-        };
+        return refresh([{ kind: 'group', folderUri, group: 'payloads' }]);
     }
 
     private mergePayloads(s: FolderState, payloads: Payload[]): void {
@@ -340,12 +331,7 @@ export class TreeModel {
         const moved = s.syncKey !== undefined && s.syncKey !== key;
         s.syncKey = key;
         const readPayloads = moved && !!this.session(folderUri);
-        return {
-            changed: readPayloads ? [{ kind: 'group', folderUri, group: 'payloads' }] : [],
-            readStatus: false,
-            readPayloads,
-            historyStale: false,
-        };
+        return refresh(readPayloads ? [{ kind: 'group', folderUri, group: 'payloads' }] : [], { readPayloads });
     }
 
     /** msp/captureProblems: listed first under Entities until the file parses again. */
@@ -359,12 +345,7 @@ export class TreeModel {
             s.problems.set(p.path, p.reason);
         }
         const moved = before !== JSON.stringify([...s.problems]) && !!this.session(folderUri);
-        return {
-            changed: moved ? [{ kind: 'group', folderUri, group: 'entities' }] : [],
-            readStatus: false,
-            readPayloads: false,
-            historyStale: false,
-        };
+        return refresh(moved ? [{ kind: 'group', folderUri, group: 'entities' }] : []);
     }
 
     /** The `listPayloads` answer for the active session. */
@@ -507,15 +488,6 @@ export interface NodeView {
     collapsible: boolean;
 }
 
-function short(text: string, max = 80): string {
-    const one = text.replace(/\s+/g, ' ').trim();
-    return one.length > max ? `${one.slice(0, max - 1)}…` : one;
-}
-
-function escapeMd(text: string): string {
-    return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
-}
-
 function clock(iso: string | undefined, now: Date): string | undefined {
     if (!iso) {
         return undefined;
@@ -571,7 +543,7 @@ export function describe(model: TreeModel, node: Node, now: Date, multiRoot = fa
             const progress = s?.progress === null || s?.progress === undefined ? undefined : `${s.progress}%`;
             const folder = multiRoot ? decodeURIComponent(node.folderUri.split('/').pop() ?? '') : undefined;
             return {
-                label: s?.goal ? short(s.goal) : 'Session (no goal set)',
+                label: s?.goal ? oneLine(s.goal) : 'Session (no goal set)',
                 description: [crashed ? 'crashed' : undefined, progress, elapsed, folder].filter(Boolean).join(' · '),
                 tooltip: s
                     ? `**${escapeMd(s.goal ?? 'No goal set')}**\n\n${progress ?? '?'} · running ${elapsed ?? '?'}` +
@@ -602,7 +574,7 @@ export function describe(model: TreeModel, node: Node, now: Date, multiRoot = fa
             const r = node.record;
             const progress = r.progress === null || r.progress === undefined ? undefined : `${r.progress}%`;
             return {
-                label: short(r.description),
+                label: oneLine(r.description),
                 description: [progress, clock(r.timestamp, now)].filter(Boolean).join(' · '),
                 tooltip: `${escapeMd(r.description)}${progress ? `\n\nProgress: ${progress}` : ''}\n\n\`${r.id}\``,
                 icon: 'note',
@@ -619,7 +591,7 @@ export function describe(model: TreeModel, node: Node, now: Date, multiRoot = fa
             }
             lines.push(`Impact: ${r.impact ?? 'medium'}${r.category ? ` · ${escapeMd(r.category)}` : ''} · \`${r.id}\``);
             return {
-                label: short(r.content),
+                label: oneLine(r.content),
                 description: [r.impact && r.impact !== 'medium' ? `${r.impact} impact` : undefined, clock(r.timestamp, now)]
                     .filter(Boolean)
                     .join(' · '),
@@ -633,7 +605,7 @@ export function describe(model: TreeModel, node: Node, now: Date, multiRoot = fa
             const r = node.record;
             const open = r.status === 'active';
             return {
-                label: short(r.description),
+                label: oneLine(r.description),
                 description: [open ? 'open' : 'resolved', r.severity, r.category].filter(Boolean).join(' · '),
                 tooltip:
                     `**${escapeMd(r.description)}**\n\n${open ? 'Open' : 'Resolved'} · ${r.severity ?? '?'} · ${r.category ?? '?'}` +
@@ -660,7 +632,7 @@ export function describe(model: TreeModel, node: Node, now: Date, multiRoot = fa
             const status = p.status ?? 'generated';
             const lastError = typeof p.lastError === 'string' ? p.lastError : undefined;
             return {
-                label: `${integrationName(p.integration)}: ${plainTitle(p)}`,
+                label: payloadLabel(p),
                 description: statusWords(status),
                 tooltip:
                     `**${escapeMd(p.title)}**\n\n${escapeMd(p.integration)} · ${escapeMd(p.kind)} · ${statusWords(status)}` +
@@ -689,7 +661,7 @@ export function describe(model: TreeModel, node: Node, now: Date, multiRoot = fa
             const r = node.record;
             const progress = r.endProgress ?? r.startProgress;
             return {
-                label: r.goal ? short(r.goal) : r.id,
+                label: r.goal ? oneLine(r.goal) : r.id,
                 description: [r.status === 'completed' ? undefined : r.status, progress === null || progress === undefined ? undefined : `${progress}%`]
                     .filter(Boolean)
                     .join(' · '),

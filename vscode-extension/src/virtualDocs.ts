@@ -6,26 +6,10 @@
 
 import * as vscode from 'vscode';
 
-import { payloadsDocument, payloadText } from './payloads';
+import { payloadExtension, payloadsDocument, payloadText } from './payloads';
 import { Payload } from './wire';
 
 export const SCHEME = 'msp';
-
-/** File extension of a payload's document: the editor picks the language from it. */
-export function payloadExtension(p: Payload): string {
-    switch (p.kind) {
-        case 'cypher':
-            return 'cypher';
-        case 'graphql':
-            return 'graphql';
-        case 'file':
-            return 'md';
-        case 'http':
-            return 'http';
-        default:
-            return 'json';
-    }
-}
 
 /** A name safe in a URI path: letters, digits, dot, dash, underscore. */
 export function safeName(name: string): string {

@@ -44,24 +44,15 @@ describe('mcpLaunches: what VS Code may start', () => {
 
     it('one `-P -m msp_server.cli mcp --workspace <folder>` per local folder, with the server’s python', () => {
         const offer = mcpLaunches({ launch: PYTHON, folders, trusted: true, cwd: CWD });
-        assert.deepEqual(offer.launches, [
-            {
-                label: 'MSP (app)',
-                command: '/opt/msp/bin/python',
-                args: ['-P', '-m', 'msp_server.cli', 'mcp', '--workspace', '/w/app'],
-                cwd: CWD,
-                env: { PYTHONSAFEPATH: '1' },
-                workspace: '/w/app',
-            },
-            {
-                label: 'MSP (lib)',
-                command: '/opt/msp/bin/python',
-                args: ['-P', '-m', 'msp_server.cli', 'mcp', '--workspace', '/w/my lib'],
-                cwd: CWD,
-                env: { PYTHONSAFEPATH: '1' },
-                workspace: '/w/my lib',
-            },
-        ]);
+        const expected = (name: string, workspace: string) => ({
+            label: `MSP (${name})`,
+            command: '/opt/msp/bin/python',
+            args: ['-P', '-m', 'msp_server.cli', 'mcp', '--workspace', workspace],
+            cwd: CWD,
+            env: { PYTHONSAFEPATH: '1' },
+            workspace,
+        });
+        assert.deepEqual(offer.launches, [expected('app', '/w/app'), expected('lib', '/w/my lib')]);
     });
 
     it('an msp-server executable from the setting: the msp beside it', () => {
