@@ -267,17 +267,16 @@ class BoltReader:
         self.driver.close()
 
 
-_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
 class HttpReader:
     """Neo4j's HTTP Query API (Neo4j 5.19+)."""
 
     def __init__(self, target: GraphTarget, password: str | None) -> None:
         import httpx
 
+        from msp_server.delivery.policy import LOOPBACK_HOSTS
+
         parts = urlsplit(target.url)
-        if parts.scheme == "http" and (parts.hostname or "") not in _LOOPBACK:
+        if parts.scheme == "http" and (parts.hostname or "") not in LOOPBACK_HOSTS:
             raise ConfigError(
                 "integrations.neo4j.config.uri: must be an https URL (http only for localhost)"
             )
