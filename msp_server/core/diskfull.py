@@ -25,10 +25,11 @@ def disk_full(exc: BaseException | None) -> DiskFull | None:
     for error in _chain(exc):
         if isinstance(error, OSError) and error.errno in _FULL_ERRNOS:
             return _full(str(error.filename) if error.filename else "the MSP state folder")
-        if isinstance(error, sqlite3.OperationalError):
-            path = _database_path(error)
-            if _sqlite_full(error) or (_sqlite_io(error) and path and _no_space(path)):
-                return _full(path or "the MSP store")
+        if isinstance(error, sqlite3.OperationalError):  # the frame walk only when it matters
+            if _sqlite_full(error):
+                return _full(_database_path(error) or "the MSP store")
+            if _sqlite_io(error) and (path := _database_path(error)) and _no_space(path):
+                return _full(path)
     return None
 
 
