@@ -90,6 +90,7 @@ class SendContext:
     extra_secrets: list[str] = field(default_factory=list)
     neo4j_modes: dict[str, str] = field(default_factory=dict)  # base URL -> "query" | "tx"
     falkordb: dict[str, Any] = field(default_factory=dict)  # URL -> FalkorDB client
+    bolt: dict[str, Any] = field(default_factory=dict)  # URI -> neo4j driver (one per flush)
     before_rename: Any = None  # tests: VaultWriter hook
     attempt_ends: float = math.inf  # time.monotonic() deadline of the attempt under way
     # Every socket the flush's connection pool opened, by origin: a kept-alive connection emits
@@ -625,25 +626,31 @@ def send_bolt(
     database = str(getattr(settings, "database", "neo4j"))  # config, never the row
     username = str(getattr(settings, "username", "neo4j"))
     password = ctx.secret("neo4j-password")
+    driver = ctx.bolt.get(uri)
+    if driver is None:  # one driver (and its pooled connection) for the whole flush
+        try:
+            driver = bolt.driver_for(uri, username, password, ctx.config.timeout)
+        except ConfigError as exc:  # the extra is not installed, or plain Bolt to a remote host
+            raise DeliveryFailure(exc.message, retryable=False) from None
+        except ValueError as exc:
+            raise DeliveryFailure(
+                f"integrations.neo4j.config.uri: {exc}", retryable=False
+            ) from None
+        ctx.bolt[uri] = driver
     budget = max(ctx.remaining(), 0.001)
-    try:
-        driver = bolt.driver_for(uri, username, password, min(budget, ctx.config.timeout))
-    except ConfigError as exc:  # the extra is not installed, or plain Bolt to a remote host
-        raise DeliveryFailure(exc.message, retryable=False) from None
-    except ValueError as exc:
-        raise DeliveryFailure(f"integrations.neo4j.config.uri: {exc}", retryable=False) from None
     try:
         bolt.run(driver, body["statement"], body.get("parameters") or {}, database, budget)
     except Exception as exc:
         verdict = bolt.classify(exc)
+        if verdict is None or verdict[0]:  # a failure: the next attempt starts a new driver
+            ctx.bolt.pop(uri, None)
+            driver.close()
         if verdict is None:
             raise
         message, retryable = verdict
         if not message:
             return "schema already in place"
         raise DeliveryFailure(ctx.excerpt(message), retryable=retryable) from None
-    finally:
-        driver.close()
     return None
 
 

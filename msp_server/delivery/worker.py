@@ -165,6 +165,9 @@ class Worker:
                 for connection in self.ctx.falkordb.values():
                     with contextlib.suppress(Exception):
                         connection.connection.close()
+                for driver in self.ctx.bolt.values():
+                    with contextlib.suppress(Exception):
+                        driver.close()
                 self.ctx = None
 
     def flush(self, deadline: float | None = None) -> FlushReport:
