@@ -17,7 +17,7 @@
  */
 
 import { execFile } from 'node:child_process';
-import { constants as fsConstants, promises as fs, readFileSync } from 'node:fs';
+import { constants as fsConstants, promises as fs, readFileSync, realpathSync } from 'node:fs';
 import * as path from 'node:path';
 
 export const SERVER_MODULE = 'msp_server';
@@ -42,6 +42,23 @@ function isInside(child: string, parent: string): boolean {
  */
 export function launchDirectory(candidates: readonly (string | undefined)[], folders: readonly string[]): string | undefined {
     return candidates.find((dir): dir is string => !!dir && !folders.some((folder) => isInside(dir, folder)));
+}
+
+function realpathOrSelf(file: string): string {
+    try {
+        return realpathSync(file);
+    } catch {
+        return file;
+    }
+}
+
+/**
+ * Whether `file` is inside a workspace folder, also through symlinks: a folder opened by a
+ * symlinked path, or an interpreter reported by its real path, is still the folder's.
+ */
+export function insideFolders(file: string, folders: readonly string[], realpath: (p: string) => string = realpathOrSelf): boolean {
+    const roots = [...folders, ...folders.map(realpath)];
+    return [file, realpath(file)].some((p) => roots.some((folder) => isInside(p, folder)));
 }
 
 export type LaunchSource = 'setting' | 'python-extension' | 'path';

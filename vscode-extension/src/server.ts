@@ -29,6 +29,7 @@ import {
     childEnv,
     Failure,
     findBundledLibs,
+    insideFolders,
     launchDirectory,
     resolveServerLaunch,
     ServerLaunch,
@@ -187,16 +188,16 @@ export class MspServer implements ServerApi, McpLaunchSource, vscode.Disposable 
     }
 
     /**
-     * The Python extension's interpreter for the folder; in Restricted Mode never one inside a
-     * workspace folder (a cloned `.venv/bin/python` is the folder's code, not the user's).
+     * An interpreter found for the launch (the Python extension's, or one on PATH); in Restricted
+     * Mode never one inside a workspace folder (a cloned `.venv/bin/python`, or a PATH that
+     * leads into the folder, is the folder's code, not the user's).
      */
-    private async interpreterFromExtension(uri: vscode.Uri | undefined): Promise<string | undefined> {
-        const python = await pythonFromExtension(uri);
+    private allowedInterpreter(python: string | undefined): string | undefined {
         if (!python || vscode.workspace.isTrusted) {
             return python;
         }
         const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
-        if (launchDirectory([python], folders) === undefined) {
+        if (insideFolders(python, folders)) {
             log.warn(`Restricted Mode: not using the interpreter ${python} (it is inside the workspace)`);
             return undefined;
         }
@@ -246,8 +247,8 @@ export class MspServer implements ServerApi, McpLaunchSource, vscode.Disposable 
         this.watchInterpreter();
         const resolution = await resolveServerLaunch({
             setting,
-            pythonFromExtension: () => this.interpreterFromExtension(folder?.uri),
-            which: (name) => which(name),
+            pythonFromExtension: async () => this.allowedInterpreter(await pythonFromExtension(folder?.uri)),
+            which: async (name) => this.allowedInterpreter(await which(name)),
             bundled,
         });
         if (!resolution.ok) {

@@ -1,7 +1,7 @@
 import { mock, Uri } from './vscodeMock';
 
 import assert from 'node:assert/strict';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
@@ -12,6 +12,7 @@ import {
     childEnv,
     cliCommand,
     findBundledLibs,
+    insideFolders,
     installCommand,
     launchDirectory,
     noUsablePythonReason,
@@ -260,6 +261,22 @@ describe('launch isolation: where and how MSP’s Python processes run', () => {
         assert.equal(launchDirectory([undefined, '/tmp', '/home/u'], ['/tmp', '/srv']), '/home/u');
         assert.equal(launchDirectory(['/a', '/b'], ['/']), undefined);
         assert.equal(launchDirectory(['/work/app-data'], ['/work/app']), '/work/app-data', 'a sibling with a common prefix is outside');
+    });
+
+    it('knows an interpreter inside a folder, also through a symlinked folder path (Restricted Mode skips it)', () => {
+        const root = realpathSync(mkdtempSync(join(tmpdir(), 'msp-inside-')));
+        const repo = join(root, 'repo');
+        mkdirSync(join(repo, '.venv', 'bin'), { recursive: true });
+        writeFileSync(join(repo, '.venv', 'bin', 'python'), '');
+        const opened = join(root, 'opened-as');
+        symlinkSync(repo, opened);
+        const real = join(repo, '.venv', 'bin', 'python');
+        assert.ok(insideFolders(real, [repo]));
+        // The folder was opened by its symlink; the interpreter is reported by its real path.
+        assert.ok(insideFolders(real, [opened]));
+        assert.ok(insideFolders(join(opened, '.venv', 'bin', 'python'), [repo]));
+        assert.ok(!insideFolders('/usr/bin/python3', [opened]));
+        assert.ok(!insideFolders(join(root, 'repo-data', 'python'), [repo]), 'a sibling with a common prefix is outside');
     });
 
     it('sets PYTHONSAFEPATH=1 for every child, keeping the rest of the environment', () => {
