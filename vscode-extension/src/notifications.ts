@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { log } from './log';
 import { integrationName, payloadLabel, payloadsFrom, payloadsMessage, payloadText } from './payloads';
 import { CapturedEntity, IntegrationFailure, Payload, SETTINGS_SECTION } from './wire';
+import { oneLine } from './words';
 
 export type Level = 'all' | 'errors' | 'off';
 export const COPY = 'Copy';
@@ -168,8 +169,7 @@ export class Notifier implements vscode.Disposable {
         const r = record as { kind?: unknown; content?: unknown; description?: unknown; name?: unknown };
         const kind = typeof r.kind === 'string' ? r.kind : 'record';
         const what = [r.content, r.description, r.name].find((v): v is string => typeof v === 'string');
-        const short = what && what.length > 60 ? `${what.slice(0, 59)}…` : what;
-        this.confirm(`MSP: ${kind} recorded${short ? ` — ${short}` : ''}`);
+        this.confirm(`MSP: ${kind} recorded${what ? ` — ${oneLine(what, 60)}` : ''}`);
         // The walkthrough's "Record from a comment" step completes on it.
         void vscode.commands.executeCommand('setContext', 'msp.markerRecorded', true);
     }
