@@ -34,7 +34,7 @@ from msp_server.cli_parser import (
 from msp_server.core.diskfull import disk_full
 from msp_server.core.errors import ExitCode, InvalidInput, MspError, describe_validation_error
 from msp_server.core.wording import record_counts
-from msp_server.verbs import BY_NAME, Context, Verb
+from msp_server.verbs import BY_NAME, Context, Verb, answer
 
 if TYPE_CHECKING:
     from msp_server.core.results import ActionResult, SessionSummary
@@ -259,7 +259,7 @@ def _run(ns: argparse.Namespace) -> int:
         notes = _NOTES.get(verb.name)
         code = notes(result) if notes else 0
         if ns.json:
-            _emit(json.dumps(_json(verb, result), indent=2, ensure_ascii=False))
+            _emit(json.dumps(answer(result), indent=2, ensure_ascii=False))
         else:
             text = _TEXT.get(verb.name, _as_json)(result, ns)
             if text is not None:
@@ -269,17 +269,8 @@ def _run(ns: argparse.Namespace) -> int:
         ctx.close()
 
 
-def wire(result: Any) -> Any:
-    """A handler's answer as JSON data (the language server answers the same)."""
-    return result.wire() if hasattr(result, "wire") else result
-
-
-def _json(verb: Verb[Any], result: Any) -> Any:
-    return wire(result)
-
-
 def _as_json(result: Any, ns: argparse.Namespace) -> str:
-    return json.dumps(wire(result), indent=2, ensure_ascii=False)
+    return json.dumps(answer(result), indent=2, ensure_ascii=False)
 
 
 # -- what each verb prints (stdout) and says (stderr, with its exit code) ----------------------

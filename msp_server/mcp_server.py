@@ -33,7 +33,7 @@ from msp_server.core.errors import InvalidInput, MspError, describe_validation_e
 from msp_server.core.results import ActionResult
 from msp_server.core.wording import record_counts
 from msp_server.lsp.wire import spec
-from msp_server.verbs import LSP_VERBS, Context, Verb, snake
+from msp_server.verbs import LSP_VERBS, Context, Verb, answer, snake
 
 if TYPE_CHECKING:
     from mcp.server.context import ServerRequestContext
@@ -133,7 +133,7 @@ def _summary_text(verb: Verb[Any], result: Any) -> str:
             )
             or "No sessions."
         )
-    return json.dumps(_wire(result), ensure_ascii=False)
+    return json.dumps(answer(result), ensure_ascii=False)
 
 
 def _status_text(result: ActionResult) -> str:
@@ -146,10 +146,6 @@ def _status_text(result: ActionResult) -> str:
         f"Session {s.id} · {result.state} · {s.project} · {s.progress}% · {counts} "
         "(the whole record: msp://session)"
     )
-
-
-def _wire(result: Any) -> Any:
-    return result.wire() if hasattr(result, "wire") else result
 
 
 def _error(message: str) -> types.CallToolResult:
@@ -206,7 +202,7 @@ class McpWorkspace:
             return _error(exc.message)
         if not verb.reads_only:
             await self.changed()
-        structured = _wire(result)
+        structured = answer(result)
         return types.CallToolResult(
             content=[types.TextContent(text=_summary_text(verb, result))],
             structured_content=structured,

@@ -90,6 +90,12 @@ class Verb(Generic[ArgsT]):
         return tuple(self.cli.split()) if self.cli else ()
 
 
+def answer(result: Any) -> Any:
+    """A handler's result as JSON data: what every surface answers (the CLI's `--json`, the
+    language server, an MCP tool's structured content)."""
+    return result.wire() if hasattr(result, "wire") else result
+
+
 # -- handlers --------------------------------------------------------------------------------
 
 
