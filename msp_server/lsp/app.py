@@ -424,8 +424,11 @@ class MspLanguageServer(LanguageServer):
                 current = await folder.call(version)
                 due = loop.time() - last_full > FULL_CHECK_SECONDS
                 if current is not None and (current != folder.data_version or due):
+                    if current != folder.data_version:
+                        # Another process may have queued payloads; the time-based check
+                        # alone wakes no one (the worker keeps its own due times).
+                        folder.wake.set()
                     folder.data_version = current
-                    folder.wake.set()  # another process may have queued payloads
                     last_full = loop.time()
                     await self.push_status(folder, only_if_changed=True)
             except asyncio.CancelledError:
