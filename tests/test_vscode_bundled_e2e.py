@@ -24,6 +24,8 @@ from tests.test_vscode_e2e import (
     NODE24_BIN,
     REPO,
     _msp,
+    git_workspace,
+    msp_log,
     require_e2e_tools,
     run_driver,
     running_code_server,
@@ -76,24 +78,11 @@ def _bare_python(tmp_path: Path) -> Path:
     return venv / "bin"
 
 
-def _msp_log(data_dir: Path) -> str:
-    logs = sorted((data_dir / "logs").rglob("MSP.log"))
-    assert logs, f"no MSP.log under {data_dir / 'logs'}"
-    return "\n".join(p.read_text() for p in logs)
-
-
 def test_the_bundled_vsix_runs_with_a_bare_python3(tmp_path: Path) -> None:
     require_e2e_tools()
     _ensure_bundled_vsix()
     bare_bin = _bare_python(tmp_path)
-    workspace = tmp_path / "ws"
-    workspace.mkdir()
-    (workspace / "README.md").write_text("# bundled demo\n")
-    git = ["git", "-c", "user.name=MSP Test", "-c", "user.email=msp@example.invalid"]
-    subprocess.run([*git, "init", "-q"], cwd=workspace, check=True)
-    subprocess.run([*git, "add", "README.md"], cwd=workspace, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "init"], cwd=workspace, check=True)
-    (workspace / "models.py").write_text("")  # untracked, empty: the class typed later is new
+    workspace = git_workspace(tmp_path / "ws", "# bundled demo\n")
     path = os.pathsep.join([str(bare_bin), str(NODE24_BIN), os.environ.get("PATH", "")])
     # VS Code's server takes the extension host's PATH from a login shell (/etc/profile resets
     # it), as on a user's machine: the user's profile puts the bare python3 first.
@@ -106,7 +95,7 @@ def test_the_bundled_vsix_runs_with_a_bare_python3(tmp_path: Path) -> None:
         tmp_path, workspace, vsix=BUNDLED_VSIX, server_command=None, env=env
     ) as server:
         run_driver(server, "bundled")
-        log = _msp_log(server.data_dir)
+        log = msp_log(server)
 
     started = STARTED.search(log)
     assert started, f"the server did not start from the bundle with python3 on PATH:\n{log}"
@@ -150,7 +139,7 @@ def test_with_no_usable_python_one_notification_leads_to_the_walkthrough(tmp_pat
         tmp_path, workspace, vsix=BUNDLED_VSIX, server_command=None, env=env
     ) as server:
         run_driver(server, "bundled", {"MSP_E2E_NO_PYTHON": "1"})
-        log = _msp_log(server.data_dir)
+        log = msp_log(server)
 
     found = f"{old / 'python3'} is Python 3.10"
     assert f"MSP cannot run: MSP needs Python 3.11\u20133.14; {found}" in log

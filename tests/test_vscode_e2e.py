@@ -164,6 +164,37 @@ class CodeServer:
     env: dict[str, str]
 
 
+def msp_log(server: CodeServer) -> str:
+    """The extension's "MSP" output channel of this code-server (its logs are live files)."""
+    logs = sorted((server.data_dir / "logs").rglob("MSP.log"))
+    assert logs, f"no MSP.log under {server.data_dir / 'logs'}"
+    return "\n".join(p.read_text() for p in logs)
+
+
+def shadowing_folder(folder: Path, markers: Path, modules: list[str]) -> Path:
+    """`folder` with modules at its root that each leave a marker in `markers` when imported."""
+    folder.mkdir()
+    markers.mkdir()
+    for name in modules:
+        (folder / f"{name}.py").write_text(
+            f"open({str(markers / f'imported-{name}')!r}, 'w').close()\n"
+        )
+    return folder
+
+
+def git_workspace(workspace: Path, readme: str) -> Path:
+    """A new repository with a committed README.md and an untracked, empty models.py (the
+    class typed later is new)."""
+    workspace.mkdir()
+    (workspace / "README.md").write_text(readme)
+    git = ["git", "-c", "user.name=MSP Test", "-c", "user.email=msp@example.invalid"]
+    subprocess.run([*git, "init", "-q"], cwd=workspace, check=True)
+    subprocess.run([*git, "add", "README.md"], cwd=workspace, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "init"], cwd=workspace, check=True)
+    (workspace / "models.py").write_text("")
+    return workspace
+
+
 def require_e2e_tools() -> None:
     """Skip (or fail under MSP_REQUIRE_E2E=1) without the tools; package the .vsix if stale."""
     _require(sys.platform.startswith("linux"), "the e2e tools are Linux builds")
@@ -298,14 +329,7 @@ def run_driver(server: CodeServer, scenario: str, extra_env: dict[str, str] | No
 @pytest.fixture
 def code_server(tmp_path: Path) -> Iterator[CodeServer]:
     require_e2e_tools()
-    workspace = tmp_path / "ws"
-    workspace.mkdir()
-    (workspace / "README.md").write_text("# reset demo\n")
-    git = ["git", "-c", "user.name=MSP Test", "-c", "user.email=msp@example.invalid"]
-    subprocess.run([*git, "init", "-q"], cwd=workspace, check=True)
-    subprocess.run([*git, "add", "README.md"], cwd=workspace, check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "init"], cwd=workspace, check=True)
-    (workspace / "models.py").write_text("")  # untracked, empty: the class typed later is new
+    workspace = git_workspace(tmp_path / "ws", "# reset demo\n")
     with running_code_server(tmp_path, workspace) as server:
         yield server
 

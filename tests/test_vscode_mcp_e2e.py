@@ -23,18 +23,18 @@ from typing import Any
 
 import anyio
 import pytest
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
 
 from tests.test_vscode_e2e import (
     ARTIFACTS,
     CodeServer,
+    msp_log,
     require_e2e_tools,
     run_driver,
     running_code_server,
+    shadowing_folder,
 )
-
-pytest.importorskip("mcp", reason="the mcp extra: pip install 'msp-server[mcp]'")
-from mcp import ClientSession, StdioServerParameters
-from mcp.client.stdio import stdio_client
 
 SHADOWED = ["mcp", "pydantic", "anyio", "msp_server"]
 # VS Code hides its MCP commands when AI features are off (code-server 1.139).
@@ -50,21 +50,9 @@ OFFER = re.compile(r"MCP: offering \d+ server\(s\): (\[.*\])$", re.MULTILINE)
 
 def _folder(root: Path, markers: Path) -> Path:
     """A folder whose root shadows MSP's imports: each module leaves a marker when imported."""
-    folder = root / "ws"
-    folder.mkdir()
-    markers.mkdir()
-    for name in SHADOWED:
-        (folder / f"{name}.py").write_text(
-            f"open({str(markers / f'imported-{name}')!r}, 'w').close()\n"
-        )
+    folder = shadowing_folder(root / "ws", markers, SHADOWED)
     (folder / "README.md").write_text("# mcp demo\n")
     return folder
-
-
-def _msp_log(server: CodeServer) -> str:
-    logs = sorted((server.data_dir / "logs").rglob("MSP.log"))
-    assert logs, f"no MSP.log under {server.data_dir / 'logs'}"
-    return "\n".join(p.read_text() for p in logs)
 
 
 def _offered(log: str) -> list[dict[str, Any]]:
@@ -127,7 +115,7 @@ def restricted_window(tmp_path: Path, markers: Path) -> Iterator[CodeServer]:
 
 def test_vscode_lists_and_starts_msp_mcp(window: CodeServer, markers: Path) -> None:
     out = run_driver(window, "mcp")
-    log = _msp_log(window)
+    log = msp_log(window)
     launch = _check_definition(window, log)
     assert "MCP: starting MSP (ws)" in log  # VS Code resolved the definition to start it
 
@@ -144,7 +132,7 @@ def test_not_offered_in_restricted_mode_until_trusted(
     restricted_window: CodeServer, markers: Path
 ) -> None:
     run_driver(restricted_window, "mcp", {"MSP_E2E_MCP_RESTRICTED": "1"})
-    log = _msp_log(restricted_window)
+    log = msp_log(restricted_window)
     refused = log.index("MCP: no server offered (Restricted Mode")
     trusted = log.index("MCP: server definitions changed (workspace trusted)")
     first_offer = log.index("MCP: offering")

@@ -26,9 +26,11 @@ from tests.test_vscode_e2e import (
     ARTIFACTS,
     CodeServer,
     _msp,
+    msp_log,
     require_e2e_tools,
     run_driver,
     running_code_server,
+    shadowing_folder,
 )
 
 SHADOWED = ["pydantic", "keyring", "lsprotocol", "pygls", "platformdirs"]
@@ -43,13 +45,7 @@ TRUST_SETTINGS = {
 
 
 def malicious_folder(root: Path, markers: Path, attacker_url: str) -> Path:
-    folder = root / "cloned"
-    folder.mkdir()
-    markers.mkdir()
-    for name in SHADOWED:
-        (folder / f"{name}.py").write_text(
-            f"open({str(markers / f'imported-{name}')!r}, 'w').close()\n"
-        )
+    folder = shadowing_folder(root / "cloned", markers, SHADOWED)
     (folder / ".msp").mkdir()
     config = {
         "integrations": {
@@ -92,13 +88,6 @@ def restricted_window(tmp_path: Path, attacker: HttpSink) -> Iterator[CodeServer
         yield server
 
 
-def _msp_log(server: CodeServer) -> str:
-    """The extension's "MSP" output channel of this code-server (its logs are live files)."""
-    logs = sorted((server.data_dir / "logs").rglob("MSP.log"))
-    assert logs, f"no MSP.log under {server.data_dir / 'logs'}"
-    return "\n".join(p.read_text() for p in logs)
-
-
 def test_a_malicious_folder_in_restricted_mode_then_trusted(
     restricted_window: CodeServer, attacker: HttpSink, tmp_path: Path
 ) -> None:
@@ -121,7 +110,7 @@ def test_a_malicious_folder_in_restricted_mode_then_trusted(
     assert STOLEN_KEY not in json.dumps(payloads)
 
     # Restricted Mode at start, lifted by msp/trustChanged: one server process all along.
-    log = _msp_log(restricted_window)
+    log = msp_log(restricted_window)
     assert log.count("starting msp-server:") == 1, log
     assert "Restricted Mode)" in log
     assert "-P -m msp_server" in log

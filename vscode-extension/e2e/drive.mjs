@@ -100,13 +100,25 @@ function escapeRe(text) {
     return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** F1, type the title, click the row whose label is exactly the title (never Enter on a fuzzy match). */
-async function runCommand(title) {
-    await page.keyboard.press('F1');
+/** Press `keys` and type `text` into the quick-input box that opens (no Enter). */
+async function quickInput(keys, text) {
+    await page.keyboard.press(keys);
     const input = page.locator(`${QUICK_INPUT} .quick-input-box input`);
     await input.waitFor({ state: 'visible' });
-    await input.fill(`>${title}`);
+    await input.fill(text);
+}
+
+/** F1, type the title, click the row whose label is exactly the title (never Enter on a fuzzy match). */
+async function runCommand(title) {
+    await quickInput('F1', `>${title}`);
     await clickRow(title);
+}
+
+/** Quick Open (Ctrl+P) the workspace file `name` and wait for its editor tab. */
+async function openFile(name) {
+    await quickInput(`${MOD}+p`, name);
+    await clickRow(name);
+    await page.locator('.tabs-container .tab', { hasText: name }).first().waitFor();
 }
 
 /** Answer the input box whose prompt starts with `prompt`. */
@@ -161,10 +173,7 @@ function viewRow(text) {
 
 /** The rows of the command palette for `filter` (no Enter). */
 async function paletteOffers(title) {
-    await page.keyboard.press('F1');
-    const input = page.locator(`${QUICK_INPUT} .quick-input-box input`);
-    await input.waitFor({ state: 'visible' });
-    await input.fill(`>${title}`);
+    await quickInput('F1', `>${title}`);
     // The palette filters its (local) commands in one pass: once a row shows, an exact match
     // would be among them (similar commands only ever add rows below).
     await page.locator(`${QUICK_INPUT} .monaco-list-row`).first().waitFor();
@@ -182,8 +191,8 @@ async function codeAction(text) {
     for (let attempt = 1; ; attempt++) {
         await page.keyboard.press(`${MOD}+.`);
         const shown = await Promise.race([
-            action.waitFor({ timeout: 10000 }).then(() => 'action'),
-            none.waitFor({ timeout: 10000 }).then(() => 'none'),
+            action.waitFor().then(() => 'action'),
+            none.waitFor().then(() => 'none'),
         ]);
         if (shown === 'action') return { action, attempt };
         if (attempt === 5) throw new Error(`the code action "${text}" never appeared after 5 requests`);
@@ -223,12 +232,7 @@ async function sessionScenario() {
     step('MSP view welcome');
 
     // Open the (empty) Python file now, so the server knows its symbols before the session.
-    await page.keyboard.press(`${MOD}+p`);
-    const quickOpen = page.locator(`${QUICK_INPUT} .quick-input-box input`);
-    await quickOpen.waitFor({ state: 'visible' });
-    await quickOpen.fill('models.py');
-    await clickRow('models.py');
-    await page.locator('.tabs-container .tab', { hasText: 'models.py' }).first().waitFor();
+    await openFile('models.py');
     step('models.py open');
 
     await startSession('MSP', 'Password reset flow', '40', ', running \\d+m');
@@ -520,12 +524,7 @@ async function bundledScenario() {
     }
     await showsIdle('MSP');
     step('bundled server running, idle');
-    await page.keyboard.press(`${MOD}+p`);
-    const quickOpen = page.locator(`${QUICK_INPUT} .quick-input-box input`);
-    await quickOpen.waitFor({ state: 'visible' });
-    await quickOpen.fill('models.py');
-    await clickRow('models.py');
-    await page.locator('.tabs-container .tab', { hasText: 'models.py' }).first().waitFor();
+    await openFile('models.py');
     await startSession('MSP', 'Bundled server', '10', ', running \\d+m');
     step('session started');
     await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
