@@ -82,9 +82,7 @@ def _insert_imported(store: Store, s: Session) -> None:
             "decisions", {**_fresh(store, d.model_dump(), "decisions"), "session_id": s.id}
         )
     for b in s.blockers:
-        row = _fresh(store, b.model_dump(), "blockers")
-        row.pop("session_id", None)
-        store.insert("blockers", {**row, "session_id": s.id})
+        store.insert("blockers", {**_fresh(store, b.model_dump(), "blockers"), "session_id": s.id})
     for e in s.entities:
         store.insert(
             "entities",
