@@ -31,14 +31,18 @@ def msp_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "msp_server.cli"]
 
 
+def cli_project(tmp: Path) -> tuple[Path, dict[str, str], list[str]]:
+    """An empty project folder in `tmp`, a clean environment, and `msp --workspace` on it."""
+    folder = tmp / "project"
+    folder.mkdir()
+    return folder, clean_env(tmp), [*msp_command(), "--workspace", str(folder)]
+
+
 def run(quick: bool) -> Figures:
     rounds = 10 if quick else 40
     bytecode()
     with scratch("cli") as tmp:
-        folder = tmp / "project"
-        folder.mkdir()
-        env = clean_env(tmp)
-        msp = [*msp_command(), "--workspace", str(folder)]
+        _, env, msp = cli_project(tmp)
         start = [*msp, "start", "--project", "cli"]
         subprocess.run(start, check=True, capture_output=True, env=env)
         update_times, status_times, bare_times = [], [], []

@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.cli import msp_command
+from bench.cli import cli_project
 from bench.common import (
     Figures,
     bytecode,
@@ -29,7 +29,6 @@ from bench.common import (
     scratch,
     standalone,
 )
-from bench.rpc import clean_env
 
 PER_DAY, DAYS, HISTORY_DAYS = 10, 90, 365
 UPDATES, DECISIONS, ENTITIES = 20, 2, 3
@@ -133,11 +132,8 @@ def run(quick: bool) -> Figures:
     rounds = 5 if quick else 15
     bytecode()
     with scratch("report") as tmp:
-        folder = tmp / "project"
-        folder.mkdir()
-        env = clean_env(tmp)
+        folder, env, msp = cli_project(tmp)
         events = build_store(folder, DAYS + (0 if quick else HISTORY_DAYS))
-        msp = [*msp_command(), "--workspace", str(folder)]
         since = f"{DAYS + 1}d"  # the 90 days of sessions and today
         formats = ("markdown", "json", "html")
         times: dict[str, list[float]] = {name: [] for name in (*formats, "status")}
