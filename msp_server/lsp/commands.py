@@ -23,32 +23,21 @@ from msp_server.core.results import ActionResult
 from msp_server.lsp import outbox, wire
 from msp_server.lsp.app import Folder, MspLanguageServer
 from msp_server.lsp.errors import invalid_params, to_rpc_error
-from msp_server.verbs import LSP_VERBS, Context, Verb, argument_fields, wire_commands
+from msp_server.verbs import LSP_VERBS, Context, Verb, answer, argument_fields, wire_commands
 
 log = logging.getLogger(__name__)
 
 Runner = Callable[[MspLanguageServer, Folder, Verb[Any], Any], Awaitable[Any]]
 
 
-def answer(result: Any) -> Any:
-    """A handler's result as the command's JSON answer (the CLI's `--json` prints the same)."""
-    return result.wire() if hasattr(result, "wire") else result
-
-
 async def _run(ls: MspLanguageServer, folder: Folder, verb: Verb[Any], args: Any) -> Any:
     """The table's handler on the folder's thread; a changing verb tells the client what it
     did (payloads, summary) from its own answer, O(1) in the session's size."""
-    if verb.mutates:
-
-        def act(ws: Any) -> Any:
-            return verb.run(Context(folder.path, ws), args)
-
-        result = await folder.run(act)
-        if isinstance(result, ActionResult):
-            ls.announce(folder, result)
-            ls.publish_status(folder, result)
-        return answer(result)
-    return answer(await folder.run(lambda ws: verb.run(Context(folder.path, ws), args)))
+    result = await folder.run(lambda ws: verb.run(Context(folder.path, ws), args))
+    if verb.mutates and isinstance(result, ActionResult):
+        ls.announce(folder, result)
+        ls.publish_status(folder, result)
+    return answer(result)
 
 
 async def _open_payload(
