@@ -89,7 +89,7 @@ async def process_batch(
     ls: MspLanguageServer,
     folder: Folder,
     batch: dict[Path, capture.Mode],
-    queue: CaptureQueue | None = None,
+    queue: CaptureQueue,
 ) -> None:
     await ls.refresh(folder)
     settings = folder.capture
@@ -137,27 +137,24 @@ async def process_batch(
         ls.publish_status(folder, outcome)
 
 
-def batch_state(ws: Workspace, rels: list[str], queue: CaptureQueue | None) -> capture.BatchState:
+def batch_state(ws: Workspace, rels: list[str], queue: CaptureQueue) -> capture.BatchState:
     """The store's batch state; with no store yet (no session ever ran here) the files kept
     in memory count as known, and `.msp/` is not created just to say so."""
     from msp_server import capture
 
     if ws.has_store():
         return capture.batch_state(ws, rels)
-    kept = {f.rel for f in queue.deferred} if queue is not None else set()
-    return capture.BatchState(None, kept)
+    return capture.BatchState(None, {f.rel for f in queue.deferred})
 
 
 def apply_batch(
-    ws: Workspace, files: list[capture.ScannedFile], queue: CaptureQueue | None
+    ws: Workspace, files: list[capture.ScannedFile], queue: CaptureQueue
 ) -> ActionResult | None:
     """With no store, the scans wait in memory as baselines ("what existed before a
     session"), so opening files creates no `.msp/`; once a store exists they are written
     first (as opened: nothing is recorded from them), then this batch as usual."""
     from msp_server import capture
 
-    if queue is None:
-        return capture.apply_batch(ws, files)
     if not ws.has_store():
         queue.deferred += [replace(f, mode="open") for f in files]
         return None
