@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from msp_server.core.wording import counted
 from msp_server.report.text import date_span, duration, hours, is_empty, short_date, signed
 from msp_server.report.text import one_line as _one_line
 
@@ -25,12 +26,11 @@ def _span(report: dict[str, Any]) -> str:
 def headline(report: dict[str, Any]) -> str:
     t = report["totals"]
     parts = [
-        f"{hours(t['hours'])} over {t['sessions']} session{'s' * (t['sessions'] != 1)}",
+        f"{hours(t['hours'])} over {counted(t['sessions'], 'session')}",
         f"{signed(t['progress'])} progress",
-        f"{t['decisions']} decision{'s' * (t['decisions'] != 1)}",
-        f"{t['blockersOpened']} blocker{'s' * (t['blockersOpened'] != 1)} opened, "
-        f"{t['blockersResolved']} resolved",
-        f"{t['entities']} entit{'ies' if t['entities'] != 1 else 'y'}",
+        counted(t["decisions"], "decision"),
+        f"{counted(t['blockersOpened'], 'blocker')} opened, {t['blockersResolved']} resolved",
+        counted(t["entities"], "entity", "entities"),
     ]
     return " · ".join(parts)
 
