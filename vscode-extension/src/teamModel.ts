@@ -107,23 +107,31 @@ function sessionFrom(r: Record<string, unknown>): TeamSession | undefined {
     };
 }
 
-function blockerFrom(r: Record<string, unknown>): TeamBlocker | undefined {
-    const id = text(r.id);
-    const description = text(r.description);
-    if (!id || !description) {
-        return undefined;
+/** A row of text fields: undefined when a `required` one is missing, null for a missing optional. */
+function textRecord<T>(
+    r: Record<string, unknown>,
+    required: readonly (keyof T & string)[],
+    optional: readonly (keyof T & string)[],
+): T | undefined {
+    const out: Record<string, string | null> = {};
+    for (const key of required) {
+        const value = text(r[key]);
+        if (!value) {
+            return undefined;
+        }
+        out[key] = value;
     }
-    return { id, description, severity: text(r.severity), category: text(r.category), createdAt: text(r.createdAt) };
+    for (const key of optional) {
+        out[key] = text(r[key]);
+    }
+    return out as T;
 }
 
-function decisionFrom(r: Record<string, unknown>): TeamDecision | undefined {
-    const id = text(r.id);
-    const content = text(r.content);
-    if (!id || !content) {
-        return undefined;
-    }
-    return { id, content, rationale: text(r.rationale), impact: text(r.impact), timestamp: text(r.timestamp) };
-}
+const blockerFrom = (r: Record<string, unknown>): TeamBlocker | undefined =>
+    textRecord<TeamBlocker>(r, ['id', 'description'], ['severity', 'category', 'createdAt']);
+
+const decisionFrom = (r: Record<string, unknown>): TeamDecision | undefined =>
+    textRecord<TeamDecision>(r, ['id', 'content'], ['rationale', 'impact', 'timestamp']);
 
 function overlapFrom(r: Record<string, unknown>): TeamOverlap | undefined {
     const path = text(r.path);
