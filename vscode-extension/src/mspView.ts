@@ -16,6 +16,7 @@ import { payloadsFrom } from './payloads';
 import { ServerApi } from './serverApi';
 import { parseSessionChanged } from './statusBar';
 import { TeamTree } from './teamView';
+import { treeItemOf } from './treeItem';
 import { describe, Node, nodeId, PastSession, Refresh, TreeModel } from './treeModel';
 import { CapturedEntity, SessionDetail, StatusResult } from './wire';
 
@@ -141,21 +142,7 @@ export class MspView implements vscode.Disposable {
     treeItem(node: Node): vscode.TreeItem {
         const multiRoot = (vscode.workspace.workspaceFolders?.length ?? 0) > 1;
         const view = describe(this.model, node, this.now(), multiRoot);
-        const state = !view.collapsible
-            ? vscode.TreeItemCollapsibleState.None
-            : view.expanded
-              ? vscode.TreeItemCollapsibleState.Expanded
-              : vscode.TreeItemCollapsibleState.Collapsed;
-        const item = new vscode.TreeItem(view.label, state);
-        item.id = nodeId(node);
-        item.description = view.description;
-        item.iconPath = new vscode.ThemeIcon(view.icon);
-        item.contextValue = view.context;
-        if (view.tooltip) {
-            const tooltip = new vscode.MarkdownString(view.tooltip, true);
-            tooltip.isTrusted = false;
-            item.tooltip = tooltip;
-        }
+        const item = treeItemOf(view, nodeId(node), true);
         item.command = this.clickCommand(node);
         return item;
     }

@@ -23,6 +23,7 @@ import {
     teammateNodes,
     TeamState,
 } from './teamModel';
+import { treeItemOf } from './treeItem';
 import { ERROR_CODES } from './wire';
 
 export const TEAM_VIEW = 'msp.team';
@@ -100,24 +101,7 @@ export class TeamTree implements vscode.TreeDataProvider<TeamNode>, vscode.Dispo
     }
 
     getTreeItem(node: TeamNode): vscode.TreeItem {
-        const view = describeTeam(node, this.now());
-        const item = new vscode.TreeItem(
-            view.label,
-            !view.collapsible
-                ? vscode.TreeItemCollapsibleState.None
-                : view.expanded
-                  ? vscode.TreeItemCollapsibleState.Expanded
-                  : vscode.TreeItemCollapsibleState.Collapsed,
-        );
-        item.id = teamNodeId(node);
-        item.description = view.description;
-        item.iconPath = new vscode.ThemeIcon(view.icon);
-        item.contextValue = view.context;
-        if (view.tooltip) {
-            const tooltip = new vscode.MarkdownString(view.tooltip);
-            tooltip.isTrusted = false;
-            item.tooltip = tooltip;
-        }
+        const item = treeItemOf(describeTeam(node, this.now()), teamNodeId(node));
         if (node.kind === 'teamOverlap' && node.record.path && safeRelative(node.record.path)) {
             const uri = vscode.Uri.joinPath(vscode.Uri.parse(node.folderUri), node.record.path);
             item.command = { title: 'Open File', command: 'vscode.open', arguments: [uri] };
