@@ -10,7 +10,9 @@ user text reaches the graph only as `$parameters`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -306,6 +308,14 @@ class HttpReader:
         self.client.close()
 
 
+def _client_modules(target: GraphTarget) -> tuple[str, ...]:
+    if target.dialect == "falkordb":
+        return ("falkordb", "redis", "msp_server.delivery.senders")
+    if urlsplit(target.url).scheme.lower() in ("http", "https"):
+        return ("httpx",)
+    return ("neo4j", "msp_server.delivery.bolt")
+
+
 def open_reader(target: GraphTarget, password: str | None) -> GraphReader:
     if target.dialect == "falkordb":
         return FalkorReader(target, password)
@@ -374,6 +384,11 @@ def fetch_within(
 ) -> list[dict[str, Any]]:
     """`fetch` in its own thread, waited for `budget` seconds: past that the graph is
     unavailable for this answer (the thread ends by its socket timeouts, unwaited for)."""
+    # The client's first import is not the graph being slow (a cold start on a slow machine):
+    # done before the deadline starts. A missing extra is reported by the reader, as before.
+    for name in _client_modules(target):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
     box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
 
     def work() -> None:
