@@ -97,7 +97,9 @@ export function integrationName(name: string): string {
 
 /** A payload's title in plain words: no record ids, no repeated integration prefix. */
 export function plainTitle(p: Payload): string {
-    let title = p.title.replace(new RegExp(`^${integrationName(p.integration)}(:\\s*|\\s+)`, 'i'), '');
+    // The name is data (a folder's config names its integrations): matched literally.
+    const name = integrationName(p.integration).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    let title = p.title.replace(new RegExp(`^${name}(:\\s*|\\s+)`, 'i'), '');
     title = title
         .replace(/\s*\b(?:upd|dec|blk|ent|pay|evt)-[0-9a-f]{4,}\b/gi, '')
         .replace(/\s*\bfor session msp-[\w-]+/gi, '')

@@ -74,6 +74,10 @@ describe('payloads for people', () => {
         assert.equal(payloadsMessage([daily]), 'Obsidian: daily note section ready');
         const jira = { id: 'pay-3', integration: 'jira', kind: 'http', title: 'Jira: comment on SHOP-12 (session ended)' };
         assert.equal(payloadsMessage([jira]), 'Jira: comment on SHOP-12 (session ended) ready');
+        // A folder's config names its integrations: the name is matched literally, never a pattern.
+        const odd = { id: 'pay-4', integration: 'hook(1', kind: 'http', title: 'Hook(1: posted' };
+        assert.equal(payloadLabel(odd), 'Hook(1: posted');
+        assert.equal(payloadLabel({ ...odd, integration: 'a.b', title: 'axb: posted' }), 'A.b: axb: posted');
     });
 
     it('reads {payloads: [...]} or a list, dropping malformed entries', () => {
