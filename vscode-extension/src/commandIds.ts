@@ -41,7 +41,7 @@ export const COMMANDS = {
     weeklyReport: { id: 'msp.weeklyReport', title: 'Weekly Report' },
 } as const;
 
-/** Commands registered outside commands.ts. */
+/** The commands commands.ts registers: all but weeklyReport (report.ts registers it). */
 export type OwnCommandKey = Exclude<CommandKey, 'weeklyReport'>;
 
 /** Commands that need an argument (a view item, a document) and so stay out of the palette. */
