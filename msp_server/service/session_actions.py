@@ -131,6 +131,10 @@ class SessionActions:
         moment = self.timeline.clock()
         now = to_iso(moment)
         project = self.ws.project(args.project)
+        from msp_server.core.git import current_branch  # imports the digest: start only
+
+        # Who and where (a git subprocess at most) before the write lock, not while holding it.
+        user, branch = self._user(), current_branch(self.ws.folder)
         with self.store.write():
             row = self.store.open_session_row()
             if row is not None:
@@ -153,15 +157,13 @@ class SessionActions:
             else:
                 progress = 0
             session_id = self._session_id(moment)
-            from msp_server.core.git import current_branch  # imports the digest: start only
-
             self.store.insert(
                 "sessions",
                 {
                     "id": session_id,
                     "project": project,
-                    "user": self._user(),
-                    "branch": current_branch(self.ws.folder),
+                    "user": user,
+                    "branch": branch,
                     "goal": args.goal,
                     "status": "active",
                     "start_time": now,
